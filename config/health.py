@@ -1,0 +1,68 @@
+"""The checks behind /healthz: the database answers, the broker accepts a connection, a worker beats."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+
+def check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, connection.vendor
+    except Exception as exc:
+        return False, type(exc).__name__
+
+
+def check_broker() -> tuple[bool, str]:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "connected"
+    except Exception as exc:
+        return False, type(exc).__name__
+
+
+def check_worker() -> tuple[bool, str]:
+    from accounts.models import WorkerHeartbeat
+
+    horizon = timezone.now() - timedelta(seconds=settings.ERPFLOW_WORKER_HEARTBEAT_SECONDS * 3)
+    alive = WorkerHeartbeat.objects.filter(seen__gte=horizon).count()
+    return alive > 0, f"{alive} alive"
+
+
+def report() -> dict:
+    checks = {"database": check_database(), "broker": check_broker(), "worker": check_worker()}
+    return {
+        "ok": all(ok for ok, _ in checks.values()),
+        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
+    }
+
+
+def start_heartbeat(hostname: str) -> threading.Thread:
+    """Runs inside a worker process: records that it is alive until the process ends."""
+    from django.db import close_old_connections
+
+    from accounts.models import WorkerHeartbeat
+
+    def loop():
+        while True:
+            try:
+                WorkerHeartbeat.beat(hostname)
+            except Exception:  # noqa: S110 - a missed beat is what the health check is for
+                pass
+            finally:
+                close_old_connections()
+            time.sleep(settings.ERPFLOW_WORKER_HEARTBEAT_SECONDS)
+
+    thread = threading.Thread(target=loop, name="erpflow-heartbeat", daemon=True)
+    thread.start()
+    return thread

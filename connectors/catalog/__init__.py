@@ -1,0 +1,23 @@
+"""The registry of connector types, keyed by ``ConnectorType.key``."""
+
+from __future__ import annotations
+
+from connectors.catalog.base import ConnectorType
+
+_TYPES: dict[str, type[ConnectorType]] = {}
+
+
+def register(cls: type[ConnectorType]) -> type[ConnectorType]:
+    if cls.key in _TYPES:
+        raise ValueError(f"connector type {cls.key!r} is registered twice")
+    _TYPES[cls.key] = cls
+    return cls
+
+
+def get(key: str) -> ConnectorType:
+    """An instance of the type; raises KeyError for an unknown key."""
+    return _TYPES[key]()
+
+
+def all_types() -> list[type[ConnectorType]]:
+    return sorted(_TYPES.values(), key=lambda cls: (cls.category, cls.label))

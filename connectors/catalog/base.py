@@ -1,0 +1,142 @@
+"""The contract every connector type implements, and the values that cross it.
+
+A type is one class in one module of this package, registered with ``@register``. It declares
+its settings fields once; forms, serializers, the catalog API and the canvas editor are all
+derived from ``fields``. Drivers are imported inside the methods that use them, so the catalog
+lists a type even where its driver is missing, and using it says which extra to install.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ConnectorError(Exception):
+    """A call or a connection failed; the message is shown to users, so it never holds a secret."""
+
+
+class StepTimeout(ConnectorError):
+    """The deadline passed: waiting for a pooled connection or the call itself took too long."""
+
+
+class DriverMissing(ConnectorError):
+    """The type's driver is not installed; the message names the pip extra that provides it."""
+
+
+class Deadline:
+    """An absolute point in time (monotonic clock) that a step must finish by."""
+
+    def __init__(self, timeout_ms: int):
+        self.timeout_ms = timeout_ms
+        self.at = time.monotonic() + timeout_ms / 1000
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.at - time.monotonic())
+
+    def remaining_ms(self) -> int:
+        return int(self.remaining() * 1000)
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of a connector type; ``kind`` is str, text, int, bool, choice, path or url."""
+
+    name: str
+    label: str
+    help: str = ""
+    kind: str = "str"
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+    choices: tuple[tuple[str, str], ...] = ()
+    min: int | None = None
+    max: int | None = None
+    group: str = "connection"
+
+    def schema(self) -> dict:
+        """The JSON description the catalog endpoint and the editor's forms are built from."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "help": self.help,
+            "kind": self.kind,
+            "required": self.required,
+            "secret": self.secret,
+            "default": self.default,
+            "choices": [{"value": v, "label": label} for v, label in self.choices],
+            "min": self.min,
+            "max": self.max,
+            "group": self.group,
+        }
+
+
+@dataclass
+class Stage:
+    """One stage of a connection test: resolve host, open TCP, TLS, authenticate, query, ..."""
+
+    name: str
+    ok: bool
+    duration_ms: float
+    message: str = ""
+
+
+@dataclass
+class TestResult:
+    """What ``test`` answers; a failed test is an answer, never an exception."""
+
+    ok: bool
+    message: str
+    stages: list[Stage] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "message": self.message,
+            "stages": [vars(stage) for stage in self.stages],
+        }
+
+
+class ConnectorType:
+    """Base class of the catalog's types; subclasses set the class attributes and the three methods."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    category: ClassVar[str]  # "database", "erp", "http"
+    icon: ClassVar[str]  # a name from static/icons/
+    description: ClassVar[str] = ""
+    language: ClassVar[str]  # instruction language: "sql", "bapi", "http"
+    paramstyle: ClassVar[str | None] = None  # for SQL types: "pyformat", "named", "qmark", "format"
+    extra: ClassVar[str | None] = None  # the pip extra that installs the driver
+    fields: ClassVar[tuple[Field, ...]] = ()
+
+    def test(self, settings: dict) -> TestResult:
+        """Try the settings end to end, stage by stage; never raises."""
+        raise NotImplementedError
+
+    def open(self, settings: dict):
+        """A pooled client for these (already resolved and validated) settings."""
+        raise NotImplementedError
+
+    def execute(self, client, instruction, params: dict, deadline: Deadline) -> Any:
+        """Run one instruction with bound parameters before the deadline; returns JSON-able output."""
+        raise NotImplementedError
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "key": cls.key,
+            "label": cls.label,
+            "category": cls.category,
+            "icon": cls.icon,
+            "description": cls.description,
+            "language": cls.language,
+            "extra": cls.extra,
+            "fields": [f.schema() for f in cls.fields],
+        }

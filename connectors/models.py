@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+from accounts.tenancy import OrganizationScoped
+
+
+class Connector(OrganizationScoped):
+    """A registered connection to one external system (SAP, a database, an HTTP API)."""
+
+    class Scope(models.TextChoices):
+        EVERYONE = "everyone", "Everyone in the organization"
+        CHOSEN = "chosen", "Chosen users and groups"
+
+    type_key = models.CharField(max_length=40)
+    name = models.CharField(max_length=120)
+    version = models.CharField(max_length=40, default="1.0")
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.EVERYONE)
+    allowed_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    allowed_groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    concurrency_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Maximum simultaneous calls across all workers; empty for no limit."
+    )
+    revision = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="unique_connector_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type(self):
+        from connectors import catalog
+
+        return catalog.get(self.type_key)
+
+
+class ConnectorSettings(models.Model):
+    """The settings of one connector in one environment; secret values are stored encrypted."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="settings")
+    environment = models.ForeignKey("accounts.Environment", on_delete=models.CASCADE, related_name="+")
+    values = models.JSONField(default=dict)
+    last_test = models.JSONField(null=True, blank=True)
+    last_tested = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connector", "environment"], name="one_settings_per_env")]
+
+    def __str__(self) -> str:
+        return f"{self.connector} in {self.environment}"

@@ -1,0 +1,3 @@
+"""Pages of this app (mounted at the site root by config/urls.py)."""
+
+urlpatterns: list = []

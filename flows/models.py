@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.tenancy import OrganizationScoped
+
+
+class Flow(OrganizationScoped):
+    """An integration: a graph of steps, drafted on the canvas and run as published versions."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    protected = models.BooleanField(default=False, help_text="Cannot be deleted; only admins may change it.")
+    draft = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="unique_flow_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlowVersion(models.Model):
+    """An immutable snapshot of a flow's graph; executions always run one of these."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    graph = models.JSONField()
+    message = models.CharField(max_length=500, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["flow", "number"], name="unique_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.flow} v{self.number}"
+
+
+class Deployment(models.Model):
+    """Which version of a flow runs in an environment."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="deployments")
+    environment = models.ForeignKey("accounts.Environment", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="deployments")
+    deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    deployed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "environment"], name="one_deployment_per_env")]
+
+    def __str__(self) -> str:
+        return f"{self.version} in {self.environment}"
+
+
+class ConnectorUse(models.Model):
+    """A flow (draft or any version) references a connector: what blocks deleting the connector."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="connector_uses")
+    connector = models.ForeignKey("connectors.Connector", on_delete=models.PROTECT, related_name="uses")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "connector"], name="unique_connector_use")]
+
+    def __str__(self) -> str:
+        return f"{self.flow} uses {self.connector}"
+
+
+class Execution(OrganizationScoped):
+    """One run of a flow version in an environment, from trigger to final status."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        COMPLETED_WITH_ERRORS = "completed_with_errors"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Trigger(models.TextChoices):
+        API = "api"
+        WEBHOOK = "webhook"
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        REPLAY = "replay"
+
+    FINAL = (Status.SUCCEEDED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED)
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
+    version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="executions")
+    environment = models.ForeignKey("accounts.Environment", on_delete=models.PROTECT, related_name="+")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    input = models.JSONField(default=dict, help_text="payload, headers and query of the trigger")
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    correlation_id = models.CharField(max_length=200, blank=True, db_index=True)
+    deduplication_key = models.CharField(max_length=200, blank=True)
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["organization", "flow", "-created"]),
+            models.Index(fields=["organization", "deduplication_key", "created"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} #{self.pk}"
+
+
+class StepRun(models.Model):
+    """The record of one step of one execution, stored as soon as the step finishes."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        ERROR_IGNORED = "error_ignored"
+        SKIPPED = "skipped"
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    step_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    instruction = models.TextField(blank=True, help_text="rendered, with secrets masked")
+    params = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    output_truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    started = models.DateTimeField()
+    finished = models.DateTimeField()
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["execution", "step_id"], name="one_run_per_step")]
+
+    def __str__(self) -> str:
+        return f"{self.execution} {self.name}"
+
+
+class Webhook(models.Model):
+    """A secret URL (``/hooks/<token>``) that triggers a flow's deployed version in one environment.
+
+    The token is looked up by its SHA-256 and kept encrypted so editors can copy the URL again.
+    """
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="webhooks")
+    environment = models.ForeignKey("accounts.Environment", on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_encrypted = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    rotated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "environment"], name="one_webhook_per_env")]
+
+    def __str__(self) -> str:
+        return f"webhook of {self.flow} in {self.environment}"
+
+
+class Schedule(models.Model):
+    """A cron expression that triggers a flow's deployed version in one environment (via celery beat)."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="schedules")
+    environment = models.ForeignKey("accounts.Environment", on_delete=models.CASCADE, related_name="+")
+    cron = models.CharField(max_length=120, help_text="minute hour day-of-month month day-of-week")
+    payload = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["flow", "environment", "cron"], name="unique_schedule")]
+
+    def __str__(self) -> str:
+        return f"{self.flow} at {self.cron}"

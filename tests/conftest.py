@@ -1,0 +1,136 @@
+"""Shared fixtures: personas (owner, viewer teammate, outsider) and real-service guards."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from accounts.choices import Role, Scope
+from accounts.models import ApiToken, Membership, Organization
+
+START_HINTS = {
+    "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
+    "mariadb": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+}
+
+
+def require_service(name: str, url: str) -> None:
+    """Outside CI a missing service skips with how to start it; in CI it is a failure."""
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=1).close()
+    except OSError as exc:
+        message = (
+            f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc}); start it with: {START_HINTS[name]}"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    require_service("redis", url)
+    return url
+
+
+@pytest.fixture
+def mysql_url():
+    url = os.environ.get("ERPFLOW_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+    require_service("mariadb", url)
+    return url
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("ERPFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    require_service("postgresql", url)
+    return url
+
+
+def make_user(username: str):
+    return get_user_model().objects.create_user(username=username, password="pw-" + username)
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def org(owner):
+    return Organization.create("Acme", owner=owner)
+
+
+@pytest.fixture
+def viewer(org):
+    user = make_user("victor")
+    Membership.objects.create(organization=org, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def editor(org):
+    user = make_user("edith")
+    Membership.objects.create(organization=org, user=user, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    user = make_user("oscar")
+    Organization.create("Other Corp", owner=user)
+    return user
+
+
+@pytest.fixture
+def other_org(outsider):
+    return Organization.objects.get(memberships__user=outsider)
+
+
+def token_client(organization, user, scopes=None) -> APIClient:
+    _, plain = ApiToken.issue(
+        organization=organization,
+        user=user,
+        name="test",
+        scopes=scopes if scopes is not None else Scope.values,
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    return client
+
+
+@pytest.fixture
+def api(org, owner) -> APIClient:
+    """The owner, through a bearer token with every scope."""
+    return token_client(org, owner)
+
+
+@pytest.fixture
+def outsider_api(other_org, outsider) -> APIClient:
+    return token_client(other_org, outsider)
+
+
+@pytest.fixture
+def session_client(owner, org):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def outsider_session(outsider, other_org):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(outsider)
+    return client

@@ -44,7 +44,7 @@ class ApiTokenViewSet(
 
     queryset = ApiToken.objects.all()
     serializer_class = ApiTokenSerializer
-    required_scope = "tokens:session-only"
+    session_only = True
     write_role = Role.VIEWER
 
     def get_queryset(self):

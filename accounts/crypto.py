@@ -38,6 +38,11 @@ def _key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
+def validate_keys(keys: list[str]) -> None:
+    """Called by settings at start-up so a bad key stops the process there, not at first use."""
+    _ring(tuple(keys))
+
+
 @lru_cache(maxsize=8)
 def _ring(keys: tuple[str, ...]) -> tuple[str, dict[str, AESGCM]]:
     if not keys:

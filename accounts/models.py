@@ -13,7 +13,7 @@ from django.utils.text import slugify
 
 from accounts import crypto
 from accounts.choices import DEFAULT_ENVIRONMENTS, ROLE_RANK, Role, Scope
-from accounts.tenancy import OrganizationScoped
+from accounts.tenancy import OrganizationQuerySet, OrganizationScoped
 
 VARIABLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -125,7 +125,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(OrganizationQuerySet):
     def usable(self):
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(

@@ -51,6 +51,8 @@ class IsOrganizationMember(permissions.BasePermission):
         actor = actor_for(request)
         if actor is None:
             raise exceptions.PermissionDenied("You are not a member of any organization.")
+        if actor.token is not None and getattr(view, "session_only", False):
+            raise exceptions.PermissionDenied("API tokens cannot do this; sign in to erpflow in a browser.")
         scope = required_scope(request, view)
         if scope and scope not in actor.scopes:
             raise exceptions.PermissionDenied(f"This API token lacks the scope '{scope}'.")

@@ -23,6 +23,7 @@ class VariableSerializer(serializers.ModelSerializer):
         model = Variable
         fields = ["id", "environment", "key", "value", "secret", "updated"]
         read_only_fields = ["updated"]
+        validators = []  # uniqueness is checked in validate() with a message naming the key
 
     def get_fields(self):
         fields = super().get_fields()

@@ -29,6 +29,12 @@ def _required_in_production(name: str, dev_default):
     return dev_default()
 
 
+def _validate_encryption_keys(keys: list[str]) -> None:
+    from accounts.crypto import validate_keys
+
+    validate_keys(keys)
+
+
 def _dev_encryption_key() -> str:
     from accounts.crypto import generate_key
 
@@ -39,6 +45,7 @@ SECRET_KEY = _required_in_production("SECRET_KEY", lambda: generated_secret(VAR_
 ERPFLOW_ENCRYPTION_KEYS = [
     key.strip() for key in _required_in_production("ERPFLOW_ENCRYPTION_KEYS", _dev_encryption_key).split(",")
 ]
+_validate_encryption_keys(ERPFLOW_ENCRYPTION_KEYS)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else None)
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off")
@@ -117,6 +124,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -165,12 +174,13 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "broker"
-    for _sub in ("in", "processed"):
+    for _sub in ("in", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "in"),
         "data_folder_out": str(_queue_dir / "in"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None

@@ -70,3 +70,19 @@ def test_api_docs_and_schema_are_served_without_a_cdn(session_client):
     schema = session_client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/variables/" in schema.content
+
+
+def test_the_dashboard_counts_recent_executions_by_status(session_client, org, owner):
+    from accounts.models import Environment
+    from flows.models import Execution, Flow, FlowVersion
+
+    flow = Flow.objects.create(organization=org, name="Orders", slug="orders", draft={})
+    version = FlowVersion.objects.create(flow=flow, number=1, graph={"steps": [], "edges": []})
+    sandbox = Environment.objects.get(organization=org, slug="sandbox")
+    for status in ["succeeded", "succeeded", "failed"]:
+        Execution.objects.create(
+            organization=org, flow=flow, version=version, environment=sandbox, trigger="api", status=status
+        )
+    page = session_client.get("/").content.decode()
+    assert "2 succeeded" in page and "1 failed" in page
+    assert "Latest executions" in page and "Orders" in page

@@ -204,3 +204,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Flows engine: execution heartbeats and leases, the vanished-worker watchdog, retention, output cap.
+ERPFLOW_EXECUTION_HEARTBEAT_SECONDS = env_int("ERPFLOW_EXECUTION_HEARTBEAT_SECONDS", 5, minimum=1)
+ERPFLOW_EXECUTION_VANISHED_SECONDS = env_int("ERPFLOW_EXECUTION_VANISHED_SECONDS", 900, minimum=1)
+ERPFLOW_EXECUTION_RETENTION_DAYS = env_int("ERPFLOW_EXECUTION_RETENTION_DAYS", 14, minimum=1)
+ERPFLOW_STEP_OUTPUT_MAX_BYTES = env_int("ERPFLOW_STEP_OUTPUT_MAX_BYTES", 256 * 1024, minimum=1024)
+ERPFLOW_STEP_RECORD_SYNCHRONOUS = env_bool("ERPFLOW_STEP_RECORD_SYNCHRONOUS", False)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A killed worker's unacknowledged execution goes back to the queue once it is older than the
+    # visibility timeout; workers look for such messages every ERPFLOW_BROKER_RESTORE_SECONDS.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("ERPFLOW_BROKER_VISIBILITY_SECONDS", 600, minimum=1),
+        "unacked_restore_interval": env_int("ERPFLOW_BROKER_RESTORE_SECONDS", 10, minimum=1),
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": 10,  # a worker killed during a restore sweep must not block sweeps for long
+    }
+CELERY_BEAT_SCHEDULE = {
+    "flows-fail-vanished": {"task": "flows.tasks.fail_vanished", "schedule": 60.0},
+    "flows-prune-executions": {"task": "flows.tasks.prune_executions", "schedule": 3600.0},
+}

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from accounts.tenancy import OrganizationScoped
 
@@ -33,15 +35,28 @@ class FlowVersion(models.Model):
     number = models.PositiveIntegerField()
     graph = models.JSONField()
     message = models.CharField(max_length=500, blank=True)
+    snapshot = models.BooleanField(
+        default=False, help_text="A copy of the draft for a test run: not in the history, never deployed."
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-number"]
-        constraints = [models.UniqueConstraint(fields=["flow", "number"], name="unique_version_number")]
+        ordering = ["-number", "-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "number"], condition=models.Q(snapshot=False), name="unique_version_number"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.flow} v{self.number}"
+        return f"{self.flow} draft snapshot" if self.snapshot else f"{self.flow} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        """A version is what executions ran: changing it afterwards would rewrite history."""
+        if self.pk is not None:
+            raise ValidationError("A flow version is immutable; publish a new version instead.")
+        super().save(*args, **kwargs)
 
 
 class Deployment(models.Model):
@@ -104,7 +119,9 @@ class Execution(OrganizationScoped):
     correlation_id = models.CharField(max_length=200, blank=True, db_index=True)
     deduplication_key = models.CharField(max_length=200, blank=True)
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries to a worker so far")
+    cancel_requested = models.BooleanField(default=False)
+    lease = models.CharField(max_length=32, blank=True, help_text="token of the delivery that runs it now")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
@@ -121,6 +138,33 @@ class Execution(OrganizationScoped):
     def __str__(self) -> str:
         return f"{self.flow} #{self.pk}"
 
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return (self.finished - self.started).total_seconds() * 1000
+
+    def finish(self, status: str, *, output=None, error: str = "", lease: str | None = None) -> bool:
+        """Move a running (or queued) execution to a final status; False when another writer got there first.
+
+        With ``lease`` only the delivery holding that lease may finish it, so a worker that lost
+        its lease to a redelivery cannot overwrite the newer run's outcome.
+        """
+        if status not in self.FINAL:
+            raise ValueError(f"{status!r} is not a final status")
+        rows = Execution.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING))
+        if lease is not None:
+            rows = rows.filter(lease=lease)
+        now = timezone.now()
+        changed = rows.update(status=status, output=output, error=error, finished=now, heartbeat=now) == 1
+        if changed:
+            self.status, self.output, self.error, self.finished = status, output, error, now
+        return changed
+
 
 class StepRun(models.Model):
     """The record of one step of one execution, stored as soon as the step finishes."""
@@ -136,6 +180,8 @@ class StepRun(models.Model):
     position = models.PositiveIntegerField()
     step_id = models.CharField(max_length=64)
     name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="the delivery of the execution that ran it")
     status = models.CharField(max_length=16, choices=Status.choices)
     instruction = models.TextField(blank=True, help_text="rendered, with secrets masked")
     params = models.JSONField(default=dict, blank=True)

@@ -6,55 +6,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connector',
+            name="Connector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type_key', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=120)),
-                ('version', models.CharField(default='1.0', max_length=40)),
-                ('description', models.TextField(blank=True)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('scope', models.CharField(choices=[('everyone', 'Everyone in the organization'), ('chosen', 'Chosen users and groups')], default='everyone', max_length=10)),
-                ('concurrency_limit', models.PositiveIntegerField(blank=True, help_text='Maximum simultaneous calls across all workers; empty for no limit.', null=True)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('allowed_groups', models.ManyToManyField(blank=True, related_name='+', to='auth.group')),
-                ('allowed_users', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("type_key", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=120)),
+                ("version", models.CharField(default="1.0", max_length=40)),
+                ("description", models.TextField(blank=True)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("everyone", "Everyone in the organization"), ("chosen", "Chosen users and groups")],
+                        default="everyone",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "concurrency_limit",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Maximum simultaneous calls across all workers; empty for no limit.",
+                        null=True,
+                    ),
+                ),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                ("allowed_groups", models.ManyToManyField(blank=True, related_name="+", to="auth.group")),
+                ("allowed_users", models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ConnectorSettings',
+            name="ConnectorSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('values', models.JSONField(default=dict)),
-                ('last_test', models.JSONField(blank=True, null=True)),
-                ('last_tested', models.DateTimeField(blank=True, null=True)),
-                ('connector', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='settings', to='connectors.connector')),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.environment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("values", models.JSONField(default=dict)),
+                ("last_test", models.JSONField(blank=True, null=True)),
+                ("last_tested", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="settings", to="connectors.connector"
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.environment"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='connector',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='unique_connector_name'),
+            model_name="connector",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="unique_connector_name"),
         ),
         migrations.AddConstraint(
-            model_name='connectorsettings',
-            constraint=models.UniqueConstraint(fields=('connector', 'environment'), name='one_settings_per_env'),
+            model_name="connectorsettings",
+            constraint=models.UniqueConstraint(fields=("connector", "environment"), name="one_settings_per_env"),
         ),
     ]

@@ -1,0 +1,502 @@
+"""Runs one execution of a flow version, step by step, to a final state.
+
+``run(execution_id)`` is what the Celery task calls; it is safe to call again for the same
+execution (a redelivery after a worker died) and never runs a finished step twice.
+
+The loop:
+
+1. *Claim* the execution with one conditional UPDATE: it must be queued, or running with a
+   heartbeat older than the lease (its worker is gone). The claim counts a delivery and takes a
+   fresh lease token; a delivery beyond ``MAX_DELIVERIES`` fails the execution instead of running
+   it, so a poison execution that kills its worker every time stops.
+2. Load the version's graph, the steps already recorded (a resumed execution keeps them and their
+   outputs) and the environment's variables.
+3. For each step in topological order that has no StepRun yet: check between steps (at most every
+   ``CONTROL_INTERVAL`` seconds; the read after the claim is the first check) that the lease is
+   still ours and whether a cancel was requested; render the instruction; execute it (a connector
+   step through ``connectors.runtime.call`` under a ``Deadline`` of the step's timeout, a mapping
+   step with JSONata); store the StepRun at once.
+4. Ignore Errors decides what a failed or timed-out step means: on, the step is recorded as
+   ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); off, the execution
+   ends ``failed`` right there and no later step runs.
+5. Finish with a conditional UPDATE guarded by the lease, then wake waiters (``flows.notify``).
+
+While an execution runs, a per-process thread refreshes its heartbeat, so the watchdog
+(``flows.tasks.fail_vanished``) and a redelivery can tell a live worker from a vanished one.
+Secrets of the environment are masked in everything recorded: instruction, parameters, output, error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from flows import graph as graphs
+from flows.expressions import ExpressionError, Masker, Rendered, evaluate_mapping, properties, render_instruction
+from flows.models import Execution, StepRun
+from flows.notify import publish_finished
+
+logger = logging.getLogger("erpflow.engine")
+
+MAX_DELIVERIES = 3
+CONTROL_INTERVAL = 0.5
+Status = Execution.Status
+StepStatus = StepRun.Status
+STOPPING = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+
+
+def lease_seconds() -> float:
+    """How old a running execution's heartbeat may be before another delivery may take it over."""
+    return 3 * settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
+
+
+def run(execution_id: int) -> Execution:
+    """Run or resume the execution; returns it as stored afterwards.
+
+    Returns it unchanged when it is already final, or still running under a live lease held by
+    another delivery (the caller may try again later).
+    """
+    lease = secrets.token_hex(8)
+    claimed = _claim(execution_id, lease)
+    execution = Execution.objects.select_related("version", "environment", "flow").get(pk=execution_id)
+    if not claimed:
+        return execution
+    if execution.attempts > MAX_DELIVERIES:
+        last = execution.steps.exclude(status=StepStatus.SKIPPED).order_by("-position").first()
+        reached = f"the last finished step was '{last.name}'" if last else "no step had finished"
+        execution.finish(
+            Status.FAILED,
+            error=(
+                f"Stopped after {MAX_DELIVERIES} deliveries: each time, the worker running this execution "
+                f"stopped before it finished ({reached}). Look for a step that crashes or exhausts the worker, "
+                "fix it, then replay the execution."
+            ),
+            lease=lease,
+        )
+        publish_finished(execution.pk)
+        return execution
+    with _HEARTBEATS.beating(execution.pk, lease):
+        return _Run(execution, lease).run()
+
+
+def _claim(execution_id: int, lease: str) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(seconds=lease_seconds())
+    claimable = (
+        Q(status=Status.QUEUED)
+        | Q(status=Status.RUNNING, heartbeat__lt=stale)
+        | Q(status=Status.RUNNING, heartbeat__isnull=True)
+    )
+    return (
+        Execution.objects.filter(claimable, pk=execution_id).update(
+            status=Status.RUNNING,
+            attempts=F("attempts") + 1,
+            lease=lease,
+            heartbeat=now,
+            started=Coalesce("started", now),
+        )
+        == 1
+    )
+
+
+def request_cancel(execution: Execution) -> bool:
+    """Cancel a queued execution at once, or ask a running one to stop before its next step.
+
+    False when the execution had already reached a final state.
+    """
+    now = timezone.now()
+    queued = Execution.objects.filter(pk=execution.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, cancel_requested=True, finished=now, error="Cancelled before it started."
+    )
+    if queued:
+        publish_finished(execution.pk)
+        execution.refresh_from_db()
+        return True
+    running = Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(cancel_requested=True)
+    execution.refresh_from_db()
+    return bool(running)
+
+
+NUL, NUL_SHOWN = "\x00", "\u2400"
+
+
+def storable(value: Any) -> Any:
+    """``value`` with NUL characters shown as ␀: PostgreSQL stores none in text or jsonb, yet a
+    payload or a MariaDB result can hold them."""
+    if isinstance(value, str):
+        return value.replace(NUL, NUL_SHOWN) if NUL in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
+def cap_output(value: Any) -> tuple[Any, bool]:
+    """The value to store, and whether it was cut: above the size limit only a marked preview is kept."""
+    if value is None or isinstance(value, bool | int | float):
+        return value, False
+    limit = settings.ERPFLOW_STEP_OUTPUT_MAX_BYTES
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" in text:
+        value, text = storable(value), text.replace("\\u0000", NUL_SHOWN)
+    size = len(text.encode())
+    if size <= limit:
+        return value, False
+    preview = text.encode()[: limit // 2].decode(errors="ignore")
+    return {"truncated": True, "size_bytes": size, "limit_bytes": limit, "preview": preview}, True
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a version's graph means for running it: the order and who is upstream of whom."""
+
+    order: list[dict]
+    upstream: dict[str, set[str]]
+    names: dict[str, str]
+    keys: dict[str, str]
+
+
+_plans: dict[tuple, _Plan] = {}
+_plans_lock = threading.Lock()
+
+
+def _plan(version) -> _Plan:
+    """The plan of a version, computed once per process: versions never change after publishing."""
+    key = (version.pk, version.created)
+    plan = _plans.get(key)
+    if plan is None:
+        graph = graphs.normalize(version.graph)
+        order = graphs.order(graph)
+        plan = _Plan(
+            order=order,
+            upstream=graphs.ancestors(graph),
+            names={s["id"]: s["name"] for s in order},
+            keys={s["id"]: graphs.reference_key(s["name"]) for s in order},
+        )
+        with _plans_lock:
+            if len(_plans) >= 512:
+                _plans.clear()
+            _plans[key] = plan
+    return plan
+
+
+class _Run:
+    """The state of one delivery of one execution (see the module docstring for the loop)."""
+
+    def __init__(self, execution: Execution, lease: str):
+        self.execution = execution
+        self.lease = lease
+        plan = _plan(execution.version)
+        self.order, self.upstream, self.names, self.keys = plan.order, plan.upstream, plan.names, plan.keys
+        variables = list(execution.environment.variables.all())
+        self.env = {v.key: v.plain_value() for v in variables}
+        self.masker = Masker([self.env[v.key] for v in variables if v.secret])
+        self.trigger = execution.input if isinstance(execution.input, dict) else {}
+        self.connectors: dict[int, Any] | None = None
+        # The execution was read right after the claim: that counts as the first check.
+        self.last_control = time.monotonic()
+        self.cancel_requested = execution.cancel_requested
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> Execution:
+        # Only an earlier delivery can have recorded steps: the first one skips the query.
+        first_delivery = self.execution.attempts == 1
+        recorded = {} if first_delivery else {r.step_id: r for r in StepRun.objects.filter(execution=self.execution)}
+        outputs: dict[str, Any] = {}
+        last_output = None
+        had_errors = False
+        for position, step in enumerate(self.order):
+            record = recorded.get(step["id"])
+            if record is None:
+                stop = self.control()
+                if stop == "lost":
+                    return self.reread()
+                if stop == "cancel":
+                    return self.cancel(position)
+                record, output = self.run_step(step, position, outputs)
+                if record is None:
+                    return self.reread()
+            else:
+                output = record.output
+            if record.status == StepStatus.SKIPPED:
+                return self.cancel(position)
+            if record.status == StepStatus.SUCCEEDED:
+                outputs[step["id"]] = output
+                last_output = output
+                continue
+            outputs[step["id"]] = None
+            if record.status in STOPPING:
+                return self.finish(Status.FAILED, error=f"Step '{record.name}' {self.verb(record)}: {record.error}")
+            had_errors = True
+        final = Status.COMPLETED_WITH_ERRORS if had_errors else Status.SUCCEEDED
+        return self.finish(final, output=last_output)
+
+    @staticmethod
+    def verb(record: StepRun) -> str:
+        return "timed out" if record.status == StepStatus.TIMED_OUT else "failed"
+
+    def control(self) -> str | None:
+        """Between steps: 'lost' when another delivery holds the lease, 'cancel' when asked to stop."""
+        if self.cancel_requested:
+            return "cancel"
+        now = time.monotonic()
+        if now - self.last_control < CONTROL_INTERVAL:
+            return None
+        self.last_control = now
+        row = Execution.objects.filter(pk=self.execution.pk).values("status", "lease", "cancel_requested").first() or {}
+        if row.get("status") != Status.RUNNING or row.get("lease") != self.lease:
+            return "lost"
+        self.cancel_requested = row["cancel_requested"]
+        return "cancel" if self.cancel_requested else None
+
+    def run_step(self, step: dict, position: int, outputs: dict) -> tuple[StepRun | None, Any]:
+        started = timezone.now()
+        clock = time.perf_counter()
+        context = properties(
+            env=self.env,
+            trigger=self.trigger,
+            steps=self.visible_outputs(step["id"], outputs),
+            execution_id=self.execution.pk,
+            correlation_id=self.execution.correlation_id,
+        )
+        sent = Rendered(step.get("instruction", ""))
+        output, error, status = None, "", StepStatus.SUCCEEDED
+        try:
+            if step["kind"] == "mapping":
+                output = evaluate_mapping(step["instruction"], context, step["timeout_ms"])
+            else:
+                output = self.call_connector(step, context, sent)
+        except StepTimeout as exc:
+            status, error = StepStatus.TIMED_OUT, str(exc) or f"Timed out after {step['timeout_ms']} ms."
+        except (ConnectorError, ExpressionError) as exc:
+            status, error = StepStatus.FAILED, str(exc)
+        except Exception as exc:
+            logger.exception("execution %s step %s: unexpected error", self.execution.pk, step["id"])
+            status, error = StepStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}"
+        if status != StepStatus.SUCCEEDED and step["ignore_errors"]:
+            if status == StepStatus.TIMED_OUT and "timed out" not in error.lower():
+                error = f"Timed out: {error}"
+            status = StepStatus.ERROR_IGNORED
+        stored, truncated = cap_output(self.masker.value(output))
+        finished = timezone.now()
+        record = StepRun(
+            execution=self.execution,
+            position=position,
+            step_id=step["id"],
+            name=step["name"],
+            kind=step["kind"],
+            attempt=self.execution.attempts,
+            status=status,
+            instruction=storable(self.masker.text(sent.text or "")),
+            params=storable(self.masker.value(sent.params)),
+            output=stored,
+            output_truncated=truncated,
+            error=storable(self.masker.text(error)),
+            started=started,
+            finished=finished,
+            duration_ms=(time.perf_counter() - clock) * 1000,
+        )
+        try:
+            _journal.append(record)
+        except IntegrityError:
+            logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, step["id"])
+            return None, None
+        return record, output
+
+    def call_connector(self, step: dict, context: dict, sent: Rendered) -> Any:
+        """Render and call; ``sent`` receives what went to the connector, to be recorded even when it fails."""
+        from connectors import runtime
+
+        connector = self.connector(step.get("connector"))
+        kind = connector.type
+        rendered = render_instruction(kind.language, kind.paramstyle, step["instruction"], context)
+        sent.text, sent.params = rendered.text, rendered.params
+        deadline = Deadline(step["timeout_ms"])
+        return runtime.call(connector, self.execution.environment, rendered.text, rendered.params, deadline)
+
+    def connector(self, connector_id):
+        if self.connectors is None:
+            from connectors.models import Connector
+
+            ids = [s.get("connector") for s in self.order if s["kind"] == "connector"]
+            found = Connector.objects.filter(organization_id=self.execution.organization_id, pk__in=ids)
+            self.connectors = {c.pk: c for c in found}
+        connector = self.connectors.get(connector_id)
+        if connector is None:
+            raise ConnectorError(f"Connector {connector_id} no longer exists in this organization.")
+        return connector
+
+    def visible_outputs(self, step_id: str, outputs: dict) -> dict:
+        """Outputs of the steps upstream of ``step_id``, by name and by reference key."""
+        visible = {}
+        for upstream in self.upstream.get(step_id, ()):
+            if upstream in outputs:
+                visible[self.names[upstream]] = outputs[upstream]
+                visible[self.keys[upstream]] = outputs[upstream]
+        return visible
+
+    # -- endings ----------------------------------------------------------------------------------
+
+    def cancel(self, position: int) -> Execution:
+        now = timezone.now()
+        skipped = [
+            StepRun(
+                execution=self.execution,
+                position=index,
+                step_id=step["id"],
+                name=step["name"],
+                kind=step["kind"],
+                attempt=self.execution.attempts,
+                status=StepStatus.SKIPPED,
+                error="Not run: the execution was cancelled.",
+                started=now,
+                finished=now,
+                duration_ms=0,
+            )
+            for index, step in enumerate(self.order)
+            if index >= position
+        ]
+        StepRun.objects.bulk_create(skipped, ignore_conflicts=True)
+        name = self.order[position]["name"] if position < len(self.order) else None
+        where = f" before step '{name}'" if name else ""
+        return self.finish(Status.CANCELLED, error=f"Cancelled on request{where}.")
+
+    def finish(self, status: str, *, output: Any = None, error: str = "") -> Execution:
+        stored, _ = cap_output(self.masker.value(output))
+        error = storable(self.masker.text(error))
+        if not self.execution.finish(status, output=stored, error=error, lease=self.lease):
+            return self.reread()
+        logger.debug("execution %s finished %s", self.execution.pk, status)
+        publish_finished(self.execution.pk)
+        return self.execution
+
+    def reread(self) -> Execution:
+        self.execution.refresh_from_db()
+        return self.execution
+
+
+class _Journal:
+    """Appends StepRuns with one plain INSERT: the engine's hot path, kept free of ORM bookkeeping.
+
+    The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
+    prepare them; the row's id is not needed, so nothing is read back.
+
+    On PostgreSQL the INSERT commits asynchronously (``SET LOCAL synchronous_commit TO OFF`` in the
+    same round trip) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the row is committed and
+    visible at once and survives any worker crash, which is what resuming relies on; only a crash
+    of the database server itself within its WAL writer delay could lose the newest records (the
+    claim and the final status stay synchronous). This saves a disk flush per step, which is most
+    of a step's overhead on ordinary disks.
+    """
+
+    COLUMNS = (
+        "execution",
+        "position",
+        "step_id",
+        "name",
+        "kind",
+        "attempt",
+        "status",
+        "instruction",
+        "params",
+        "output",
+        "output_truncated",
+        "error",
+        "started",
+        "finished",
+        "duration_ms",
+    )
+
+    def __init__(self):
+        self.fields = [StepRun._meta.get_field(name) for name in self.COLUMNS]
+        self.statements: dict[bool, str] = {}
+
+    def statement(self, synchronous: bool) -> str:
+        if synchronous not in self.statements:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(f.column) for f in self.fields)
+            marks = ", ".join(["%s"] * len(self.fields))
+            sql = f"INSERT INTO {quote(StepRun._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+            client_side = connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is not True
+            if not synchronous and connection.vendor == "postgresql" and client_side:
+                sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
+            self.statements[synchronous] = sql
+        return self.statements[synchronous]
+
+    def append(self, record: StepRun) -> None:
+        params = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in self.fields]
+        with connection.cursor() as cursor:
+            cursor.execute(self.statement(settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS), params)
+
+
+_journal = _Journal()
+
+
+class _Heartbeats:
+    """One thread per process refreshing the heartbeat of every execution this process is running.
+
+    It wakes every ``TICK`` seconds and beats the executions whose last beat is older than
+    ``ERPFLOW_EXECUTION_HEARTBEAT_SECONDS``; with nothing running it closes its database connection.
+    """
+
+    TICK = 0.25
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running: dict[int, tuple[str, float]] = {}
+        self.thread: threading.Thread | None = None
+
+    @contextmanager
+    def beating(self, execution_id: int, lease: str):
+        with self.lock:
+            self.running[execution_id] = (lease, time.monotonic())
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.loop, name="erpflow-execution-heartbeat", daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running.pop(execution_id, None)
+
+    def loop(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            interval = settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
+            now = time.monotonic()
+            with self.lock:
+                due = {pk: lease for pk, (lease, last) in self.running.items() if now - last >= interval}
+                idle = not self.running
+            if idle:
+                connection.close()
+                continue
+            try:
+                for execution_id, lease in due.items():
+                    Execution.objects.filter(pk=execution_id, lease=lease, status=Status.RUNNING).update(
+                        heartbeat=timezone.now()
+                    )
+                    with self.lock:
+                        if execution_id in self.running:
+                            self.running[execution_id] = (lease, now)
+            except Exception as exc:
+                logger.warning("could not record execution heartbeats: %s", type(exc).__name__)
+                connection.close()
+
+
+_HEARTBEATS = _Heartbeats()

@@ -1,0 +1,99 @@
+"""Celery entry points of the flow engine; each takes ids, calls the domain and stays thin."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.db.models import Q
+from django.utils import timezone
+
+from flows import engine
+from flows.models import Execution, Flow, FlowVersion
+from flows.notify import publish_finished
+from flows.versions import sync_connector_uses
+
+logger = logging.getLogger("erpflow.tasks")
+
+PRUNE_BATCH = 500
+LEASE_RETRIES = 100
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=LEASE_RETRIES)
+def run_execution(self, execution_id: int) -> str:
+    """One task per execution. A copy delivered while another worker still holds a live lease on it
+    (a broker redelivering a long execution) comes back later instead of running it twice; so does
+    an execution interrupted by a lost database connection, which then resumes where it stopped."""
+    try:
+        execution = engine.run(execution_id)
+    except Execution.DoesNotExist:
+        logger.warning("execution %s no longer exists; nothing to run", execution_id)
+        return "missing"
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("execution %s: database unavailable (%s); trying again", execution_id, type(exc).__name__)
+        raise self.retry(exc=exc, countdown=engine.lease_seconds()) from None
+    if execution.status == Execution.Status.RUNNING:
+        raise self.retry(countdown=engine.lease_seconds())
+    return execution.status
+
+
+@shared_task
+def fail_vanished() -> int:
+    """Watchdog: end executions whose worker stopped sending heartbeats (killed, lost its host).
+
+    A cancel that was requested becomes ``cancelled``; anything else ``failed``, keeping the steps
+    that finished. A broker that redelivers sooner (see ``ERPFLOW_BROKER_VISIBILITY_SECONDS``)
+    resumes the execution instead, before this horizon is reached.
+    """
+    horizon = timezone.now() - timedelta(seconds=settings.ERPFLOW_EXECUTION_VANISHED_SECONDS)
+    stale = Q(heartbeat__lt=horizon) | Q(heartbeat__isnull=True, created__lt=horizon)
+    ended = 0
+    for execution in Execution.objects.filter(stale, status=Execution.Status.RUNNING).only("pk", "cancel_requested"):
+        if execution.cancel_requested:
+            status, error = Execution.Status.CANCELLED, "Cancelled on request; its worker had stopped responding."
+        else:
+            status = Execution.Status.FAILED
+            error = (
+                f"The worker running this execution stopped sending heartbeats for more than "
+                f"{settings.ERPFLOW_EXECUTION_VANISHED_SECONDS} s (it was killed or lost its host). "
+                "Steps that finished before are kept; replay the execution to run it again."
+            )
+        now = timezone.now()
+        changed = (
+            Execution.objects.filter(stale, pk=execution.pk, status=Execution.Status.RUNNING).update(
+                status=status, error=error, finished=now
+            )
+            == 1
+        )
+        if changed:
+            ended += 1
+            logger.warning("execution %s: worker vanished, marked %s", execution.pk, status)
+            publish_finished(execution.pk)
+    return ended
+
+
+@shared_task
+def prune_executions(days: int | None = None) -> int:
+    """Retention: delete finished executions older than ``ERPFLOW_EXECUTION_RETENTION_DAYS``, in batches,
+    then the draft snapshots no execution refers to any more."""
+    days = days if days is not None else settings.ERPFLOW_EXECUTION_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Execution.objects.filter(created__lt=cutoff, status__in=Execution.FINAL)
+    deleted = 0
+    while True:
+        batch = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            break
+        Execution.objects.filter(pk__in=batch).delete()
+        deleted += len(batch)
+    unused = FlowVersion.objects.filter(snapshot=True, created__lt=cutoff, executions__isnull=True)
+    flows = set(unused.values_list("flow_id", flat=True))
+    unused.delete()
+    for flow in Flow.objects.filter(pk__in=flows):
+        sync_connector_uses(flow)
+    if deleted:
+        logger.info("pruned %s executions older than %s days", deleted, days)
+    return deleted

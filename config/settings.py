@@ -224,3 +224,13 @@ CELERY_BEAT_SCHEDULE = {
     "flows-fail-vanished": {"task": "flows.tasks.fail_vanished", "schedule": 60.0},
     "flows-prune-executions": {"task": "flows.tasks.prune_executions", "schedule": 3600.0},
 }
+
+# Flow triggers: the largest request a trigger accepts (413 above it), the queue executions are sent to
+# (run a worker with `-Q <name>` when it is not Celery's default), and the schedule task workers must know.
+ERPFLOW_MAX_PAYLOAD_BYTES = env_int("ERPFLOW_MAX_PAYLOAD_BYTES", 4 * 1024 * 1024, minimum=1024)
+ERPFLOW_EXECUTION_QUEUE = env_str("ERPFLOW_EXECUTION_QUEUE", "celery")
+CELERY_IMPORTS = ("flows.schedules",)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "ExecutionStatusEnum": "flows.models.Execution.Status",
+    "StepRunStatusEnum": "flows.models.StepRun.Status",
+}

@@ -1,3 +1,20 @@
 """API routes of this app (mounted under /api/v1/ by config/urls.py)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+from flows import api
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("flows", api.FlowViewSet, basename="flow")
+router.register("executions", api.ExecutionViewSet, basename="execution")
+router.register("webhooks", api.WebhookViewSet, basename="webhook")
+router.register("schedules", api.ScheduleViewSet, basename="schedule")
+
+urlpatterns = [
+    re_path(r"^flows/(?P<slug>[-\w]+)/executions/?$", api.FlowTriggerView.as_view(), name="flow-trigger"),
+    re_path(r"^monitoring/stats/?$", api.MonitoringStatsView.as_view(), name="monitoring-stats"),
+    *router.urls,
+]

@@ -1,0 +1,652 @@
+"""The flows API: flows and their life cycle, triggers, executions, webhooks, schedules, statistics.
+
+Viewsets stay declarative and call the domain modules (``versions``, ``portable``, ``properties``,
+``triggers``, ``webhooks``, ``schedules``, ``monitoring``, ``engine``). Reads of flows need
+``flows:read``, changes ``flows:write`` and the editor role (admins for protected flows); running
+anything needs ``executions:run`` and the editor role; reading executions needs ``monitoring:read``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Prefetch, Q, prefetch_related_objects
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.choices import Role, Scope
+from accounts.models import Environment
+from accounts.permissions import requires
+from accounts.tenancy import OrganizationScopedMixin
+from flows import engine, monitoring, notify, portable, properties, schedules, triggers, versions, webhooks
+from flows.graph import InvalidGraph, Problem
+from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
+from flows.serializers import (
+    BulkReplayResultSerializer,
+    BulkReplaySerializer,
+    DeploymentSerializer,
+    DeploySerializer,
+    DraftSerializer,
+    ErrorSerializer,
+    ExecutionDetailSerializer,
+    ExecutionResultSerializer,
+    ExecutionSerializer,
+    FlowSerializer,
+    GraphSerializer,
+    PublishSerializer,
+    RunSerializer,
+    ScheduleSerializer,
+    StatsSerializer,
+    TriggerSerializer,
+    VersionDetailSerializer,
+    VersionSerializer,
+    WebhookSerializer,
+)
+
+ERRORS = {code: ErrorSerializer for code in (400, 403, 404, 409)}
+OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested"]
+STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]
+MAX_BULK_REPLAY = 500
+
+
+@transaction.atomic
+def delete_flow(flow: Flow) -> None:
+    """Delete a flow with its executions, deployments, versions, webhooks and schedules.
+
+    Executions and deployments protect the versions they point at, so Django's cascade alone
+    refuses to delete a flow that has run; they go first, then the flow (and the beat tasks of its
+    schedules, which the database does not link to it).
+    """
+    schedules.delete_for_flow(flow)
+    Execution.objects.filter(flow=flow).delete()
+    Deployment.objects.filter(flow=flow).delete()
+    flow.delete()
+
+
+def invalid(field: str, message: str) -> exceptions.ValidationError:
+    """A 400 about one field, in the shape every API error has (``errors`` holds lists)."""
+    return exceptions.ValidationError({field: [message]})
+
+
+def problems_response(problems: list[Problem], detail: str) -> Response:
+    """400 listing every problem, each naming its step (``errors`` keyed by step id, else by field)."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.step or problem.field, []).append(problem.message)
+    return Response(
+        {"detail": detail, "problems": [p.as_dict() for p in problems], "errors": errors},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def invalid_graph_response(exc: InvalidGraph) -> Response:
+    return problems_response(exc.problems, str(exc))
+
+
+def trigger_error_response(exc: triggers.TriggerError) -> Response:
+    return Response(exc.as_dict(), status=exc.status)
+
+
+def execution_queryset():
+    return Execution.objects.select_related("flow", "version", "environment", "started_by")
+
+
+def execution_outcome(request, execution: Execution, *, wait: int, created: bool) -> tuple[dict, int, dict]:
+    """What a trigger answers (body, status, headers): 202 while the execution is under way, else its
+    outcome with step summaries.
+
+    With ``wait`` the call blocks up to that many seconds for a final state. A deduplicated
+    trigger (``created`` false) answers 200 with the first execution, whatever its state.
+    """
+    if wait and not execution.is_final:
+        notify.wait_finished(execution.pk, wait)
+    if wait or not created:
+        # Only the outcome changed since the trigger loaded the execution with its flow and version.
+        execution.refresh_from_db(fields=OUTCOME_FIELDS)
+        prefetch_related_objects([execution], Prefetch("steps", queryset=StepRun.objects.only(*STEP_SUMMARY_FIELDS)))
+    context = {"request": request}
+    if execution.is_final:
+        data = ExecutionResultSerializer(execution, context=context).data
+    else:
+        data = ExecutionSerializer(execution, context=context).data
+    code = status.HTTP_200_OK if execution.is_final or not created else status.HTTP_202_ACCEPTED
+    headers = {"Location": data["url"], "X-Correlation-ID": execution.correlation_id}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return data, code, headers
+
+
+def execution_response(request, execution: Execution, *, wait: int, created: bool) -> Response:
+    data, code, headers = execution_outcome(request, execution, wait=wait, created=created)
+    return Response(data, status=code, headers=headers)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+
+
+class RawBodyParser(BaseParser):
+    """Hands the trigger its raw body (any media type), read up to ``ERPFLOW_MAX_PAYLOAD_BYTES``.
+
+    ``flows.triggers`` judges the content type and parses JSON or XML itself, with its own messages.
+    """
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        request = parser_context["request"]
+        try:
+            return triggers.read_limited(stream, triggers.content_length(request.META))
+        except triggers.TriggerError as exc:
+            if exc.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                raise PayloadTooLarge(exc.message) from None
+            raise exceptions.ParseError(exc.message) from None
+
+
+def merge_draft(current: dict, patch: dict) -> dict:
+    """PATCH semantics of the draft: steps given with a known id are updated field by field, steps
+    with a new id are added, any other top-level key (``edges``) replaces the stored one."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if key != "steps" or not isinstance(value, list):
+            merged[key] = value
+            continue
+        steps = [dict(step) if isinstance(step, dict) else step for step in current.get("steps", [])]
+        by_id = {step.get("id"): step for step in steps if isinstance(step, dict)}
+        for change in value:
+            if isinstance(change, dict) and change.get("id") in by_id:
+                by_id[change["id"]].update(change)
+            else:
+                steps.append(change)
+        merged["steps"] = steps
+    return merged
+
+
+def _environment(request, slug: str | None, field: str = "environment") -> Environment:
+    environment = Environment.objects.filter(organization=request.organization, slug=slug).first()
+    if environment is None:
+        known = ", ".join(Environment.objects.filter(organization=request.organization).values_list("slug", flat=True))
+        raise invalid(field, f"Unknown environment '{slug}'; this organization has: {known}.")
+    return environment
+
+
+class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
+    """Flows by slug. Deleting a protected flow is refused (409); only admins may change a protected flow."""
+
+    queryset = Flow.objects.annotate(
+        latest_version_number=Max("versions__number", filter=Q(versions__snapshot=False))
+    ).prefetch_related(
+        Prefetch("deployments", queryset=Deployment.objects.select_related("environment", "version", "deployed_by"))
+    )
+    serializer_class = FlowSerializer
+    lookup_field = "slug"
+    lookup_value_regex = r"[-\w]+"
+    scope_area = "flows"
+
+    def perform_update(self, serializer):
+        versions.check_can_change(serializer.instance, self.request.user)
+        serializer.save()
+
+    @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer})
+    def destroy(self, request, *args, **kwargs):
+        flow = self.get_object()
+        if flow.protected:
+            return Response(
+                {"detail": f"Flow '{flow.name}' is protected and cannot be deleted; an admin can lift that first."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delete_flow(flow)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # -- the draft and its versions ---------------------------------------------------------------
+
+    @extend_schema(
+        methods=["GET"], responses={200: DraftSerializer}, description="The draft graph the editor works on."
+    )
+    @extend_schema(
+        methods=["PUT", "PATCH"],
+        request=GraphSerializer,
+        responses={200: DraftSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        description=(
+            "PUT replaces the draft; PATCH updates steps by id field by field, adds steps with new ids and "
+            "replaces edges when given. The graph is validated first: with problems the answer is 400 with one "
+            "problem per step and the saved draft is unchanged."
+        ),
+    )
+    @action(detail=True, methods=["get", "put", "patch"])
+    def draft(self, request, slug=None):
+        flow = self.get_object()
+        if request.method != "GET":
+            if not isinstance(request.data, dict):
+                raise invalid("graph", "The draft must be a JSON object with 'steps' and 'edges'.")
+            graph = merge_draft(flow.draft, request.data) if request.method == "PATCH" else request.data
+            problems = versions.save_draft(flow, graph, request.user)
+            if problems:
+                count = len(problems)
+                return problems_response(
+                    problems, f"The draft has {count} problem{'s' if count != 1 else ''}; nothing was saved."
+                )
+            flow.refresh_from_db(fields=["draft", "updated"])
+        return Response({"graph": flow.draft, "updated": flow.updated})
+
+    @extend_schema(request=PublishSerializer, responses={201: VersionSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, slug=None):
+        flow = self.get_object()
+        serializer = PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            version = versions.publish(flow, request.user, serializer.validated_data["message"])
+        except InvalidGraph as exc:
+            return invalid_graph_response(exc)
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    def _versions(self, flow: Flow):
+        return versions.history(flow).prefetch_related("deployments__environment")
+
+    @extend_schema(responses={200: VersionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def versions(self, request, slug=None):
+        flow = self.get_object()
+        page = self.paginate_queryset(self._versions(flow))
+        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: VersionDetailSerializer, 404: ErrorSerializer})
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)")
+    def version(self, request, slug=None, number=None):
+        flow = self.get_object()
+        version = get_object_or_404(self._versions(flow), number=int(number))
+        return Response(VersionDetailSerializer(version).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="version number, or 'draft' (default: the version before 'to')"),
+            OpenApiParameter("to", str, description="version number, or 'draft' (default: the latest version)"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        description="Steps added, removed and changed field by field, and edges added and removed.",
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request, slug=None):
+        flow = self.get_object()
+        numbers = list(versions.history(flow).values_list("number", flat=True))  # newest first
+        to_ref = request.query_params.get("to") or (str(numbers[0]) if numbers else "draft")
+        from_ref = request.query_params.get("from")
+        if not from_ref:
+            earlier = numbers if to_ref == "draft" else [n for n in numbers if to_ref.isdigit() and n < int(to_ref)]
+            if not earlier:
+                raise invalid("from", "There is no earlier version to compare with; give 'from'.")
+            from_ref = str(earlier[0])
+        graph_a, label_a = self._graph_of(flow, from_ref, "from")
+        graph_b, label_b = self._graph_of(flow, to_ref, "to")
+        return Response(versions.diff_graphs(graph_a, graph_b) | {"from": label_a, "to": label_b})
+
+    @staticmethod
+    def _graph_of(flow: Flow, ref: str, field: str) -> tuple[dict, dict]:
+        if ref == "draft":
+            return flow.draft, {"draft": True}
+        if not ref.isdigit():
+            raise invalid(field, f"'{ref}' is neither a version number nor 'draft'.")
+        version = FlowVersion.objects.filter(flow=flow, snapshot=False, number=int(ref)).first()
+        if version is None:
+            raise invalid(field, f"Flow '{flow.name}' has no version {ref}.")
+        return version.graph, {"number": version.number, "author": getattr(version.author, "username", None)}
+
+    @extend_schema(request=DeploySerializer, responses={200: DeploymentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def deploy(self, request, slug=None):
+        flow = self.get_object()
+        serializer = DeploySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        environment = _environment(request, serializer.validated_data["environment"])
+        published = FlowVersion.objects.filter(flow=flow, snapshot=False)
+        number = serializer.validated_data.get("version")
+        version = published.filter(number=number).first() if number else published.order_by("-number").first()
+        if version is None:
+            if number:
+                raise invalid("version", f"Flow '{flow.name}' has no version {number}.")
+            return Response(
+                {"detail": f"Flow '{flow.name}' has no published version yet; publish the draft first."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        try:
+            deployment = versions.deploy(flow, version, environment, request.user)
+        except InvalidGraph as exc:
+            return invalid_graph_response(exc)
+        return Response(DeploymentSerializer(deployment).data)
+
+    # -- moving flows in and out -------------------------------------------------------------------
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, description="The flow as JSON, connectors by name.")
+    @action(detail=True, methods=["get"])
+    def export(self, request, slug=None):
+        flow = self.get_object()
+        response = Response(portable.export_flow(flow))
+        response["Content-Disposition"] = f'attachment; filename="{flow.slug}.erpflow.json"'
+        return response
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: FlowSerializer, 201: FlowSerializer, **ERRORS},
+        description="Import an exported flow: a new slug creates the flow, a known slug replaces its draft.",
+    )
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_flow(self, request):
+        existed = (
+            isinstance(request.data, dict)
+            and Flow.objects.filter(organization=request.organization, slug=request.data.get("slug") or "").exists()
+        )
+        try:
+            flow = portable.import_flow(request.organization, request.data, request.user)
+        except InvalidGraph as exc:
+            return invalid_graph_response(exc)
+        flow = self.get_queryset().get(pk=flow.pk)
+        return Response(
+            FlowSerializer(flow, context=self.get_serializer_context()).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("step", str, description="id of the step in the draft"),
+            OpenApiParameter("environment", str, description="environment slug (default sandbox)"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        description="What the step can use in {{ }}: env keys, trigger fields, upstream outputs, execution fields.",
+    )
+    @action(detail=True, methods=["get"])
+    def properties(self, request, slug=None):
+        flow = self.get_object()
+        environment = _environment(request, request.query_params.get("environment") or "sandbox")
+        step = request.query_params.get("step") or None
+        known = {s.get("id") for s in flow.draft.get("steps", []) if isinstance(s, dict)}
+        if step is not None and step not in known:
+            raise invalid("step", f"The draft of '{flow.name}' has no step '{step}'.")
+        return Response(properties.available(flow, step, environment))
+
+    # -- running the draft -------------------------------------------------------------------------
+
+    @extend_schema(
+        request=inline_serializer(
+            "ManualRun",
+            {
+                "payload": serializers.JSONField(required=False),
+                "wait": serializers.IntegerField(required=False, min_value=0, max_value=60),
+            },
+        ),
+        responses={200: ExecutionResultSerializer, 202: ExecutionSerializer, **ERRORS},
+        description="Run a snapshot of the draft in the sandbox with a test payload.",
+    )
+    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @action(detail=True, methods=["post"])
+    def run(self, request, slug=None):
+        flow = self.get_object()
+        data = request.data if isinstance(request.data, dict) else {}
+        serializer = RunSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            wait = triggers.parse_wait(data.get("wait"))
+            where = triggers.find_nul(serializer.validated_data["payload"], "payload")
+            if where:
+                raise triggers.TriggerError(f"{where} contains a NUL character, which erpflow cannot store.", 400)
+            execution = triggers.run_draft(flow, request.user, serializer.validated_data["payload"])
+        except InvalidGraph as exc:
+            return invalid_graph_response(exc)
+        except triggers.TriggerError as exc:
+            return trigger_error_response(exc)
+        return execution_response(request, execution, wait=wait, created=True)
+
+
+class FlowTriggerView(APIView):
+    """``POST /api/v1/flows/{slug}/executions``: start the version deployed to an environment."""
+
+    required_scope = Scope.EXECUTIONS_RUN
+    write_role = Role.EDITOR
+    parser_classes = [RawBodyParser]
+
+    @extend_schema(
+        operation_id="v1_flows_executions_create",
+        request={"application/json": TriggerSerializer, "application/xml": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("environment", str, description="instead of the body's field (XML bodies)"),
+            OpenApiParameter("wait", int, description="instead of the body's field (XML bodies)"),
+            OpenApiParameter("X-Correlation-ID", str, OpenApiParameter.HEADER),
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            200: OpenApiResponse(ExecutionResultSerializer, description="finished, or the first of a duplicate"),
+            202: OpenApiResponse(ExecutionSerializer, description="queued or still running; poll its url"),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="flow disabled, or nothing deployed there"),
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+        },
+        description=(
+            "A JSON body holds environment, payload, correlation_id, deduplication_id and wait; an XML body is "
+            "the payload itself (parsed to an object) with the rest in the query string and headers."
+        ),
+    )
+    def post(self, request, slug):
+        flow = Flow.objects.filter(organization=request.organization, slug=slug).defer("draft", "description").first()
+        if flow is None:
+            return Response({"detail": f"No flow with slug '{slug}'."}, status=status.HTTP_404_NOT_FOUND)
+        body = request.data if isinstance(request.data, bytes) else b""
+        try:
+            parsed = triggers.parse_request(body, request._request, envelope=True)
+            execution, created = triggers.start(
+                flow,
+                parsed.environment,
+                trigger=Execution.Trigger.API,
+                payload=parsed.payload,
+                headers=parsed.headers,
+                query=parsed.query,
+                correlation_id=parsed.correlation_id,
+                deduplication_id=parsed.deduplication_id,
+                user=request.user,
+            )
+        except triggers.TriggerError as exc:
+            return trigger_error_response(exc)
+        return execution_response(request, execution, wait=parsed.wait, created=created)
+
+
+class ExecutionPagination(LimitOffsetPagination):
+    max_limit = 500
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("flow", str, description="flow slug"),
+            OpenApiParameter("status", str, description="one status or several, comma-separated"),
+            OpenApiParameter("environment", str, description="environment slug"),
+            OpenApiParameter("trigger", str, description="api, webhook, schedule, manual or replay"),
+            OpenApiParameter("correlation_id", str),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="created before"),
+        ]
+    )
+)
+class ExecutionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Executions, newest first, filtered by flow, status, environment, trigger, correlation id and time."""
+
+    queryset = execution_queryset()
+    pagination_class = ExecutionPagination
+    serializer_class = ExecutionSerializer
+    required_scope = Scope.MONITORING_READ
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            return queryset.prefetch_related("steps")
+        if self.action == "list":
+            return monitoring.filter_executions(queryset, self.request.query_params)
+        return queryset
+
+    def get_serializer_class(self):
+        return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
+
+    @extend_schema(request=None, responses={201: ExecutionSerializer, **ERRORS})
+    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        try:
+            replayed = triggers.replay(self.get_object(), request.user)
+        except triggers.TriggerError as exc:
+            return trigger_error_response(exc)
+        return Response(
+            ExecutionSerializer(replayed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses={200: ExecutionSerializer, **ERRORS})
+    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        execution = self.get_object()
+        if not engine.request_cancel(execution):
+            return Response(
+                {"detail": f"Execution #{execution.pk} already ended ({execution.status}); nothing to cancel."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(ExecutionSerializer(execution, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        operation_id="v1_executions_replay_failed",
+        request=BulkReplaySerializer,
+        responses={200: BulkReplayResultSerializer, 400: ErrorSerializer},
+        description="Replay failed executions matching the filters that were not replayed before, oldest first.",
+    )
+    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @action(detail=False, methods=["post"], url_path="replay")
+    def replay_failed(self, request):
+        serializer = BulkReplaySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        filters = serializer.validated_data
+        queryset = monitoring.filter_executions(super().get_queryset(), filters)
+        if "ids" in filters:
+            queryset = queryset.filter(pk__in=filters["ids"])
+        try:
+            replays = triggers.replay_failed(queryset, request.user, min(filters["limit"], MAX_BULK_REPLAY))
+        except triggers.TriggerError as exc:
+            return trigger_error_response(exc)
+        data = ExecutionSerializer(replays, many=True, context=self.get_serializer_context()).data
+        return Response({"replayed": len(replays), "executions": data})
+
+
+class MonitoringStatsView(APIView):
+    """``GET /api/v1/monitoring/stats``: per flow, counts by status and p50/p95 durations over a time range."""
+
+    required_scope = Scope.MONITORING_READ
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 24 hours before until"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="default: now"),
+            OpenApiParameter("flow", str, description="flow slug"),
+            OpenApiParameter("environment", str, description="environment slug"),
+        ],
+        responses={200: StatsSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        params = request.query_params
+        since, until = monitoring.time_range(params)
+        executions = Execution.objects.for_organization(request.organization)
+        executions = monitoring.filter_executions(
+            executions, {"flow": params.get("flow"), "environment": params.get("environment")}
+        )
+        return Response({"since": since, "until": until, "flows": monitoring.stats(executions, since, until)})
+
+
+class FlowPartMixin:
+    """Rows that belong to a flow (webhooks, schedules): scoped through the flow's organization;
+    changing them is changing the flow, so a protected flow needs an admin."""
+
+    scope_area = "flows"
+
+    def get_queryset(self):
+        queryset = super().get_queryset().filter(flow__organization=self.request.organization)
+        flow = self.request.query_params.get("flow")
+        return queryset.filter(flow__slug=flow) if flow and self.action == "list" else queryset
+
+    def check_flow(self, flow: Flow) -> None:
+        versions.check_can_change(flow, self.request.user)
+
+
+class WebhookViewSet(
+    FlowPartMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """One secret URL per flow and environment; ``rotate`` replaces it. Only editors see the URL."""
+
+    queryset = Webhook.objects.select_related("flow", "environment").order_by("flow__name", "environment_id")
+    serializer_class = WebhookSerializer
+
+    @extend_schema(responses={201: WebhookSerializer, **ERRORS})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flow, environment = serializer.validated_data["flow"], serializer.validated_data["environment"]
+        self.check_flow(flow)
+        try:
+            webhook, _ = webhooks.create(flow, environment)
+        except webhooks.WebhookExists as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(webhook).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: WebhookSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        webhook = self.get_object()
+        self.check_flow(webhook.flow)
+        webhooks.rotate(webhook)
+        return Response(self.get_serializer(webhook).data)
+
+    def perform_destroy(self, instance):
+        self.check_flow(instance.flow)
+        instance.delete()
+
+
+class ScheduleViewSet(FlowPartMixin, viewsets.ModelViewSet):
+    """Cron schedules per flow and environment, each backed by a django-celery-beat PeriodicTask."""
+
+    queryset = Schedule.objects.select_related("flow", "environment", "periodic_task__crontab").order_by(
+        "flow__name", "pk"
+    )
+    serializer_class = ScheduleSerializer
+
+    def perform_create(self, serializer):
+        self.check_flow(serializer.validated_data["flow"])
+        try:
+            serializer.save()
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+
+    def perform_update(self, serializer):
+        self.check_flow(serializer.instance.flow)
+        try:
+            serializer.save()
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+
+    def perform_destroy(self, instance):
+        self.check_flow(instance.flow)
+        schedules.delete(instance)

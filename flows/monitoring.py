@@ -1,0 +1,188 @@
+"""Looking at executions: the filters the executions list and API share, and statistics per flow.
+
+Statistics count executions created in a time range by status and give the 50th and 95th
+percentile of their *duration* (started to finished: the engine's time) and of their *latency*
+(created to finished: what a caller waiting for the result sees, queueing included), both in
+milliseconds, interpolated linearly between the two nearest values (PostgreSQL's
+``percentile_cont``). PostgreSQL computes them in the database; other databases (the SQLite of
+``make run``) compute the same figures in Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Func, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from flows.models import Execution, Flow
+
+DEFAULT_RANGE = timedelta(hours=24)
+FILTERS = ("flow", "status", "environment", "trigger", "correlation_id", "since", "until")
+
+
+def parse_moment(value: str, name: str) -> datetime:
+    """An ISO 8601 date or date-time; a date means its midnight, a naive time the server's time zone."""
+    text = value.strip().replace(" ", "+") if "T" in value else value.strip()
+    moment = parse_datetime(text)
+    if moment is None:
+        day = parse_date(text)
+        if day is None:
+            raise ValidationError({name: f"'{value}' is not a date or time; use ISO 8601 such as 2025-01-31T08:00Z."})
+        moment = datetime(day.year, day.month, day.day)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _choices(value: str, name: str, allowed: list[str]) -> list[str]:
+    chosen = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in allowed]
+    if unknown:
+        raise ValidationError({name: f"Unknown {name} '{unknown[0]}'; use one of: {', '.join(allowed)}."})
+    return chosen
+
+
+def filter_executions(queryset: QuerySet, params: Mapping[str, Any]) -> QuerySet:
+    """``queryset`` narrowed by the filters present in ``params``; raises ``ValidationError`` per bad filter.
+
+    ``flow`` and ``environment`` are slugs, ``status`` and ``trigger`` one value or several separated
+    by commas, ``since`` and ``until`` ISO 8601 bounds on the creation time (until is exclusive).
+    """
+    value = {name: (params.get(name) or "").strip() for name in FILTERS}
+    if value["flow"]:
+        queryset = queryset.filter(flow__slug=value["flow"])
+    if value["environment"]:
+        queryset = queryset.filter(environment__slug=value["environment"])
+    if value["status"]:
+        queryset = queryset.filter(status__in=_choices(value["status"], "status", Execution.Status.values))
+    if value["trigger"]:
+        queryset = queryset.filter(trigger__in=_choices(value["trigger"], "trigger", Execution.Trigger.values))
+    if value["correlation_id"]:
+        queryset = queryset.filter(correlation_id=value["correlation_id"])
+    since = parse_moment(value["since"], "since") if value["since"] else None
+    until = parse_moment(value["until"], "until") if value["until"] else None
+    if since and until and since >= until:
+        raise ValidationError({"until": "until must be later than since."})
+    if since:
+        queryset = queryset.filter(created__gte=since)
+    if until:
+        queryset = queryset.filter(created__lt=until)
+    return queryset
+
+
+def time_range(params: Mapping[str, Any], now: datetime | None = None) -> tuple[datetime, datetime]:
+    """``since`` and ``until`` from ``params``; by default the last 24 hours."""
+    now = now or timezone.now()
+    until = parse_moment(params["until"], "until") if params.get("until") else now
+    since = parse_moment(params["since"], "since") if params.get("since") else until - DEFAULT_RANGE
+    if since >= until:
+        raise ValidationError({"until": "until must be later than since."})
+    return since, until
+
+
+class _Percentile(Aggregate):
+    """PostgreSQL's ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float):
+        super().__init__(expression, fraction=float(fraction))
+
+
+def _milliseconds(start: str, end: str) -> Func:
+    return Func(F(end) - F(start), template="EXTRACT(EPOCH FROM %(expressions)s) * 1000", output_field=FloatField())
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between the closest ranks, exactly as ``percentile_cont``."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def stats(executions: QuerySet, since: datetime, until: datetime) -> list[dict]:
+    """Per flow with executions created in ``[since, until)``: counts by status, duration and latency percentiles."""
+    window = executions.filter(created__gte=since, created__lt=until)
+    counts: dict[int, dict[str, int]] = {}
+    for flow_id, status, n in window.values_list("flow_id", "status").annotate(n=Count("id")).order_by():
+        counts.setdefault(flow_id, {})[status] = n
+    finished = window.filter(started__isnull=False, finished__isnull=False)
+    figures = _figures_sql(finished) if connection.vendor == "postgresql" else figures_python(finished)
+    flows = Flow.objects.filter(pk__in=list(counts)).only("pk", "slug", "name")
+    result = []
+    for flow in sorted(flows, key=lambda f: f.name.lower()):
+        by_status = {status: counts[flow.pk].get(status, 0) for status in Execution.Status.values}
+        empty = {"p50": None, "p95": None, "count": 0}
+        result.append(
+            {
+                "flow": {"id": flow.pk, "slug": flow.slug, "name": flow.name},
+                "total": sum(by_status.values()),
+                "by_status": by_status,
+                "duration_ms": figures.get(flow.pk, {}).get("duration_ms", empty),
+                "latency_ms": figures.get(flow.pk, {}).get("latency_ms", empty),
+            }
+        )
+    return result
+
+
+def _figures_sql(finished: QuerySet) -> dict[int, dict]:
+    duration = _milliseconds("started", "finished")
+    latency = _milliseconds("created", "finished")
+    rows = (
+        finished.values("flow_id")
+        .annotate(
+            n=Count("id"),
+            d50=_Percentile(duration, 0.5),
+            d95=_Percentile(duration, 0.95),
+            l50=_Percentile(latency, 0.5),
+            l95=_Percentile(latency, 0.95),
+        )
+        .order_by()
+    )
+    return {
+        row["flow_id"]: {
+            "duration_ms": {"p50": _round(row["d50"]), "p95": _round(row["d95"]), "count": row["n"]},
+            "latency_ms": {"p50": _round(row["l50"]), "p95": _round(row["l95"]), "count": row["n"]},
+        }
+        for row in rows
+    }
+
+
+def figures_python(finished: QuerySet) -> dict[int, dict]:
+    """The same figures as ``_figures_sql``, computed in Python (databases without ``percentile_cont``)."""
+    durations: dict[int, list[float]] = {}
+    latencies: dict[int, list[float]] = {}
+    for flow_id, created, started, ended in finished.values_list("flow_id", "created", "started", "finished"):
+        durations.setdefault(flow_id, []).append((ended - started).total_seconds() * 1000)
+        latencies.setdefault(flow_id, []).append((ended - created).total_seconds() * 1000)
+    return {
+        flow_id: {
+            "duration_ms": {
+                "p50": _round(percentile(values, 0.5)),
+                "p95": _round(percentile(values, 0.95)),
+                "count": len(values),
+            },
+            "latency_ms": {
+                "p50": _round(percentile(latencies[flow_id], 0.5)),
+                "p95": _round(percentile(latencies[flow_id], 0.95)),
+                "count": len(values),
+            },
+        }
+        for flow_id, values in durations.items()
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 3)

@@ -1,0 +1,392 @@
+"""API representations of flows, versions, deployments, executions, webhooks and schedules."""
+
+from __future__ import annotations
+
+from django.db.models import Max
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from accounts import crypto
+from accounts.choices import Role
+from accounts.models import Environment
+from flows import schedules, webhooks
+from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
+
+RESERVED_SLUGS = {"import", "new"}
+
+
+def _organization(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "organization", None)
+
+
+def _can_edit(serializer) -> bool:
+    request = serializer.context.get("request")
+    membership = getattr(request, "membership", None)
+    return bool(membership and membership.at_least(Role.EDITOR))
+
+
+class ScopedSlugField(serializers.SlugRelatedField):
+    """A slug of a row of the requester's organization; others do not exist, as far as the API tells."""
+
+    def get_queryset(self):
+        organization = _organization(self.parent) if self.parent else None
+        return self.queryset.model.objects.filter(organization=organization) if organization else self.queryset.none()
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    deployed_by = serializers.CharField(source="deployed_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Deployment
+        fields = ["environment", "version", "deployed_by", "deployed"]
+
+
+class FlowSerializer(serializers.ModelSerializer):
+    """Slugs are unique per organization and default to the name; only admins may set ``protected``."""
+
+    slug = serializers.SlugField(max_length=120, required=False)
+    deployments = DeploymentSerializer(many=True, read_only=True)
+    latest_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Flow
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "enabled",
+            "protected",
+            "latest_version",
+            "deployments",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+        validators = []  # slug uniqueness is checked in validate() with a message naming the slug
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_latest_version(self, flow: Flow) -> int | None:
+        """From the list's annotation when there is one, else one query."""
+        if hasattr(flow, "latest_version_number"):
+            return flow.latest_version_number
+        return flow.versions.filter(snapshot=False).aggregate(n=Max("number"))["n"]
+
+    def validate(self, attrs):
+        organization = _organization(self)
+        instance: Flow | None = self.instance
+        name = attrs.get("name", instance.name if instance else "")
+        slug = attrs.get("slug") or (instance.slug if instance else slugify(name)[:120])
+        if not slug:
+            raise serializers.ValidationError({"slug": "Give the flow a slug of letters, digits or hyphens."})
+        if slug in RESERVED_SLUGS:
+            raise serializers.ValidationError({"slug": f"'{slug}' is reserved; choose another slug."})
+        clash = Flow.objects.filter(organization=organization, slug=slug)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"slug": f"A flow with slug '{slug}' already exists; choose another."})
+        attrs["slug"] = slug
+        protected_before = instance.protected if instance else False
+        if attrs.get("protected", protected_before) != protected_before:
+            request = self.context["request"]
+            if not request.membership.at_least(Role.ADMIN):
+                from rest_framework.exceptions import PermissionDenied
+
+                raise PermissionDenied("Only admins may protect a flow or lift its protection.")
+        return attrs
+
+
+class GraphSerializer(serializers.Serializer):
+    """The canvas graph (see ARCHITECTURE.md); validated by ``flows.graph``, not here."""
+
+    steps = serializers.ListField(child=serializers.DictField(), required=False)
+    edges = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class ProblemSerializer(serializers.Serializer):
+    step = serializers.CharField(allow_null=True, help_text="id of the step, or null for the whole graph")
+    field = serializers.CharField()
+    message = serializers.CharField()
+    line = serializers.IntegerField(required=False)
+    column = serializers.IntegerField(required=False)
+
+
+class DraftSerializer(serializers.Serializer):
+    graph = GraphSerializer()
+    updated = serializers.DateTimeField()
+
+
+class PublishSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DeploySerializer(serializers.Serializer):
+    environment = serializers.SlugField(help_text="slug of the environment, e.g. production")
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="version number; the latest published version when omitted"
+    )
+
+
+class RunSerializer(serializers.Serializer):
+    payload = serializers.JSONField(required=False, default=dict, help_text="the test payload (trigger.payload)")
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    deployed_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FlowVersion
+        fields = ["number", "message", "author", "created", "deployed_to"]
+
+    def get_deployed_to(self, version: FlowVersion) -> list[str]:
+        return sorted(d.environment.slug for d in version.deployments.all())
+
+
+class VersionDetailSerializer(VersionSerializer):
+    graph = serializers.JSONField(read_only=True)
+
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "graph"]
+
+
+class FlowBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flow
+        fields = ["id", "slug", "name"]
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = [
+            "position",
+            "step_id",
+            "name",
+            "kind",
+            "status",
+            "attempt",
+            "started",
+            "finished",
+            "duration_ms",
+            "instruction",
+            "params",
+            "output",
+            "output_truncated",
+            "error",
+        ]
+
+
+class StepSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = ["position", "step_id", "name", "status", "duration_ms", "error"]
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    flow = FlowBriefSerializer(read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    draft_snapshot = serializers.BooleanField(source="version.snapshot", read_only=True)
+    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    deduplication_id = serializers.CharField(source="deduplication_key", read_only=True)
+    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None)
+    duration_ms = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "url",
+            "flow",
+            "version",
+            "draft_snapshot",
+            "environment",
+            "trigger",
+            "status",
+            "correlation_id",
+            "deduplication_id",
+            "replay_of",
+            "started_by",
+            "created",
+            "started",
+            "finished",
+            "duration_ms",
+            "error",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, execution: Execution) -> str:
+        return reverse("execution-detail", kwargs={"pk": execution.pk}, request=self.context.get("request"))
+
+
+class ExecutionResultSerializer(ExecutionSerializer):
+    """What a trigger that waited answers: the outcome with a summary of each step."""
+
+    output = serializers.JSONField(read_only=True)
+    steps = StepSummarySerializer(many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "output", "steps"]
+        read_only_fields = fields
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    input = serializers.JSONField(read_only=True)
+    output = serializers.JSONField(read_only=True)
+    steps = StepRunSerializer(many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "attempts", "cancel_requested", "input", "output", "steps"]
+        read_only_fields = fields
+
+
+class TriggerSerializer(serializers.Serializer):
+    """The body of ``POST /api/v1/flows/{slug}/executions`` (documentation; ``flows.triggers`` parses it)."""
+
+    environment = serializers.SlugField(help_text="environment to run in, e.g. sandbox")
+    payload = serializers.JSONField(required=False, help_text="the flow's input, read by steps as trigger.payload")
+    correlation_id = serializers.CharField(required=False, max_length=200, help_text="or the X-Correlation-ID header")
+    deduplication_id = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="or the Idempotency-Key header: the same id within 24 hours returns the first execution",
+    )
+    wait = serializers.IntegerField(
+        required=False, min_value=0, max_value=60, default=0, help_text="seconds to wait for the result (0..60)"
+    )
+
+
+class BulkReplaySerializer(serializers.Serializer):
+    flow = serializers.CharField(required=False, help_text="slug of the flow")
+    environment = serializers.CharField(required=False)
+    since = serializers.CharField(required=False, help_text="ISO 8601; created at or after")
+    until = serializers.CharField(required=False, help_text="ISO 8601; created before")
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="only these executions")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+
+
+class BulkReplayResultSerializer(serializers.Serializer):
+    replayed = serializers.IntegerField()
+    executions = ExecutionSerializer(many=True)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    """The URL carries the credential: shown to editors and above only."""
+
+    flow = ScopedSlugField(slug_field="slug", queryset=Flow.objects.all())
+    environment = ScopedSlugField(slug_field="slug", queryset=Environment.objects.all())
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "flow", "environment", "url", "created", "rotated"]
+        read_only_fields = ["created", "rotated"]
+        validators = []
+
+    def get_url(self, webhook: Webhook) -> str:
+        if not _can_edit(self):
+            return crypto.MASK
+        return self.context["request"].build_absolute_uri(webhooks.path_of(webhook))
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    flow = ScopedSlugField(slug_field="slug", queryset=Flow.objects.all())
+    environment = ScopedSlugField(slug_field="slug", queryset=Environment.objects.all())
+    cron = serializers.CharField(
+        max_length=120,
+        help_text="minute hour day-of-month month day-of-week, e.g. '*/15 6-18 * * mon-fri'",
+        error_messages={"blank": "Give a cron expression: minute hour day-of-month month day-of-week."},
+    )
+    payload = serializers.JSONField(required=False, default=dict)
+    description = serializers.SerializerMethodField()
+    next_run = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Schedule
+        fields = ["id", "flow", "environment", "cron", "payload", "enabled", "description", "next_run", "created"]
+        read_only_fields = ["created"]
+        validators = []
+
+    def get_description(self, schedule: Schedule) -> str:
+        task = schedule.periodic_task
+        return task.crontab.human_readable if task is not None and task.crontab is not None else schedule.cron
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_next_run(self, schedule: Schedule):
+        moment = schedules.next_run(schedule)
+        return moment.isoformat() if moment else None
+
+    def validate_cron(self, cron: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        try:
+            schedules.parse_cron(cron)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["cron"]) from None
+        return cron
+
+    def update(self, instance, validated_data):
+        for fixed in ("flow", "environment"):
+            value = validated_data.pop(fixed, None)
+            if value is not None and value != getattr(instance, fixed):
+                raise serializers.ValidationError(
+                    {fixed: f"A schedule's {fixed} cannot change; delete it and create another."}
+                )
+        return schedules.update(
+            instance,
+            cron=validated_data.get("cron"),
+            payload=validated_data.get("payload"),
+            enabled=validated_data.get("enabled"),
+        )
+
+    def create(self, validated_data):
+        return schedules.create(
+            validated_data["flow"],
+            validated_data["environment"],
+            validated_data["cron"],
+            payload=validated_data.get("payload"),
+            enabled=validated_data.get("enabled", True),
+        )
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    running = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    completed_with_errors = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class PercentilesSerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class FlowStatsSerializer(serializers.Serializer):
+    flow = FlowBriefSerializer()
+    total = serializers.IntegerField()
+    by_status = StatusCountsSerializer()
+    duration_ms = PercentilesSerializer(help_text="started to finished")
+    latency_ms = PercentilesSerializer(help_text="created to finished, queueing included")
+
+
+class StatsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    flows = FlowStatsSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    problems = ProblemSerializer(many=True, required=False)

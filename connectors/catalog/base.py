@@ -116,6 +116,15 @@ class ConnectorType:
     extra: ClassVar[str | None] = None  # the pip extra that installs the driver
     fields: ClassVar[tuple[Field, ...]] = ()
 
+    def check(self, values: dict) -> dict[str, str]:
+        """Rules across fields (minimum idle within the pool size, a path inside its folder, ...).
+
+        Called with the stored values before saving (secrets and unresolved references left out, so
+        any key may be missing) and again with the resolved values before use; answers field name to
+        message for each problem.
+        """
+        return {}
+
     def test(self, settings: dict) -> TestResult:
         """Try the settings end to end, stage by stage; never raises."""
         raise NotImplementedError

@@ -26,8 +26,22 @@ def api_exception_handler(exc, context):
 def _summary(errors) -> str:
     parts = []
     for field, messages in errors.items():
-        first = messages[0] if isinstance(messages, list) and messages else messages
-        if isinstance(first, dict):
-            first = "invalid values"
-        parts.append(f"{field}: {first}" if field != "non_field_errors" else str(first))
+        path, first = _first_message(messages)
+        where = ": ".join(str(part) for part in (field, *path) if part != "non_field_errors")
+        parts.append(f"{where}: {first}" if where else str(first))
     return "; ".join(parts) or "Invalid input."
+
+
+def _first_message(messages, path: tuple = ()) -> tuple[tuple, str]:
+    """The first message of a nested error (lists of them, objects of them) and the keys leading to it."""
+    if isinstance(messages, dict) and messages:
+        key, inner = next(iter(messages.items()))
+        return _first_message(inner, (*path, key))
+    if isinstance(messages, list):
+        for index, inner in enumerate(messages):
+            if isinstance(inner, dict) and inner:
+                return _first_message(inner, (*path, index))
+            if inner not in ({}, [], None, ""):
+                return _first_message(inner, path)
+        return path, "invalid value"
+    return path, str(messages)

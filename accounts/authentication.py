@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken
+
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -24,8 +28,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The API token is invalid, revoked or expired.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The user of this API token is deactivated.")
-        token.last_used_at = timezone.now()
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.last_used_at)
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+            # Once a minute is precise enough to spot an unused token, and saves a write per API call.
+            token.last_used_at = now
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -38,6 +38,20 @@ def test_a_valid_token_authenticates_and_records_last_use(org, owner):
     assert token.last_used_at is not None
 
 
+def test_last_use_is_written_at_most_once_a_minute(org, owner):
+    from datetime import timedelta
+
+    token, plain = ApiToken.issue(organization=org, user=owner, name="ci", scopes=[Scope.FLOWS_READ])
+    client = bearer(plain)
+    client.get("/api/v1/environments/")
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    client.get("/api/v1/environments/")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    client.get("/api/v1/environments/")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first
+
+
 @pytest.mark.parametrize(
     "presented",
     ["erp_nothere_nosecret", "garbage", "erp_", "erp_abc"],

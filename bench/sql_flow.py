@@ -88,13 +88,13 @@ def connector_settings(type_cls, url: str) -> dict:
 
 def prepare_connector(url: str):
     def prepare(organization, sandbox) -> dict:
+        from connectors import values
         from connectors.models import Connector, ConnectorSettings
 
         type_cls = postgres_type()
         connector = Connector.objects.create(organization=organization, type_key=type_cls.key, name="Bench database")
-        ConnectorSettings.objects.create(
-            connector=connector, environment=sandbox, values=connector_settings(type_cls, url)
-        )
+        stored = values.clean(type_cls, connector_settings(type_cls, url))
+        ConnectorSettings.objects.create(connector=connector, environment=sandbox, values=stored)
         step = {"kind": "connector", "connector": connector.pk, "timeout_ms": 5000}
         return {
             "steps": [

@@ -9,7 +9,8 @@ after a short warm-up. Prints executions per second and p50/p99 latency, checks 
 execution answered was stored with its StepRun, and splits the latency into where the time goes:
 web in (request to the execution row), the Celery hop (row to a worker starting it), the engine
 (start to finish; "of it steps" is the steps' own recorded time) and back out (finish to the client
-reading the answer).
+reading the answer). Last, the CPU time gunicorn ("web") and the Celery worker used per execution:
+unlike latency, it hardly moves when other programs share the machine.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow REDIS_URL=redis://127.0.0.1:6379/15 \\
         .venv/bin/python bench/trigger.py
@@ -120,9 +121,33 @@ def create_fixture(name: str, graph: dict, prepare: Callable | None = None) -> F
     return Fixture(organization, user, flow, token, len(graph["steps"]))
 
 
+def cpu_seconds(root: int) -> float:
+    """User and system CPU time used so far by process ``root`` and its descendants (Linux ``/proc``).
+
+    CPU per execution, unlike latency, barely changes when other programs load the machine."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
 @contextmanager
 def serving(log_dir: Path):
-    """gunicorn and one Celery worker, on a free port and a queue of their own; yields the port."""
+    """gunicorn and one Celery worker, on a free port and a queue of their own; yields the port and the
+    process id of each (``web``, ``worker``)."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -168,7 +193,7 @@ def serving(log_dir: Path):
                 if time.monotonic() > deadline or any(p.poll() is not None for p, _ in processes):
                     raise SystemExit("gunicorn or the worker did not start; see " + str(log_dir)) from None
                 time.sleep(0.1)
-        yield port
+        yield port, {name: process.pid for name, (process, _) in zip(commands, processes, strict=True)}
     finally:
         for process, log in processes:
             process.terminate()
@@ -213,12 +238,18 @@ def drive(port: int, fixture: Fixture, clients: int, seconds: float, check: Call
             try:
                 connection.request("POST", path, body=body, headers=headers)
                 response = connection.getresponse()
-                data = json.loads(response.read())
-            except (OSError, http.client.HTTPException, ValueError) as exc:
+                raw = response.read()
+            except (OSError, http.client.HTTPException) as exc:
                 with lock:
                     run.errors.append(f"{type(exc).__name__}: {exc}")
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT + 10)
+                continue
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                with lock:
+                    run.errors.append(f"HTTP {response.status}, not JSON: {raw[:120]!r}")
                 continue
             received = time.time()
             with lock:
@@ -242,8 +273,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return interpolated(values, fraction) or 0.0
 
 
-def report(label: str, run: Run, steps: int) -> None:
-    """Throughput, latency, persistence and where the time goes, for one client count."""
+def report(label: str, run: Run, steps: int, cpu: dict[str, float]) -> None:
+    """Throughput, latency, persistence, where the time goes and the CPU used, for one client count."""
     from flows.models import Execution, StepRun
 
     latencies = [(s.received - s.sent) * 1000 for s in run.samples]
@@ -283,6 +314,9 @@ def report(label: str, run: Run, steps: int) -> None:
     if parts["engine"]:
         where = "   ".join(f"{name} {statistics.median(values):6.2f}" for name, values in parts.items())
         print(f"    where the time goes (medians, ms): {where}")
+    if run.samples:
+        used = "   ".join(f"{name} {seconds * 1000 / len(run.samples):6.2f}" for name, seconds in cpu.items())
+        print(f"    CPU per execution (ms): {used}")
 
 
 def measure(name: str, graph: dict, check: Callable[[dict, int], bool], prepare: Callable | None = None, probe=None):
@@ -293,20 +327,22 @@ def measure(name: str, graph: dict, check: Callable[[dict, int], bool], prepare:
     """
     fixture = create_fixture(name, graph, prepare)
     try:
-        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as port:
+        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, pids):
             print(
                 f"{name}: gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads, 1 Celery worker x {WORKER_THREADS} "
                 f"threads, PostgreSQL + Redis, {SECONDS:.0f} s per client count, wait={WAIT}"
             )
             drive(port, fixture, max(CLIENTS), WARMUP_SECONDS, check)
             for clients in CLIENTS:
+                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 if probe is None:
                     run, extra = drive(port, fixture, clients, SECONDS, check), ""
                 else:
                     with probe() as after:
                         run = drive(port, fixture, clients, SECONDS, check)
                     extra = after(run)
-                report(name, run, fixture.steps)
+                cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+                report(name, run, fixture.steps, cpu)
                 if extra:
                     print(extra)
     finally:

@@ -153,7 +153,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsOrganizationMember"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "accounts.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
@@ -234,3 +234,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ExecutionStatusEnum": "flows.models.Execution.Status",
     "StepRunStatusEnum": "flows.models.StepRun.Status",
 }
+
+# Connectors: the folder SQLite connectors may open files in (nothing outside it, never the app's own
+# database), and how often each process publishes its live pool statistics to Redis for the API.
+ERPFLOW_DATA_DIR = Path(env_str("ERPFLOW_DATA_DIR", str(VAR_DIR / "data")))
+ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)

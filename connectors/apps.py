@@ -6,5 +6,10 @@ class ConnectorsConfig(AppConfig):
     verbose_name = "Connector Manager"
 
     def ready(self):
-        # Importing registers the connector types and the re-encryption of stored connector secrets.
-        from connectors import catalog, values  # noqa: F401
+        # Importing registers the connector types and the re-encryption of stored connector secrets;
+        # the demo organization gets the "Demo database" connector.
+        from accounts.demo import DEMO_BUILDERS
+        from connectors import catalog, demo, values  # noqa: F401
+
+        if demo.build not in DEMO_BUILDERS:
+            DEMO_BUILDERS.append(demo.build)

@@ -94,11 +94,19 @@ def clean(type_cls, incoming: dict, previous: dict | None = None) -> dict:
     errors = {name: "Unknown setting for this connector type." for name in incoming if name not in known}
     stored: dict[str, Any] = {}
     for field in type_cls.fields:
-        raw = incoming.get(field.name)
-        try:
-            stored[field.name] = _clean_secret(field, raw, previous) if field.secret else _clean_plain(field, raw)
-        except ValueError as problem:
-            errors[field.name] = str(problem)
+        if not field.secret:
+            try:
+                stored[field.name] = _clean_plain(field, incoming.get(field.name))
+            except ValueError as problem:
+                errors[field.name] = str(problem)
+    moved = [f.label for f in type_cls.fields if f.destination and _moved(f, stored, previous)]
+    for field in type_cls.fields:
+        if field.secret:
+            try:
+                stored[field.name] = _clean_secret(field, incoming.get(field.name), previous, moved)
+            except ValueError as problem:
+                errors[field.name] = str(problem)
+    stored = {field.name: stored[field.name] for field in type_cls.fields if field.name in stored}
     if not errors:
         errors = type_cls().check(_checkable(type_cls, stored))
     if errors:
@@ -106,9 +114,18 @@ def clean(type_cls, incoming: dict, previous: dict | None = None) -> dict:
     return stored
 
 
-def _clean_secret(field, raw: Any, previous: dict) -> str:
+def _moved(field, stored: dict, previous: dict) -> bool:
+    return field.name in stored and field.name in previous and stored[field.name] != previous[field.name]
+
+
+def _clean_secret(field, raw: Any, previous: dict, moved: list[str]) -> str:
     if _is_empty(raw) or raw == crypto.MASK:
         kept = previous.get(field.name) or ""
+        if kept and moved:
+            raise ValueError(
+                f"{', '.join(moved)} changed, so enter the {field.label.lower()} again: a saved secret is only sent "
+                "where it was entered for."
+            )
         if field.required and not kept:
             raise ValueError(REQUIRED)
         return kept

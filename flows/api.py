@@ -8,22 +8,22 @@ anything needs ``executions:run`` and the editor role; reading executions needs 
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,6 +35,7 @@ from flows import engine, monitoring, notify, portable, properties, schedules, t
 from flows.graph import InvalidGraph, Problem
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
 from flows.serializers import (
+    RESERVED_SLUGS,
     BulkReplayResultSerializer,
     BulkReplaySerializer,
     DeploymentSerializer,
@@ -76,9 +77,57 @@ def delete_flow(flow: Flow) -> None:
     flow.delete()
 
 
+def object_schema(description: str, parameters: dict[str, str]):
+    """The schema of a GET action that answers a JSON object, or 400 naming the query parameter that is wrong."""
+    return extend_schema(
+        parameters=[OpenApiParameter(name, str, description=text) for name, text in parameters.items()],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+        description=description,
+    )
+
+
+def diff_refs(numbers: list[int], from_ref: str | None, to_ref: str | None) -> tuple[str, str]:
+    """What a diff compares when ``from`` or ``to`` is left out: ``to`` defaults to the latest version (the
+    draft before any is published), ``from`` to the version before ``to``; ``numbers`` newest first.
+    ``from`` is empty when nothing comes before ``to``."""
+    to_ref = to_ref or (str(numbers[0]) if numbers else "draft")
+    earlier = numbers if to_ref == "draft" else [n for n in numbers if to_ref.isdigit() and n < int(to_ref)]
+    return from_ref or (str(earlier[0]) if earlier else ""), to_ref
+
+
 def invalid(field: str, message: str) -> exceptions.ValidationError:
     """A 400 about one field, in the shape every API error has (``errors`` holds lists)."""
     return exceptions.ValidationError({field: [message]})
+
+
+def validated(serializer_class, data) -> dict:
+    """``data`` checked by ``serializer_class``; a 400 naming each bad field otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def json_object(data, field: str, example: str) -> dict:
+    """``data`` when the body was a JSON object (or empty); anything else is a 400 showing the expected shape."""
+    if not isinstance(data, dict):
+        raise invalid(field, f"The body must be a JSON object such as {example}.")
+    return data
+
+
+def check_import(data) -> str:
+    """The slug an import file takes (as ``flows.portable`` derives it), after refusing what portable would
+    store as given: a reserved slug, which the import and new-flow URLs shadow, and values the database
+    cannot store."""
+    if not isinstance(data, dict):
+        return ""
+    triggers.refuse_unstorable(data, "file")
+    slug = slugify(str(data.get("slug") or data.get("name") or ""))[:120]
+    if slug in RESERVED_SLUGS:
+        raise InvalidGraph(
+            [Problem(None, "slug", f"'{slug}' is reserved; give the flow another slug in the file.")],
+            "The file cannot be imported",
+        )
+    return slug
 
 
 def problems_response(problems: list[Problem], detail: str) -> Response:
@@ -90,14 +139,6 @@ def problems_response(problems: list[Problem], detail: str) -> Response:
         {"detail": detail, "problems": [p.as_dict() for p in problems], "errors": errors},
         status=status.HTTP_400_BAD_REQUEST,
     )
-
-
-def invalid_graph_response(exc: InvalidGraph) -> Response:
-    return problems_response(exc.problems, str(exc))
-
-
-def trigger_error_response(exc: triggers.TriggerError) -> Response:
-    return Response(exc.as_dict(), status=exc.status)
 
 
 def execution_queryset():
@@ -134,13 +175,48 @@ def execution_response(request, execution: Execution, *, wait: int, created: boo
     return Response(data, status=code, headers=headers)
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser, with JSON nested past Python's recursion limit answered as a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("The JSON body nests too deeply to be read.") from None
+
+
+class FlowsAPI:
+    """What every view of this API shares.
+
+    A query string holding a NUL character is refused with a 400 naming the parameter (PostgreSQL
+    cannot compare text with one: filtering by it would fail with a 500). What the domain modules
+    raise is answered, so that actions need no try blocks: ``TriggerError`` with its own status,
+    ``InvalidGraph`` as a 400 with one problem per step, ``WebhookExists`` as a 409, and a body over
+    ``ERPFLOW_MAX_REQUEST_BYTES`` as a JSON 413 (Django alone would answer an HTML 400).
+    """
+
+    parser_classes = [JSONBodyParser, FormParser, MultiPartParser]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise invalid(name, "This query parameter contains a NUL character (%00), which none may hold.")
+
+    def handle_exception(self, exc):
+        if isinstance(exc, RequestDataTooBig):
+            exc = triggers.too_large(triggers.content_length(self.request.META), settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        if isinstance(exc, triggers.TriggerError):
+            return Response(exc.as_dict(), status=exc.status)
+        if isinstance(exc, InvalidGraph):
+            return problems_response(exc.problems, str(exc))
+        if isinstance(exc, webhooks.WebhookExists):
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
 
 
 class RawBodyParser(BaseParser):
-    """Hands the trigger its raw body (any media type), read up to ``ERPFLOW_MAX_PAYLOAD_BYTES``.
+    """Hands the trigger its raw body (any media type), read up to ``ERPFLOW_MAX_PAYLOAD_BYTES`` (413 above).
 
     ``flows.triggers`` judges the content type and parses JSON or XML itself, with its own messages.
     """
@@ -148,13 +224,7 @@ class RawBodyParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None) -> bytes:
-        request = parser_context["request"]
-        try:
-            return triggers.read_limited(stream, triggers.content_length(request.META))
-        except triggers.TriggerError as exc:
-            if exc.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
-                raise PayloadTooLarge(exc.message) from None
-            raise exceptions.ParseError(exc.message) from None
+        return triggers.read_limited(stream, triggers.content_length(parser_context["request"].META))
 
 
 def merge_draft(current: dict, patch: dict) -> dict:
@@ -184,7 +254,7 @@ def _environment(request, slug: str | None, field: str = "environment") -> Envir
     return environment
 
 
-class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
+class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
     """Flows by slug. Deleting a protected flow is refused (409); only admins may change a protected flow."""
 
     queryset = Flow.objects.annotate(
@@ -231,9 +301,9 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def draft(self, request, slug=None):
         flow = self.get_object()
         if request.method != "GET":
-            if not isinstance(request.data, dict):
-                raise invalid("graph", "The draft must be a JSON object with 'steps' and 'edges'.")
-            graph = merge_draft(flow.draft, request.data) if request.method == "PATCH" else request.data
+            data = json_object(request.data, "graph", '{"steps": [...], "edges": [...]}')
+            triggers.refuse_unstorable(data, "graph")
+            graph = merge_draft(flow.draft, data) if request.method == "PATCH" else data
             problems = versions.save_draft(flow, graph, request.user)
             if problems:
                 count = len(problems)
@@ -247,12 +317,8 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def publish(self, request, slug=None):
         flow = self.get_object()
-        serializer = PublishSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            version = versions.publish(flow, request.user, serializer.validated_data["message"])
-        except InvalidGraph as exc:
-            return invalid_graph_response(exc)
+        data = validated(PublishSerializer, request.data)
+        version = versions.publish(flow, request.user, data["message"])
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     def _versions(self, flow: Flow):
@@ -272,25 +338,20 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         version = get_object_or_404(self._versions(flow), number=int(number))
         return Response(VersionDetailSerializer(version).data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", str, description="version number, or 'draft' (default: the version before 'to')"),
-            OpenApiParameter("to", str, description="version number, or 'draft' (default: the latest version)"),
-        ],
-        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
-        description="Steps added, removed and changed field by field, and edges added and removed.",
+    @object_schema(
+        "Steps added, removed and changed field by field, and edges added and removed.",
+        {
+            "from": "version number, or 'draft' (default: the version before 'to')",
+            "to": "version number, or 'draft' (default: the latest version)",
+        },
     )
     @action(detail=True, methods=["get"])
     def diff(self, request, slug=None):
         flow = self.get_object()
-        numbers = list(versions.history(flow).values_list("number", flat=True))  # newest first
-        to_ref = request.query_params.get("to") or (str(numbers[0]) if numbers else "draft")
-        from_ref = request.query_params.get("from")
+        numbers = list(versions.history(flow).values_list("number", flat=True))
+        from_ref, to_ref = diff_refs(numbers, request.query_params.get("from"), request.query_params.get("to"))
         if not from_ref:
-            earlier = numbers if to_ref == "draft" else [n for n in numbers if to_ref.isdigit() and n < int(to_ref)]
-            if not earlier:
-                raise invalid("from", "There is no earlier version to compare with; give 'from'.")
-            from_ref = str(earlier[0])
+            raise invalid("from", "There is no earlier version to compare with; give 'from'.")
         graph_a, label_a = self._graph_of(flow, from_ref, "from")
         graph_b, label_b = self._graph_of(flow, to_ref, "to")
         return Response(versions.diff_graphs(graph_a, graph_b) | {"from": label_a, "to": label_b})
@@ -310,11 +371,10 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def deploy(self, request, slug=None):
         flow = self.get_object()
-        serializer = DeploySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        environment = _environment(request, serializer.validated_data["environment"])
+        data = validated(DeploySerializer, request.data)
+        environment = _environment(request, data["environment"])
         published = FlowVersion.objects.filter(flow=flow, snapshot=False)
-        number = serializer.validated_data.get("version")
+        number = data.get("version")
         version = published.filter(number=number).first() if number else published.order_by("-number").first()
         if version is None:
             if number:
@@ -323,10 +383,7 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
                 {"detail": f"Flow '{flow.name}' has no published version yet; publish the draft first."},
                 status=status.HTTP_409_CONFLICT,
             )
-        try:
-            deployment = versions.deploy(flow, version, environment, request.user)
-        except InvalidGraph as exc:
-            return invalid_graph_response(exc)
+        deployment = versions.deploy(flow, version, environment, request.user)
         return Response(DeploymentSerializer(deployment).data)
 
     # -- moving flows in and out -------------------------------------------------------------------
@@ -346,27 +403,18 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_flow(self, request):
-        existed = (
-            isinstance(request.data, dict)
-            and Flow.objects.filter(organization=request.organization, slug=request.data.get("slug") or "").exists()
-        )
-        try:
-            flow = portable.import_flow(request.organization, request.data, request.user)
-        except InvalidGraph as exc:
-            return invalid_graph_response(exc)
+        slug = check_import(request.data)
+        existed = Flow.objects.filter(organization=request.organization, slug=slug).exists()
+        flow = portable.import_flow(request.organization, request.data, request.user)
         flow = self.get_queryset().get(pk=flow.pk)
         return Response(
             FlowSerializer(flow, context=self.get_serializer_context()).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
         )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("step", str, description="id of the step in the draft"),
-            OpenApiParameter("environment", str, description="environment slug (default sandbox)"),
-        ],
-        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
-        description="What the step can use in {{ }}: env keys, trigger fields, upstream outputs, execution fields.",
+    @object_schema(
+        "What the step can use in {{ }}: env keys, trigger fields, upstream outputs, execution fields.",
+        {"step": "id of the step in the draft", "environment": "environment slug (default sandbox)"},
     )
     @action(detail=True, methods=["get"])
     def properties(self, request, slug=None):
@@ -381,13 +429,7 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     # -- running the draft -------------------------------------------------------------------------
 
     @extend_schema(
-        request=inline_serializer(
-            "ManualRun",
-            {
-                "payload": serializers.JSONField(required=False),
-                "wait": serializers.IntegerField(required=False, min_value=0, max_value=60),
-            },
-        ),
+        request=RunSerializer,
         responses={200: ExecutionResultSerializer, 202: ExecutionSerializer, **ERRORS},
         description="Run a snapshot of the draft in the sandbox with a test payload.",
     )
@@ -395,23 +437,12 @@ class FlowViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def run(self, request, slug=None):
         flow = self.get_object()
-        data = request.data if isinstance(request.data, dict) else {}
-        serializer = RunSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            wait = triggers.parse_wait(data.get("wait"))
-            where = triggers.find_nul(serializer.validated_data["payload"], "payload")
-            if where:
-                raise triggers.TriggerError(f"{where} contains a NUL character, which erpflow cannot store.", 400)
-            execution = triggers.run_draft(flow, request.user, serializer.validated_data["payload"])
-        except InvalidGraph as exc:
-            return invalid_graph_response(exc)
-        except triggers.TriggerError as exc:
-            return trigger_error_response(exc)
-        return execution_response(request, execution, wait=wait, created=True)
+        data = validated(RunSerializer, json_object(request.data, "body", '{"payload": {...}, "wait": 10}'))
+        execution = triggers.run_draft(flow, request.user, data["payload"])
+        return execution_response(request, execution, wait=data["wait"], created=True)
 
 
-class FlowTriggerView(APIView):
+class FlowTriggerView(FlowsAPI, APIView):
     """``POST /api/v1/flows/{slug}/executions``: start the version deployed to an environment."""
 
     required_scope = Scope.EXECUTIONS_RUN
@@ -446,26 +477,11 @@ class FlowTriggerView(APIView):
         if flow is None:
             return Response({"detail": f"No flow with slug '{slug}'."}, status=status.HTTP_404_NOT_FOUND)
         body = request.data if isinstance(request.data, bytes) else b""
-        try:
-            parsed = triggers.parse_request(body, request._request, envelope=True)
-            execution, created = triggers.start(
-                flow,
-                parsed.environment,
-                trigger=Execution.Trigger.API,
-                payload=parsed.payload,
-                headers=parsed.headers,
-                query=parsed.query,
-                correlation_id=parsed.correlation_id,
-                deduplication_id=parsed.deduplication_id,
-                user=request.user,
-            )
-        except triggers.TriggerError as exc:
-            return trigger_error_response(exc)
+        parsed = triggers.parse_request(body, request._request, envelope=True)
+        execution, created = triggers.start(
+            flow, parsed.environment, parsed, trigger=Execution.Trigger.API, user=request.user
+        )
         return execution_response(request, execution, wait=parsed.wait, created=created)
-
-
-class ExecutionPagination(LimitOffsetPagination):
-    max_limit = 500
 
 
 @extend_schema_view(
@@ -481,11 +497,10 @@ class ExecutionPagination(LimitOffsetPagination):
         ]
     )
 )
-class ExecutionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
+class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Executions, newest first, filtered by flow, status, environment, trigger, correlation id and time."""
 
     queryset = execution_queryset()
-    pagination_class = ExecutionPagination
     serializer_class = ExecutionSerializer
     required_scope = Scope.MONITORING_READ
     lookup_value_regex = r"\d+"
@@ -505,10 +520,7 @@ class ExecutionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
     @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
-        try:
-            replayed = triggers.replay(self.get_object(), request.user)
-        except triggers.TriggerError as exc:
-            return trigger_error_response(exc)
+        replayed = triggers.replay(self.get_object(), request.user)
         return Response(
             ExecutionSerializer(replayed, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
         )
@@ -534,21 +546,16 @@ class ExecutionViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
     @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
     @action(detail=False, methods=["post"], url_path="replay")
     def replay_failed(self, request):
-        serializer = BulkReplaySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        filters = serializer.validated_data
+        filters = validated(BulkReplaySerializer, request.data)
         queryset = monitoring.filter_executions(super().get_queryset(), filters)
         if "ids" in filters:
             queryset = queryset.filter(pk__in=filters["ids"])
-        try:
-            replays = triggers.replay_failed(queryset, request.user, min(filters["limit"], MAX_BULK_REPLAY))
-        except triggers.TriggerError as exc:
-            return trigger_error_response(exc)
+        replays = triggers.replay_failed(queryset, request.user, min(filters["limit"], MAX_BULK_REPLAY))
         data = ExecutionSerializer(replays, many=True, context=self.get_serializer_context()).data
         return Response({"replayed": len(replays), "executions": data})
 
 
-class MonitoringStatsView(APIView):
+class MonitoringStatsView(FlowsAPI, APIView):
     """``GET /api/v1/monitoring/stats``: per flow, counts by status and p50/p95 durations over a time range."""
 
     required_scope = Scope.MONITORING_READ
@@ -588,6 +595,7 @@ class FlowPartMixin:
 
 
 class WebhookViewSet(
+    FlowsAPI,
     FlowPartMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -606,10 +614,7 @@ class WebhookViewSet(
         serializer.is_valid(raise_exception=True)
         flow, environment = serializer.validated_data["flow"], serializer.validated_data["environment"]
         self.check_flow(flow)
-        try:
-            webhook, _ = webhooks.create(flow, environment)
-        except webhooks.WebhookExists as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        webhook, _ = webhooks.create(flow, environment)
         return Response(self.get_serializer(webhook).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: WebhookSerializer, **ERRORS})
@@ -625,7 +630,7 @@ class WebhookViewSet(
         instance.delete()
 
 
-class ScheduleViewSet(FlowPartMixin, viewsets.ModelViewSet):
+class ScheduleViewSet(FlowsAPI, FlowPartMixin, viewsets.ModelViewSet):
     """Cron schedules per flow and environment, each backed by a django-celery-beat PeriodicTask."""
 
     queryset = Schedule.objects.select_related("flow", "environment", "periodic_task__crontab").order_by(
@@ -635,17 +640,11 @@ class ScheduleViewSet(FlowPartMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         self.check_flow(serializer.validated_data["flow"])
-        try:
-            serializer.save()
-        except ValidationError as exc:
-            raise exceptions.ValidationError(exc.message_dict) from None
+        serializer.save()
 
     def perform_update(self, serializer):
         self.check_flow(serializer.instance.flow)
-        try:
-            serializer.save()
-        except ValidationError as exc:
-            raise exceptions.ValidationError(exc.message_dict) from None
+        serializer.save()
 
     def perform_destroy(self, instance):
         self.check_flow(instance.flow)

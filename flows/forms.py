@@ -9,6 +9,7 @@ from django import forms
 from django.utils.text import slugify
 
 from accounts.models import Environment
+from flows import triggers
 from flows.models import Execution, Flow
 from flows.serializers import RESERVED_SLUGS
 
@@ -20,10 +21,21 @@ def parse_json_field(text: str, what: str) -> Any:
     if not text.strip():
         return {}
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         message = f"The {what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         raise forms.ValidationError(message) from None
+    except RecursionError:
+        raise forms.ValidationError(f"The {what} nests too deeply to be read.") from None
+    return storable(value, what)
+
+
+def storable(value: Any, what: str) -> Any:
+    """``value``, unless the database cannot store it (``flows.triggers.storage_problem`` says why)."""
+    problem = triggers.storage_problem(value, what)
+    if problem:
+        raise forms.ValidationError(problem)
+    return value
 
 
 class FlowForm(forms.ModelForm):
@@ -130,9 +142,10 @@ class ImportForm(forms.Form):
         if upload.size > 4 * 1024 * 1024:
             raise forms.ValidationError("The file is larger than 4 MB; is it really a flow export?")
         try:
-            return json.loads(upload.read())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise forms.ValidationError(f"The file is not valid JSON ({exc}).") from None
+            data = json.loads(upload.read())
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise forms.ValidationError(f"The file is not valid JSON ({type(exc).__name__}: {exc}).") from None
+        return storable(data, "file")
 
 
 class ExecutionFilterForm(forms.Form):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,15 +30,22 @@ FILTERS = ("flow", "status", "environment", "trigger", "correlation_id", "since"
 def parse_moment(value: str, name: str) -> datetime:
     """An ISO 8601 date or date-time; a date means its midnight, a naive time the server's time zone."""
     text = value.strip().replace(" ", "+") if "T" in value else value.strip()
-    moment = parse_datetime(text)
+    try:
+        moment = parse_datetime(text)
+        day = parse_date(text) if moment is None else None
+    except ValueError as exc:  # well-formed but impossible, such as 2025-02-30
+        raise ValidationError({name: f"'{value}' is not a real date or time ({exc})."}) from None
     if moment is None:
-        day = parse_date(text)
         if day is None:
             raise ValidationError({name: f"'{value}' is not a date or time; use ISO 8601 such as 2025-01-31T08:00Z."})
         moment = datetime(day.year, day.month, day.day)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    return moment
+    try:
+        # In UTC: PostgreSQL refuses offsets Python accepts (up to 24 hours), such as +22:57.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({name: f"'{value}' is out of the range of dates erpflow handles."}) from None
 
 
 def _choices(value: str, name: str, allowed: list[str]) -> list[str]:

@@ -164,7 +164,7 @@ def delete_for_flow(flow: Flow) -> None:
 @shared_task(name=TASK, ignore_result=True)
 def fire(schedule_id: int) -> str:
     """One tick of a schedule: start the deployed version, at most once per schedule and minute."""
-    from flows.triggers import TriggerError, start
+    from flows.triggers import TriggerError, TriggerRequest, start
 
     schedule = Schedule.objects.select_related("flow", "environment").filter(pk=schedule_id).first()
     if schedule is None:
@@ -175,14 +175,12 @@ def fire(schedule_id: int) -> str:
         return "disabled"
     minute = timezone.now().replace(second=0, microsecond=0)
     try:
-        execution, _ = start(
-            schedule.flow,
-            schedule.environment,
-            trigger=Execution.Trigger.SCHEDULE,
+        tick = TriggerRequest(
             payload=schedule.payload,
             correlation_id=f"schedule-{schedule.pk}-{minute:%Y%m%dT%H%MZ}",
             deduplication_id=f"schedule:{schedule.pk}:{minute.isoformat()}",
         )
+        execution, _ = start(schedule.flow, schedule.environment, tick, trigger=Execution.Trigger.SCHEDULE)
     except TriggerError as exc:
         logger.warning("schedule %s (%s) did not start: %s", schedule.pk, schedule.flow.slug, exc.message)
         return "skipped"

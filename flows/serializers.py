@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.db.models import Max
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +14,7 @@ from rest_framework.reverse import reverse
 from accounts import crypto
 from accounts.choices import Role
 from accounts.models import Environment
-from flows import schedules, webhooks
+from flows import schedules, triggers, webhooks
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
 
 RESERVED_SLUGS = {"import", "new"}
@@ -29,8 +31,27 @@ def _can_edit(serializer) -> bool:
     return bool(membership and membership.at_least(Role.EDITOR))
 
 
+def storable(value, name: str):
+    """``value``, unless the database cannot store it (``flows.triggers.storage_problem`` says why)."""
+    problem = triggers.storage_problem(value, name)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
+
+
 class ScopedSlugField(serializers.SlugRelatedField):
     """A slug of a row of the requester's organization; others do not exist, as far as the API tells."""
+
+    default_error_messages = {
+        "does_not_exist": "Nothing with slug '{value}' exists in this organization.",
+        "invalid": "Give the slug as text.",
+        "null_characters": "A slug cannot contain a NUL character.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
 
     def get_queryset(self):
         organization = _organization(self.parent) if self.parent else None
@@ -136,6 +157,20 @@ class DeploySerializer(serializers.Serializer):
 
 class RunSerializer(serializers.Serializer):
     payload = serializers.JSONField(required=False, default=dict, help_text="the test payload (trigger.payload)")
+    wait = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=triggers.MAX_WAIT_SECONDS,
+        default=0,
+        help_text="seconds to wait for the result (0..60)",
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"),
+            f"wait must be a whole number of seconds from 0 to {triggers.MAX_WAIT_SECONDS}.",
+        ),
+    )
+
+    def validate_payload(self, payload):
+        return storable(payload, "payload")
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -157,7 +192,21 @@ class VersionDetailSerializer(VersionSerializer):
         fields = [*VersionSerializer.Meta.fields, "graph"]
 
 
-class FlowBriefSerializer(serializers.ModelSerializer):
+class BuiltOnce:
+    """For read-only serializers on the trigger's hot path: DRF builds a ModelSerializer's fields from the
+    model anew for every instance (about a millisecond for an execution with its steps); here they are
+    built once per class and copied, which is how DRF itself copies declared fields."""
+
+    _built: dict[type, dict] = {}
+
+    def get_fields(self):
+        cls = type(self)
+        if cls not in BuiltOnce._built:
+            BuiltOnce._built[cls] = super().get_fields()
+        return copy.deepcopy(BuiltOnce._built[cls])
+
+
+class FlowBriefSerializer(BuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Flow
         fields = ["id", "slug", "name"]
@@ -184,13 +233,13 @@ class StepRunSerializer(serializers.ModelSerializer):
         ]
 
 
-class StepSummarySerializer(serializers.ModelSerializer):
+class StepSummarySerializer(BuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = StepRun
         fields = ["position", "step_id", "name", "status", "duration_ms", "error"]
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(BuiltOnce, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     flow = FlowBriefSerializer(read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
@@ -323,6 +372,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
     def get_next_run(self, schedule: Schedule):
         moment = schedules.next_run(schedule)
         return moment.isoformat() if moment else None
+
+    def validate_payload(self, payload):
+        return storable(payload, "payload")
 
     def validate_cron(self, cron: str) -> str:
         from django.core.exceptions import ValidationError

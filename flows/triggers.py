@@ -3,8 +3,8 @@
 A trigger request is read and judged before anything is stored, so bad input leaves nothing
 behind: the body is read up to ``ERPFLOW_MAX_PAYLOAD_BYTES`` (413 above it), its content type
 must be JSON or XML (415 otherwise; a webhook also takes a form), JSON must parse, XML must be
-well-formed and free of DOCTYPE declarations, and no value may hold a NUL character (PostgreSQL,
-where executions are kept, cannot store one).
+well-formed and free of DOCTYPE declarations, the payload may nest at most ``MAX_DEPTH`` levels,
+and no value may hold a NUL character (PostgreSQL, where executions are kept, cannot store one).
 
 ``start`` then creates the execution of the version deployed to the environment and sends it to
 the workers once the row is committed (after the surrounding transaction, if any). A deduplication
@@ -47,6 +47,7 @@ logger = logging.getLogger("erpflow.triggers")
 DEDUPLICATION_WINDOW = timedelta(hours=24)
 MAX_WAIT_SECONDS = 60
 MAX_ID_LENGTH = 200
+MAX_DEPTH = 200
 ENVELOPE = ("environment", "payload", "correlation_id", "deduplication_id", "wait")
 SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|signature|password|session|csrf", re.IGNORECASE)
 DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -81,7 +82,8 @@ class QueueUnavailable(TriggerError):
 
 @dataclass(frozen=True)
 class TriggerRequest:
-    """What an HTTP trigger asked for, parsed and checked; nothing has been stored yet."""
+    """What a trigger brings, checked and not yet stored: the payload with the headers and query it came
+    with, the correlation and deduplication ids, and (from HTTP) the environment and how long to wait."""
 
     payload: Any = field(default_factory=dict)
     environment: str | None = None
@@ -110,10 +112,10 @@ def read_limited(stream, declared: int) -> bytes:
     """
     limit = settings.ERPFLOW_MAX_PAYLOAD_BYTES
     if declared > limit:
-        raise _too_large(declared, limit)
+        raise too_large(declared, limit)
     body = stream.read(limit + 1) or b""
     if len(body) > limit:
-        raise _too_large(len(body), limit)
+        raise too_large(len(body), limit)
     return body
 
 
@@ -121,7 +123,7 @@ def read_body(request: HttpRequest) -> bytes:
     return read_limited(request, content_length(request.META))
 
 
-def _too_large(size: int, limit: int) -> TriggerError:
+def too_large(size: int, limit: int) -> TriggerError:
     return TriggerError(
         f"The request body is {size:,} bytes; the limit is {limit:,} bytes. Send a smaller payload.", status=413
     )
@@ -167,6 +169,19 @@ def parse_xml(body: bytes) -> Any:
         raise TriggerError(f"The body is not well-formed XML: {exc}.", field="body") from None
     except (ValueError, RecursionError) as exc:
         raise TriggerError(f"The XML body is not accepted: {exc}.", field="body") from None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than ``limit`` levels deep, walked level by level (no recursion)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        children = (node.values() if isinstance(node, dict) else node for node in level)
+        level = [item for items in children for item in items if isinstance(item, dict | list)]
+    return False
 
 
 def parse_form(body: bytes) -> dict:
@@ -219,6 +234,9 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         raise TriggerError(
             f"Content type '{media or 'none'}' is not accepted; send the body as {accepted}.", status=415
         )
+    too_deep = depth_problem(payload, "payload")
+    if too_deep:
+        raise TriggerError(too_deep, field="payload")
     query = request.GET
     correlation = _first(
         data.get("correlation_id"), query.get("correlation_id"), request.headers.get("X-Correlation-ID")
@@ -239,13 +257,7 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
     query_string = request.META.get("QUERY_STRING", "")
     escaped = any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")) or "%00" in query_string
     for name, value in (("payload", parsed_request.payload), ("query", parsed_request.query)) if escaped else ():
-        where = find_nul(value, name)
-        if where:
-            raise TriggerError(
-                f"{where} contains a NUL character (\\u0000), which erpflow cannot store; encode binary data "
-                "(for example as base64).",
-                field=name,
-            )
+        refuse_unstorable(value, name)
     return parsed_request
 
 
@@ -298,6 +310,36 @@ def parse_wait(value: Any) -> int:
     return value
 
 
+def depth_problem(value: Any, name: str) -> str | None:
+    """What is wrong when ``value`` nests deeper than ``MAX_DEPTH``, or None: Python reads JSON back
+    recursively, so a worker or a page loading such a value would fail."""
+    if not _deeper_than(value, MAX_DEPTH):
+        return None
+    return f"{name} nests objects or lists more than {MAX_DEPTH} levels deep; erpflow does not accept it."
+
+
+def storage_problem(value: Any, name: str) -> str | None:
+    """Why ``value`` cannot be stored, or None: nesting deeper than ``MAX_DEPTH``, or a NUL character
+    (PostgreSQL stores none in text or jsonb), which would otherwise fail on saving with a 500."""
+    problem = depth_problem(value, name)
+    if problem:
+        return problem
+    where = find_nul(value, name)
+    if where is None:
+        return None
+    return (
+        f"{where} contains a NUL character (\\u0000), which erpflow cannot store; encode binary data "
+        "(for example as base64)."
+    )
+
+
+def refuse_unstorable(value: Any, name: str) -> None:
+    """A 400 (``TriggerError``) saying why ``value`` cannot be stored."""
+    problem = storage_problem(value, name)
+    if problem:
+        raise TriggerError(problem, field=name)
+
+
 def find_nul(value: Any, path: str) -> str | None:
     """The path of the first text holding a NUL character, or None."""
     if isinstance(value, str):
@@ -333,20 +375,12 @@ def environment_of(flow: Flow, slug: str | None) -> Environment:
 
 
 def start(
-    flow: Flow,
-    environment: Environment | str | None,
-    *,
-    trigger: str,
-    payload: Any = None,
-    headers: dict | None = None,
-    query: dict | None = None,
-    correlation_id: str = "",
-    deduplication_id: str = "",
-    user=None,
+    flow: Flow, environment: Environment | str | None, request: TriggerRequest, *, trigger: str, user=None
 ) -> tuple[Execution, bool]:
-    """Queue an execution of the version deployed to ``environment``; returns it and whether it is new.
+    """Queue an execution of the version deployed to ``environment`` with what ``request`` carries;
+    returns it and whether it is new.
 
-    An earlier execution of ``flow`` with the same ``deduplication_id`` within
+    An earlier execution of ``flow`` with the same ``request.deduplication_id`` within
     ``DEDUPLICATION_WINDOW`` is returned instead (``False``), and nothing is queued.
     """
     if isinstance(environment, Environment):
@@ -355,6 +389,7 @@ def start(
         env_slug = environment.slug
     else:
         env_slug = environment
+    deduplication_id = request.deduplication_id
     # Without a deduplication id the one INSERT needs no transaction of its own: a round trip less.
     with transaction.atomic() if deduplication_id else nullcontext():
         if deduplication_id:
@@ -378,11 +413,7 @@ def start(
             version=deployment.version,
             environment=deployment.environment,
             trigger=trigger,
-            payload=payload,
-            headers=headers,
-            query=query,
-            correlation_id=correlation_id,
-            deduplication_id=deduplication_id,
+            request=request,
             user=user,
         )
     return execution, True
@@ -404,7 +435,12 @@ def run_draft(flow: Flow, user, payload: Any = None) -> Execution:
     with transaction.atomic():
         version = versions.snapshot_draft(flow, user)
         return _create(
-            flow, version=version, environment=sandbox, trigger=Execution.Trigger.MANUAL, payload=payload, user=user
+            flow,
+            version=version,
+            environment=sandbox,
+            trigger=Execution.Trigger.MANUAL,
+            request=TriggerRequest(payload=payload),
+            user=user,
         )
 
 
@@ -436,15 +472,18 @@ def replay_failed(executions, user, limit: int) -> list[Execution]:
 
 def _replay(execution: Execution, user, *, queue: bool = True) -> Execution:
     inputs = execution.input if isinstance(execution.input, dict) else {}
+    request = TriggerRequest(
+        payload=inputs.get("payload"),
+        headers=inputs.get("headers") or {},
+        query=inputs.get("query") or {},
+        correlation_id=execution.correlation_id,
+    )
     return _create(
         execution.flow,
         version=execution.version,
         environment=execution.environment,
         trigger=Execution.Trigger.REPLAY,
-        payload=inputs.get("payload"),
-        headers=inputs.get("headers"),
-        query=inputs.get("query"),
-        correlation_id=execution.correlation_id,
+        request=request,
         user=user,
         replay_of=execution,
         queue=queue,
@@ -457,25 +496,22 @@ def _create(
     version,
     environment: Environment,
     trigger: str,
-    payload: Any = None,
-    headers: dict | None = None,
-    query: dict | None = None,
-    correlation_id: str = "",
-    deduplication_id: str = "",
+    request: TriggerRequest,
     user=None,
     replay_of: Execution | None = None,
     queue: bool = True,
 ) -> Execution:
     """Insert a queued execution; with ``queue`` it is sent to the workers once the transaction commits."""
+    payload = request.payload
     execution = Execution.objects.create(
         organization_id=flow.organization_id,
         flow=flow,
         version=version,
         environment=environment,
         trigger=trigger,
-        input={"payload": {} if payload is None else payload, "headers": headers or {}, "query": query or {}},
-        correlation_id=correlation_id or uuid.uuid4().hex,
-        deduplication_key=deduplication_id,
+        input={"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query},
+        correlation_id=request.correlation_id or uuid.uuid4().hex,
+        deduplication_key=request.deduplication_id,
         started_by=user if getattr(user, "is_authenticated", False) else None,
         replay_of=replay_of,
     )

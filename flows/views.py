@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.choices import Role
 from accounts.models import Environment
@@ -25,7 +26,7 @@ from accounts.tenancy import get_scoped_or_404, scoped
 from accounts.views import member_required, require_role
 from flows import engine, monitoring, portable, schedules, triggers, versions, webhooks
 from flows import graph as graphs
-from flows.api import delete_flow, execution_outcome
+from flows.api import check_import, delete_flow, diff_refs, execution_outcome
 from flows.forms import DraftForm, ExecutionFilterForm, FlowForm, ImportForm, PublishForm, RunForm, ScheduleForm
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun
 
@@ -45,14 +46,29 @@ def _can_change(request, flow: Flow) -> bool:
     return request.membership.at_least(needed)
 
 
-def _refused(request, flow: Flow):
-    """None when the member may change ``flow``; else a redirect back with the reason."""
-    try:
-        versions.check_can_change(flow, request.user)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-        return redirect("flow_detail", flow.slug)
-    return None
+def flow_action(*, change: bool = True, methods: tuple[str, ...] = ("POST",)):
+    """Decorator of the pages that act on one flow (``slug`` in the URL, the flow passed on): ``methods``
+    only, editors and above only (others get 404, as elsewhere in the pages); with ``change``, a
+    protected flow needs an admin, and anyone else is sent back to the flow page with the reason."""
+
+    def decorate(view):
+        @require_http_methods(methods)
+        @member_required
+        @wraps(view)
+        def wrapper(request, slug, *args, **kwargs):
+            require_role(request, Role.EDITOR)
+            flow = _flow(request, slug)
+            if change:
+                try:
+                    versions.check_can_change(flow, request.user)
+                except PermissionDenied as exc:
+                    messages.error(request, str(exc))
+                    return redirect("flow_detail", flow.slug)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def draft_text(draft: dict) -> str:
@@ -121,13 +137,8 @@ def flow_new(request):
     return render(request, "flows/form.html", {"form": form, "flow": None})
 
 
-@member_required
-def flow_edit(request, slug):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
+@flow_action(methods=("GET", "POST"))
+def flow_edit(request, flow: Flow):
     form = FlowForm(
         request.POST or None,
         instance=flow,
@@ -141,11 +152,9 @@ def flow_edit(request, slug):
     return render(request, "flows/form.html", {"form": form, "flow": flow})
 
 
-@require_POST
-@member_required
-def flow_delete(request, slug):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
+@flow_action(change=False)
+def flow_delete(request, flow: Flow):
+    """Deleting is refused for a protected flow whoever asks: an admin lifts the protection first."""
     if flow.protected:
         messages.error(request, f"{flow.name} is protected and cannot be deleted; an admin can lift that first.")
         return redirect("flow_detail", flow.slug)
@@ -225,15 +234,9 @@ def flow_detail(request, slug):
     return _flow_page(request, _flow(request, slug))
 
 
-@require_POST
-@member_required
-def flow_draft(request, slug):
+@flow_action()
+def flow_draft(request, flow: Flow):
     """Save the JSON draft; with problems, show them per step and keep the text, saving nothing."""
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
     form = DraftForm(request.POST)
     if not form.is_valid():
         return _flow_page(request, flow, draft_form=form)
@@ -245,14 +248,8 @@ def flow_draft(request, slug):
     return redirect("flow_detail", flow.slug)
 
 
-@require_POST
-@member_required
-def flow_publish(request, slug):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
+@flow_action()
+def flow_publish(request, flow: Flow):
     form = PublishForm(request.POST)
     if not form.is_valid():
         return _flow_page(request, flow, publish_form=form)
@@ -264,14 +261,8 @@ def flow_publish(request, slug):
     return redirect("flow_detail", flow.slug)
 
 
-@require_POST
-@member_required
-def flow_deploy(request, slug):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
+@flow_action()
+def flow_deploy(request, flow: Flow):
     environment = get_scoped_or_404(Environment, request, slug=request.POST.get("environment", ""))
     number = request.POST.get("version", "")
     version = FlowVersion.objects.filter(flow=flow, snapshot=False, number=number).first() if number.isdigit() else None
@@ -292,9 +283,7 @@ def flow_diff(request, slug):
     flow = _flow(request, slug)
     history = list(versions.history(flow))
     numbers = [v.number for v in history]
-    to_ref = request.GET.get("to") or (str(numbers[0]) if numbers else "draft")
-    earlier = numbers if to_ref == "draft" else [n for n in numbers if to_ref.isdigit() and n < int(to_ref)]
-    from_ref = request.GET.get("from") or (str(earlier[0]) if earlier else "")
+    from_ref, to_ref = diff_refs(numbers, request.GET.get("from"), request.GET.get("to"))
     graphs_by_ref = {str(v.number): v.graph for v in history} | {"draft": flow.draft}
     error = None
     changes = None
@@ -331,23 +320,20 @@ def flow_import(request):
             messages.error(request, error)
         return redirect("flow_list")
     try:
+        check_import(form.cleaned_data["file"])
         flow = portable.import_flow(request.organization, form.cleaned_data["file"], request.user)
-    except graphs.InvalidGraph as exc:
-        messages.error(request, str(exc))
-        return redirect("flow_list")
-    except PermissionDenied as exc:
+    except (graphs.InvalidGraph, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect("flow_list")
     messages.success(request, f"Imported {flow.name}; its draft is ready to publish.")
     return redirect("flow_detail", flow.slug)
 
 
-@require_POST
-@member_required
-def flow_run(request, slug):
-    """Run a snapshot of the draft in the sandbox with the test payload, then show the execution."""
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
+@flow_action(change=False)
+def flow_run(request, flow: Flow):
+    """Run a snapshot of the draft in the sandbox with the test payload, then show the execution.
+
+    Not a change of the flow: editors may test-run protected flows too."""
     form = RunForm(request.POST)
     if not form.is_valid():
         return _flow_page(request, flow, run_form=form)
@@ -362,15 +348,9 @@ def flow_run(request, slug):
     return redirect("execution_detail", execution.pk)
 
 
-@require_POST
-@member_required
-def flow_webhook(request, slug):
+@flow_action()
+def flow_webhook(request, flow: Flow):
     """Create, rotate or delete the webhook of one environment."""
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
     environment = get_scoped_or_404(Environment, request, slug=request.POST.get("environment", ""))
     hook = flow.webhooks.filter(environment=environment).first()
     action = request.POST.get("action")
@@ -388,14 +368,8 @@ def flow_webhook(request, slug):
     return redirect("flow_detail", flow.slug)
 
 
-@require_POST
-@member_required
-def flow_schedule_add(request, slug):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
+@flow_action()
+def flow_schedule_add(request, flow: Flow):
     form = ScheduleForm(request.POST, organization=request.organization)
     if form.is_valid():
         data = form.cleaned_data
@@ -410,14 +384,8 @@ def flow_schedule_add(request, slug):
     return redirect("flow_detail", flow.slug)
 
 
-@require_POST
-@member_required
-def flow_schedule_change(request, slug, pk):
-    require_role(request, Role.EDITOR)
-    flow = _flow(request, slug)
-    refused = _refused(request, flow)
-    if refused:
-        return refused
+@flow_action()
+def flow_schedule_change(request, flow: Flow, pk):
     schedule = Schedule.objects.filter(flow=flow, pk=pk).first()
     if schedule is None:
         raise Http404("No such schedule")
@@ -464,6 +432,9 @@ def execution_detail(request, pk):
     )
     steps = list(execution.steps.all())
     failing = next((s for s in steps if s.status in FAILING), None)
+    ran = {step.step_id for step in steps}
+    planned = graphs.order(graphs.normalize(execution.version.graph))
+    not_run = [step["name"] for step in planned if step["id"] not in ran] if execution.is_final else []
     return render(
         request,
         "flows/execution.html",
@@ -471,6 +442,7 @@ def execution_detail(request, pk):
             "execution": execution,
             "steps": steps,
             "failing": failing,
+            "not_run": not_run,
             "replays": execution.replays.order_by("created"),
             "can_run": request.membership.at_least(Role.EDITOR),
             "input_json": json.dumps(execution.input, indent=2, ensure_ascii=False),
@@ -536,16 +508,7 @@ def webhook(request, token):
     try:
         body = triggers.read_body(request)
         parsed = triggers.parse_request(body, request, envelope=False, accept_form=True)
-        execution, created = triggers.start(
-            hook.flow,
-            hook.environment,
-            trigger=Execution.Trigger.WEBHOOK,
-            payload=parsed.payload,
-            headers=parsed.headers,
-            query=parsed.query,
-            correlation_id=parsed.correlation_id,
-            deduplication_id=parsed.deduplication_id,
-        )
+        execution, created = triggers.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
     except triggers.TriggerError as exc:
         return _answer(exc.as_dict(), exc.status, webhook_id=hook.pk)
     data, code, headers = execution_outcome(request, execution, wait=parsed.wait, created=created)

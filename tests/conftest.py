@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.choices import Role, Scope
-from accounts.models import ApiToken, Membership, Organization
+from accounts.models import ApiToken, Environment, Membership, Organization
 
 START_HINTS = {
     "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -134,3 +134,26 @@ def outsider_session(outsider, other_org):
     client = Client()
     client.force_login(outsider)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Personas get passwords; hashing them with production's PBKDF2 costs most of each test's setup."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """SQLite connectors (and the demo database) write into a folder of the test, never the repository's var/."""
+    settings.ERPFLOW_DATA_DIR = tmp_path / "data"
+    return settings.ERPFLOW_DATA_DIR
+
+
+@pytest.fixture
+def sandbox(org):
+    return Environment.objects.get(organization=org, slug="sandbox")
+
+
+@pytest.fixture
+def production(org):
+    return Environment.objects.get(organization=org, slug="production")

@@ -1,4 +1,7 @@
-"""The registry of connector types, keyed by ``ConnectorType.key``."""
+"""The registry of connector types, keyed by ``ConnectorType.key``.
+
+Importing this package registers every type of the modules listed at the bottom.
+"""
 
 from __future__ import annotations
 
@@ -21,3 +24,6 @@ def get(key: str) -> ConnectorType:
 
 def all_types() -> list[type[ConnectorType]]:
     return sorted(_TYPES.values(), key=lambda cls: (cls.category, cls.label))
+
+
+from connectors.catalog import mysql, oracle, postgres, sqlite  # noqa: E402,F401 - registers the types

@@ -9,8 +9,9 @@ lists a type even where its driver is missing, and using it says which extra to 
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 class ConnectorError(Exception):
@@ -23,6 +24,13 @@ class StepTimeout(ConnectorError):
 
 class DriverMissing(ConnectorError):
     """The type's driver is not installed; the message names the pip extra that provides it."""
+
+
+class PoolExhausted(StepTimeout):
+    """Every connection of the pool stayed in use until the deadline."""
+
+    def __init__(self, in_use: int, size: int, waited_ms: float):
+        super().__init__(f"pool exhausted: {in_use} of {size} in use after {waited_ms:.0f} ms")
 
 
 class Deadline:
@@ -59,6 +67,9 @@ class Field:
     min: int | None = None
     max: int | None = None
     group: str = "connection"
+    # Where the connection goes (a host, a port, a URL): changing it makes saved secrets be entered again,
+    # so an editor cannot redirect a stored password to a server of their own.
+    destination: bool = False
 
     def schema(self) -> dict:
         """The JSON description the catalog endpoint and the editor's forms are built from."""
@@ -74,6 +85,7 @@ class Field:
             "min": self.min,
             "max": self.max,
             "group": self.group,
+            "destination": self.destination,
         }
 
 
@@ -103,6 +115,25 @@ class TestResult:
         }
 
 
+class Pool(Protocol):
+    """What ``ConnectorType.open`` returns: live connections to lend, with the pool's own bookkeeping."""
+
+    def connection(self, deadline: Deadline) -> AbstractContextManager[Any]:
+        """Lend a working connection; waiting for one counts inside ``deadline`` (``PoolExhausted`` after it)."""
+
+    def stats(self) -> dict[str, int]:
+        """Live counts: see ``pool_stats`` for the names."""
+
+    def close(self) -> None:
+        """Close every connection; connections still lent out close when they come back."""
+
+
+def pool_stats(**counts: int) -> dict[str, int]:
+    """The stats every pool reports, in one order, missing counts as 0."""
+    names = ("size", "idle", "in_use", "waiting", "opened", "closed", "errors", "min_idle", "max_size")
+    return {name: int(counts.get(name, 0)) for name in names}
+
+
 class ConnectorType:
     """Base class of the catalog's types; subclasses set the class attributes and the three methods."""
 
@@ -129,12 +160,14 @@ class ConnectorType:
         """Try the settings end to end, stage by stage; never raises."""
         raise NotImplementedError
 
-    def open(self, settings: dict):
-        """A pooled client for these (already resolved and validated) settings."""
+    def open(self, settings: dict, *, name: str = "erpflow") -> Pool:
+        """A pool for these (already resolved and validated) settings; ``name`` marks its connections
+        on the server where the driver allows it (PostgreSQL's application_name, for instance)."""
         raise NotImplementedError
 
     def execute(self, client, instruction, params: dict, deadline: Deadline) -> Any:
-        """Run one instruction with bound parameters before the deadline; returns JSON-able output."""
+        """Run one instruction with bound parameters on a connection lent by the pool, before the
+        deadline, cancelling it on the server when the deadline passes; returns JSON-able output."""
         raise NotImplementedError
 
     @classmethod

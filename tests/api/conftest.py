@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 import pytest
 
-from accounts.models import Environment
 from flows import engine, versions
 from flows.models import Execution, Flow
 from tests.conftest import token_client
@@ -30,22 +29,6 @@ FAILING = graph(
     ],
     chain("ok", "boom", "never"),
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Personas get passwords; hashing them with production's PBKDF2 costs most of each test's setup."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def sandbox(org):
-    return Environment.objects.get(organization=org, slug="sandbox")
-
-
-@pytest.fixture
-def production(org):
-    return Environment.objects.get(organization=org, slug="production")
 
 
 @pytest.fixture

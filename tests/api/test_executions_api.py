@@ -60,12 +60,21 @@ def test_the_list_filters_by_time_range(api, history):
     assert ids(api.get("/api/v1/executions/", {"until": since})) == [history["done"].pk]
 
 
+def test_the_time_range_takes_offsets_postgresql_would_refuse(api, history):
+    assert ids(api.get("/api/v1/executions/?until=0059-05-13T08:44:32%2B22:57")) == []
+    assert len(ids(api.get("/api/v1/executions/?since=2000-01-01T00:00%2B23:59"))) == 3
+
+
 @pytest.mark.parametrize(
     "query,field",
     [
         ("status=lost", "status"),
         ("trigger=fax", "trigger"),
         ("since=yesterday", "since"),
+        ("since=2025-02-30", "since"),
+        ("until=2025-13-01T08:00", "until"),
+        ("correlation_id=c%00", "correlation_id"),
+        ("environment=%00", "environment"),
         ("since=2025-02-02&until=2025-01-01", "until"),
     ],
 )
@@ -127,6 +136,17 @@ def test_bulk_replay_honours_ids_and_limit(api, history, execution_of, run_now):
     only = api.post("/api/v1/executions/replay/", {"ids": [second.pk, history["done"].pk]}, format="json").json()
     assert [e["id"] for e in only["executions"]] == [Execution.objects.get(replay_of=second).pk]
     assert api.post("/api/v1/executions/replay/", {"limit": 0}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [({"since": "yesterday"}, "since"), ({"ids": "7"}, "ids"), ({"limit": 501}, "limit")],
+)
+def test_bulk_replay_with_bad_filters_is_400_and_replays_nothing(api, history, body, field):
+    response = api.post("/api/v1/executions/replay/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Execution.objects.filter(trigger="replay").exists()
 
 
 def test_cancelling_a_queued_execution_ends_it_at_once(api, deployed, execution_of):

@@ -37,6 +37,20 @@ def test_a_reserved_slug_is_refused(api):
     assert "reserved" in response.json()["errors"]["slug"][0]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/flows/", "/api/v1/executions/", "/api/v1/webhooks/", "/api/v1/schedules/"])
+def test_lists_answer_limits_and_offsets_beyond_what_postgresql_counts(api, deployed, execution_of, path):
+    execution_of(deployed)
+    api.post("/api/v1/webhooks/", {"flow": "add-field", "environment": "sandbox"}, format="json")
+    api.post("/api/v1/schedules/", {"flow": "add-field", "environment": "sandbox", "cron": "@daily"}, format="json")
+    huge = 10**25
+    capped = api.get(path, {"limit": huge})
+    assert capped.status_code == 200
+    assert len(capped.json()["results"]) == 1
+    beyond = api.get(path, {"limit": 10, "offset": huge})
+    assert beyond.status_code == 200
+    assert beyond.json()["results"] == []
+
+
 def test_the_list_shows_latest_version_and_deployments(api, deployed):
     results = api.get("/api/v1/flows/").json()["results"]
     assert [(f["slug"], f["latest_version"]) for f in results] == [("add-field", 1)]

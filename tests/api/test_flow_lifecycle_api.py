@@ -61,6 +61,39 @@ def test_a_draft_that_is_not_an_object_is_refused(editor_api, orders):
     assert "graph" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_draft_holding_a_nul_character_is_refused_naming_where(editor_api, orders, method):
+    before = Flow.objects.get(pk=orders.pk).draft
+    bad = {"steps": [{"id": "greet", "instruction": '{"a": "x\u0000"}'}]}
+    response = getattr(editor_api, method)("/api/v1/flows/orders/draft/", bad, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["graph"] == [
+        "graph.steps[0].instruction contains a NUL character (\\u0000), which erpflow cannot store; encode binary "
+        "data (for example as base64)."
+    ]
+    assert Flow.objects.get(pk=orders.pk).draft == before
+
+
+@pytest.mark.parametrize("depth,words", [(201, "graph nests objects or lists more than 200"), (100_000, "too deeply")])
+def test_a_draft_nested_too_deep_is_refused_and_saves_nothing(editor_api, orders, depth, words):
+    before = Flow.objects.get(pk=orders.pk).draft
+    body = b'{"steps": [], "notes": ' + b"[" * depth + b"]" * depth + b"}"
+    response = editor_api.put("/api/v1/flows/orders/draft/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+    assert Flow.objects.get(pk=orders.pk).draft == before
+
+
+def test_a_draft_over_the_request_limit_is_413_in_json_and_saves_nothing(editor_api, orders, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    before = Flow.objects.get(pk=orders.pk).draft
+    big = graph([mapping("a", '{"x": "' + "y" * 5000 + '"}', name="Big")])
+    response = editor_api.put("/api/v1/flows/orders/draft/", big, format="json")
+    assert response.status_code == 413
+    assert "the limit is 4,096 bytes" in response.json()["detail"]
+    assert Flow.objects.get(pk=orders.pk).draft == before
+
+
 def test_patching_the_draft_changes_one_step_field_by_field_and_keeps_the_rest(editor_api, orders):
     response = editor_api.patch(
         "/api/v1/flows/orders/draft/", {"steps": [{"id": "total", "timeout_ms": 5000}]}, format="json"
@@ -195,6 +228,46 @@ def test_importing_a_file_that_is_not_an_export_creates_nothing(api):
     assert response.status_code == 400
     assert "format" in response.json()["errors"]
     assert not Flow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change,field,words",
+    [
+        ({"slug": "import"}, "slug", "'import' is reserved"),
+        ({"slug": "", "name": "New"}, "slug", "'new' is reserved"),
+        ({"description": "a\u0000b"}, "file", "file.description contains a NUL character"),
+    ],
+)
+def test_an_import_that_cannot_be_stored_as_given_creates_nothing(api, orders, change, field, words):
+    data = api.get("/api/v1/flows/orders/export/").json() | change
+    response = api.post("/api/v1/flows/import/", data, format="json")
+    assert response.status_code == 400
+    assert words in response.json()["errors"][field][0]
+    assert list(Flow.objects.values_list("slug", flat=True)) == ["orders"]
+
+
+def test_importing_a_slug_written_loosely_replaces_the_flow_it_names(api, orders):
+    data = api.get("/api/v1/flows/orders/export/").json() | {"slug": "Orders", "description": "again"}
+    response = api.post("/api/v1/flows/import/", data, format="json")
+    assert response.status_code == 200, response.json()
+    assert Flow.objects.get().description == "again"
+
+
+def test_an_editor_cannot_replace_a_protected_flow_by_importing_it(api, editor_api, orders):
+    data = api.get("/api/v1/flows/orders/export/").json() | {"description": "hijacked"}
+    Flow.objects.filter(pk=orders.pk).update(protected=True)
+    response = editor_api.post("/api/v1/flows/import/", data, format="json")
+    assert response.status_code == 403
+    assert Flow.objects.get(pk=orders.pk).description == ""
+
+
+def test_an_editor_cannot_deploy_a_protected_flow(api, editor_api, orders, owner):
+    versions.publish(orders, owner)
+    Flow.objects.filter(pk=orders.pk).update(protected=True)
+    response = editor_api.post("/api/v1/flows/orders/deploy/", {"environment": "sandbox"}, format="json")
+    assert response.status_code == 403
+    assert not Deployment.objects.exists()
+    assert api.post("/api/v1/flows/orders/deploy/", {"environment": "sandbox"}, format="json").status_code == 200
 
 
 def test_a_viewer_cannot_import(viewer_api, api, orders):

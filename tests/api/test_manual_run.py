@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.choices import Scope
@@ -51,12 +53,36 @@ def test_an_empty_draft_cannot_run(api, make_flow):
 
 @pytest.mark.parametrize(
     "body,words",
-    [({"payload": {"a": "\u0000"}}, "NUL"), ({"wait": 99}, "wait must be")],
+    [
+        ({"payload": {"a": "\u0000"}}, "payload.a contains a NUL character"),
+        ({"wait": 99}, "wait must be"),
+        ({"wait": "soon"}, "wait must be"),
+        ([{"payload": {}}], "must be a JSON object"),
+    ],
 )
 def test_bad_run_input_is_refused(api, orders, body, words):
     response = api.post("/api/v1/flows/orders/run/", body, format="json")
     assert response.status_code == 400
     assert words in response.json()["detail"]
+    assert not Execution.objects.exists()
+
+
+def test_a_run_payload_nested_too_deep_is_refused(api, orders):
+    payload: list = []
+    for _ in range(200):
+        payload = [payload]
+    response = api.post("/api/v1/flows/orders/run/", {"payload": payload}, format="json")
+    assert response.status_code == 400
+    assert "payload nests objects or lists more than 200 levels deep" in response.json()["detail"]
+    assert not Execution.objects.exists()
+
+
+def test_a_run_body_over_the_request_limit_is_413_in_json(api, orders, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+    body = json.dumps({"payload": {"blob": "x" * 3000}})
+    response = api.post("/api/v1/flows/orders/run/", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert "the limit is 2,048 bytes" in response.json()["detail"]
     assert not Execution.objects.exists()
 
 

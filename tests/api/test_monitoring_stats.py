@@ -116,6 +116,13 @@ def test_the_percentile_interpolates_like_percentile_cont():
 
 def test_bad_ranges_are_400(api, known):
     assert api.get("/api/v1/monitoring/stats", {"since": "soon"}).status_code == 400
+    impossible = api.get("/api/v1/monitoring/stats", {"since": "2025-02-30"})
+    assert impossible.status_code == 400
+    assert "'2025-02-30' is not a real date" in impossible.json()["errors"]["since"][0]
+    assert api.get("/api/v1/monitoring/stats", {"since": "0001-01-01T00:00+23:00"}).status_code == 400
+    nul = api.get("/api/v1/monitoring/stats", {"environment": "sand\x00box"})
+    assert nul.status_code == 400
+    assert "NUL character" in nul.json()["errors"]["environment"][0]
     response = api.get("/api/v1/monitoring/stats", {"since": NOW.isoformat(), "until": NOW.isoformat()})
     assert response.status_code == 400
     assert "until" in response.json()["errors"]

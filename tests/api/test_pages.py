@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from flows import versions
@@ -210,10 +211,34 @@ class TestFlowPage:
         assert (execution.trigger, execution.version.snapshot) == ("manual", True)
         assert execution.input["payload"] == {"customer": "Ada", "qty": [1]}
 
-    def test_a_run_payload_that_is_not_json_is_shown_as_an_error(self, editor_session, orders):
-        page = html(editor_session.post("/flows/orders/run/", {"payload": "{customer"}))
-        assert "The payload is not valid JSON" in page
+    @pytest.mark.parametrize(
+        "payload,words",
+        [
+            ("{customer", "The payload is not valid JSON"),
+            ('{"a": "\\u0000"}', "payload.a contains a NUL character"),
+            ("[" * 201 + "]" * 201, "more than 200 levels deep"),
+            ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+        ],
+    )
+    def test_a_run_payload_that_cannot_run_is_shown_as_an_error(self, editor_session, orders, payload, words):
+        page = html(editor_session.post("/flows/orders/run/", {"payload": payload}))
+        assert words in page
         assert not Execution.objects.exists()
+
+    def test_a_protected_flow_cannot_be_deleted_from_its_page_even_by_the_owner(self, session_client, orders):
+        orders.protected = True
+        orders.save()
+        page = html(session_client.post("/flows/orders/delete/", follow=True))
+        assert "is protected and cannot be deleted" in page
+        assert Flow.objects.filter(pk=orders.pk).exists()
+
+    def test_importing_a_file_with_a_reserved_slug_says_so_and_creates_nothing(self, editor_session, orders):
+        data = json.loads(editor_session.get("/flows/orders/export/").content) | {"slug": "new"}
+        upload = io.BytesIO(json.dumps(data).encode())
+        upload.name = "orders.json"
+        page = html(editor_session.post("/flows/import/", {"file": upload}, follow=True))
+        assert "&#x27;new&#x27; is reserved" in page
+        assert list(Flow.objects.values_list("slug", flat=True)) == ["orders"]
 
     def test_the_diff_page_shows_what_changed(self, session_client, orders, owner):
         changed = graph([mapping("greet", '{"greeting": "Hi"}', name="Greet")])
@@ -270,7 +295,12 @@ class TestExecutionPages:
         assert "the order is incomplete" in page
         assert "$error(&quot;the order is incomplete&quot;)" in page
         assert "&quot;order&quot;: 1" in page
-        assert ">After<" not in page, "steps after a failing step did not run"
+        assert "<strong>After</strong>" not in page, "steps after a failing step did not run"
+        not_run = page[page.index('id="not-run"') :]
+        assert "Not run, because the execution stopped at Check order" in not_run
+        assert '<span class="pill">After</span>' in not_run
+        created = timezone.localtime(failed.created).strftime("%Y-%m-%d %H:%M:%S.%f")
+        assert created in page, "times to the microsecond, as in the API"
 
     def test_replay_and_cancel_from_the_page(self, editor_session, orders, execution_of, run_now):
         done = run_now(execution_of(orders, {"customer": "Ada", "qty": [1]}))
@@ -339,6 +369,15 @@ def test_an_outsider_gets_404_on_every_page(outsider_session, orders, execution_
     assert Flow.objects.filter(pk=orders.pk).exists()
     assert Execution.objects.count() == 1
     assert Execution.objects.get().status == "queued"
+
+
+def test_an_outsider_cannot_change_another_organizations_schedule(outsider_session, editor_session, orders):
+    editor_session.post("/flows/orders/schedules/", {"environment": "sandbox", "cron": "0 6 * * *", "enabled": "on"})
+    schedule = Schedule.objects.get()
+    for action in ("disable", "delete"):
+        response = outsider_session.post(f"/flows/orders/schedules/{schedule.pk}/", {"action": action})
+        assert response.status_code == 404
+    assert Schedule.objects.get().enabled
 
 
 def test_an_outsider_sees_none_of_another_organizations_flows_or_executions(outsider_session, orders, execution_of):

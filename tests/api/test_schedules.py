@@ -70,6 +70,30 @@ def test_a_bad_cron_expression_is_refused_naming_the_field(api, deployed, cron, 
     assert not PeriodicTask.objects.filter(task="flows.schedules.fire").exists()
 
 
+def test_a_payload_holding_a_nul_character_is_refused(api, deployed):
+    response = create(api, payload={"note": "a\u0000b"})
+    assert response.status_code == 400
+    assert "payload.note contains a NUL character" in response.json()["errors"]["payload"][0]
+    assert not Schedule.objects.exists()
+    assert not PeriodicTask.objects.filter(task="flows.schedules.fire").exists()
+
+
+def test_a_payload_nested_too_deep_is_refused(api, deployed):
+    payload: dict = {}
+    for _ in range(200):
+        payload = {"a": payload}
+    response = create(api, payload=payload)
+    assert response.status_code == 400
+    assert "more than 200 levels deep" in response.json()["errors"]["payload"][0]
+    assert not Schedule.objects.exists()
+
+
+def test_an_unknown_environment_is_named(api, deployed):
+    response = create(api, environment="moon")
+    assert response.status_code == 400
+    assert response.json()["errors"]["environment"] == ["Nothing with slug 'moon' exists in this organization."]
+
+
 def test_the_same_cron_twice_in_one_environment_is_refused(api, deployed):
     create(api)
     response = create(api)

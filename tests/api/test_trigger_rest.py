@@ -24,6 +24,13 @@ def post_json(client, body, url=URL, **headers):
     return client.post(url, data=raw, content_type="application/json", **headers)
 
 
+def assert_refused(response, status: int, words: str) -> None:
+    """The trigger answered ``status`` with ``words`` in its message, and no execution exists."""
+    assert response.status_code == status, response.content
+    assert words in response.json()["detail"]
+    assert not Execution.objects.exists()
+
+
 @pytest.mark.django_db
 class TestStarting:
     def test_wait_zero_answers_202_with_the_url_of_the_queued_execution(self, api, deployed):
@@ -193,13 +200,24 @@ TOO_LONG = "x" * 201
         (b"environment=sandbox", "application/x-www-form-urlencoded", 415, "application/json"),
         (b"<order><id>1</order>", "application/xml", 400, "well-formed"),
         (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', "application/xml", 400, "DOCTYPE"),
+        (b"<a>" * 201 + b"</a>" * 201, "application/xml", 400, "more than 200 levels deep"),
+        pytest.param(
+            b'{"environment": "sandbox", "payload": ' + b"[" * 201 + b"]" * 201 + b"}",
+            "application/json",
+            400,
+            "more than 200 levels deep",
+            id="json-nested-too-deep",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_4xx_and_creates_nothing(api, deployed, body, content_type, status, words):
-    response = api.post(URL, data=body, content_type=content_type)
-    assert response.status_code == status, response.content
-    assert words in response.json()["detail"]
-    assert not Execution.objects.exists()
+    assert_refused(api.post(URL, data=body, content_type=content_type), status, words)
+
+
+def test_xml_nested_up_to_the_limit_is_accepted(api, deployed):
+    response = api.post(URL + "?environment=sandbox", data=b"<a>" * 200 + b"</a>" * 200, content_type="application/xml")
+    assert response.status_code == 202, response.content
+    assert "a" in Execution.objects.get().input["payload"]
 
 
 @pytest.mark.django_db
@@ -213,19 +231,13 @@ def test_an_unknown_flow_is_404(api, deployed):
 def test_a_disabled_flow_is_refused_with_409(api, deployed):
     deployed.enabled = False
     deployed.save()
-    response = post_json(api, {"environment": "sandbox"})
-    assert response.status_code == 409
-    assert "disabled" in response.json()["detail"]
-    assert not Execution.objects.exists()
+    assert_refused(post_json(api, {"environment": "sandbox"}), 409, "disabled")
 
 
 @pytest.mark.django_db
 def test_a_payload_over_the_default_4_mb_is_413(api, deployed):
     body = json.dumps({"environment": "sandbox", "payload": {"blob": "x" * (4 * 1024 * 1024)}})
-    response = api.post(URL, data=body, content_type="application/json")
-    assert response.status_code == 413
-    assert "limit is 4,194,304 bytes" in response.json()["detail"]
-    assert not Execution.objects.exists()
+    assert_refused(api.post(URL, data=body, content_type="application/json"), 413, "limit is 4,194,304 bytes")
 
 
 @pytest.mark.django_db
@@ -241,19 +253,13 @@ def test_the_size_limit_follows_the_setting(api, deployed, settings):
 
 @pytest.mark.django_db
 def test_a_viewer_cannot_trigger_even_with_the_scope(viewer_api, deployed):
-    response = post_json(viewer_api, {"environment": "sandbox"})
-    assert response.status_code == 403
-    assert "viewer" in response.json()["detail"]
-    assert not Execution.objects.exists()
+    assert_refused(post_json(viewer_api, {"environment": "sandbox"}), 403, "viewer")
 
 
 @pytest.mark.django_db
 def test_a_token_without_executions_run_cannot_trigger(scoped_api, deployed):
-    response = post_json(
-        scoped_api(Scope.FLOWS_READ, Scope.FLOWS_WRITE, Scope.MONITORING_READ), {"environment": "sandbox"}
-    )
-    assert response.status_code == 403
-    assert "executions:run" in response.json()["detail"]
+    reader = scoped_api(Scope.FLOWS_READ, Scope.FLOWS_WRITE, Scope.MONITORING_READ)
+    assert_refused(post_json(reader, {"environment": "sandbox"}), 403, "executions:run")
 
 
 @pytest.mark.django_db

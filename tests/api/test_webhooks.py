@@ -133,6 +133,20 @@ def test_nul_characters_in_forms_and_query_strings_are_refused(client, hook, suf
     assert not Execution.objects.exists()
 
 
+@pytest.mark.parametrize("path", ["/api/v1/webhooks/?flow=a%00b", "/api/v1/schedules/?flow=a%00b"])
+def test_a_nul_character_in_a_list_filter_is_refused(api, hook, path):
+    response = api.get(path)
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["errors"]["flow"][0]
+
+
+def test_a_flow_slug_with_a_nul_character_is_refused(api, deployed):
+    response = api.post("/api/v1/webhooks/", {"flow": "add\x00field", "environment": "sandbox"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["flow"] == ["A slug cannot contain a NUL character."]
+    assert not Webhook.objects.exists()
+
+
 def test_one_webhook_per_environment(api, hook):
     again = api.post("/api/v1/webhooks/", {"flow": "add-field", "environment": "sandbox"}, format="json")
     assert again.status_code == 409

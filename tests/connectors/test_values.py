@@ -26,8 +26,8 @@ class ExampleType(ConnectorType):
     icon = "database"
     language = "sql"
     fields = (
-        Field("host", "Host", required=True),
-        Field("port", "Port", kind="int", default=5432, min=1, max=65535),
+        Field("host", "Host", required=True, destination=True),
+        Field("port", "Port", kind="int", default=5432, min=1, max=65535, destination=True),
         Field("password", "Password", secret=True, required=True),
         Field("token", "Token", secret=True),
         Field("ssl", "SSL", kind="choice", default="prefer", choices=(("prefer", "Prefer"), ("require", "Require"))),
@@ -87,6 +87,18 @@ def test_secrets_are_stored_encrypted_and_kept_when_the_mask_or_nothing_comes_ba
         assert again["password"] == first["password"]
     changed = values.clean(ExampleType, {"host": "db", "password": "new"}, previous=first)
     assert crypto.decrypt(changed["password"]) == "new"
+
+
+def test_a_saved_secret_is_not_sent_to_a_new_destination_without_being_entered_again():
+    first = values.clean(ExampleType, {"host": "db", "password": "hunter2", "token": "t0k"})
+    with pytest.raises(values.SettingsInvalid) as caught:
+        values.clean(ExampleType, {"host": "attacker.example", "password": crypto.MASK}, previous=first)
+    assert "Host changed, so enter the password again" in caught.value.errors["password"]
+    assert "enter the token again" in caught.value.errors["token"]
+    moved = values.clean(ExampleType, {"host": "db2", "port": 6000, "password": "pw2", "token": "t2"}, previous=first)
+    assert (crypto.decrypt(moved["password"]), crypto.decrypt(moved["token"])) == ("pw2", "t2")
+    same_place = values.clean(ExampleType, {"host": "db", "password": crypto.MASK, "min_idle": 1}, previous=first)
+    assert same_place["password"] == first["password"]
 
 
 def test_a_required_secret_without_a_previous_value_is_missing():

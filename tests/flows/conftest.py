@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Environment, Variable
+from accounts.models import Variable
 from flows import versions
 from flows.models import Execution, Flow
-
-
-@pytest.fixture
-def sandbox(org):
-    return Environment.objects.get(organization=org, slug="sandbox")
-
-
-@pytest.fixture
-def production(org):
-    return Environment.objects.get(organization=org, slug="production")
 
 
 @pytest.fixture
@@ -101,7 +91,12 @@ def settings_for(type_cls, url: str) -> dict:
 
 @pytest.fixture
 def make_connector(org):
-    """A database connector of ``family`` at ``url``, configured for the given environments."""
+    """A database connector of ``family`` at ``url``, configured for the given environments.
+
+    Its settings are stored the way the Connector Manager stores them (``connectors.values.clean``:
+    defaults applied, secrets encrypted); the pools the test opened are closed afterwards.
+    """
+    from connectors import pools, values
     from connectors.models import Connector, ConnectorSettings
 
     def make(family: str, url: str, environments, *, name: str | None = None, organization=None, **fields):
@@ -111,8 +106,9 @@ def make_connector(org):
         )
         for environment in environments:
             ConnectorSettings.objects.create(
-                connector=connector, environment=environment, values=settings_for(type_cls, url)
+                connector=connector, environment=environment, values=values.clean(type_cls, settings_for(type_cls, url))
             )
         return connector
 
-    return make
+    yield make
+    pools.close_all()

@@ -1,0 +1,182 @@
+"""The Connector Manager API: the type catalog, connectors, their tests, where they are used, their pools.
+
+Every connector read goes through ``connectors.access.usable_by``: a connector outside the
+requester's scope, like one of another organization, answers 404. Reads need ``connectors:read``;
+changes and connection tests need ``connectors:write`` and the editor role.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from connectors import catalog, pools, runtime, usage, values
+from connectors.access import usable_by
+from connectors.models import Connector, ConnectorSettings
+from connectors.serializers import (
+    ConnectorSerializer,
+    ConnectorTypeSerializer,
+    EnvironmentChoiceSerializer,
+    InUseSerializer,
+    TestResultSerializer,
+    UnsavedTestSerializer,
+    UsageSerializer,
+    find_environment,
+    type_class,
+)
+from flows.serializers import ErrorSerializer
+
+ERRORS = {code: ErrorSerializer for code in (400, 403, 404)}
+
+
+def visible_connectors(request):
+    """The requester's connectors (scope applied) with what their representation reads prefetched."""
+    # Explicit order: with the use count's GROUP BY, Django leaves out Meta.ordering.
+    connectors = usage.with_use_counts(usable_by(request.user, request.organization)).order_by("name", "pk")
+    return connectors.prefetch_related(
+        Prefetch("settings", queryset=ConnectorSettings.objects.select_related("environment")),
+        "allowed_users",
+        "allowed_groups",
+    )
+
+
+def filter_connectors(queryset, organization, params):
+    """The list's filters: ``type``, ``tag``, ``environment`` (slug, name or id) and ``q`` (name, description)."""
+    if params.get("type"):
+        queryset = queryset.filter(type_key=params["type"])
+    if params.get("environment"):
+        environment = find_environment(organization, params["environment"])
+        queryset = queryset.filter(settings__environment=environment) if environment else queryset.none()
+    if params.get("q"):
+        queryset = queryset.filter(Q(name__icontains=params["q"]) | Q(description__icontains=params["q"]))
+    if params.get("tag"):
+        # Tags are a JSON list; matched here rather than in SQL, since SQLite (``make run``) has no JSON contains.
+        tag = params["tag"]
+        tagged = [pk for pk, tags in queryset.values_list("pk", "tags") if tag in (tags or [])]
+        queryset = queryset.filter(pk__in=tagged)
+    return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: ConnectorTypeSerializer(many=True)}),
+    retrieve=extend_schema(responses={200: ConnectorTypeSerializer, 404: ErrorSerializer}),
+)
+class ConnectorTypeViewSet(viewsets.ViewSet):
+    """The catalog of connector types with their settings fields, as declared by each type."""
+
+    scope_area = "connectors"
+    lookup_field = "key"
+    lookup_value_regex = r"[-\w]+"
+
+    def list(self, request):
+        return Response([cls.describe() for cls in catalog.all_types()])
+
+    def retrieve(self, request, key=None):
+        type_cls = type_class(key)
+        if type_cls is None:
+            raise exceptions.NotFound()
+        return Response(type_cls.describe())
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("type", str, description="Type key, e.g. postgres"),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("environment", str, description="Environment slug, name or id"),
+            OpenApiParameter("q", str, description="Text in the name or description"),
+        ]
+    ),
+    create=extend_schema(responses={201: ConnectorSerializer, **ERRORS}),
+    update=extend_schema(responses={200: ConnectorSerializer, **ERRORS}),
+    partial_update=extend_schema(responses={200: ConnectorSerializer, **ERRORS}),
+)
+class ConnectorViewSet(viewsets.ModelViewSet):
+    """Connectors of the organization that the requester may see; secrets always answer as the mask."""
+
+    queryset = Connector.objects.all()
+    serializer_class = ConnectorSerializer
+    scope_area = "connectors"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        queryset = visible_connectors(self.request)
+        if self.action == "list":
+            queryset = filter_connectors(queryset, self.request.organization, self.request.query_params)
+        return queryset
+
+    @extend_schema(responses={204: None, 404: ErrorSerializer, 409: InUseSerializer})
+    def destroy(self, request, *args, **kwargs):
+        connector = self.get_object()
+        try:
+            usage.delete(connector)
+        except usage.ConnectorInUse as refused:
+            return Response(
+                {"detail": str(refused), "flows": usage.describe(refused.flows)}, status=status.HTTP_409_CONFLICT
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=EnvironmentChoiceSerializer, responses={200: TestResultSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """Test the saved settings of one environment, stage by stage; the result is kept as its last test."""
+        connector = self.get_object()
+        choice = EnvironmentChoiceSerializer(data=request.data, context={"request": request})
+        choice.is_valid(raise_exception=True)
+        environment = choice.validated_data["environment"]
+        if not connector.settings.filter(environment=environment).exists():
+            raise exceptions.ValidationError(
+                {"environment": [f"'{connector.name}' has no settings for '{environment.slug}'; add them first."]}
+            )
+        return Response(runtime.test_connector(connector, environment).as_dict())
+
+    @extend_schema(
+        operation_id="connectors_test_unsaved",
+        request=UnsavedTestSerializer,
+        responses={200: TestResultSerializer, **ERRORS},
+    )
+    @action(detail=False, methods=["post"], url_path="test")
+    def test_unsaved(self, request):
+        """Test settings before saving them; with ``connector``, its saved secrets stand in for the mask."""
+        payload = UnsavedTestSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        environment = data["environment"]
+        previous = {}
+        if data.get("connector") is not None:
+            saved = self.get_queryset().filter(pk=data["connector"]).first()
+            if saved is None:
+                raise exceptions.NotFound()
+            if saved.type_key != data["type"]:
+                raise exceptions.ValidationError(
+                    {"connector": [f"Connector '{saved.name}' is of type '{saved.type_key}', not '{data['type']}'."]}
+                )
+            row = saved.settings.filter(environment=environment).first()
+            previous = row.values if row else {}
+        try:
+            stored = values.clean(type_class(data["type"]), data["settings"], previous)
+        except values.SettingsInvalid as problem:
+            raise exceptions.ValidationError(
+                {"settings": {name: [message] for name, message in problem.errors.items()}}
+            ) from None
+        return Response(runtime.test(data["type"], stored, environment).as_dict())
+
+    @extend_schema(responses={200: UsageSerializer, 404: ErrorSerializer})
+    @action(detail=True, methods=["get"])
+    def usage(self, request, pk=None):
+        """The flows whose draft or any version uses this connector."""
+        flows = usage.flows_using(self.get_object())
+        return Response({"count": len(flows), "flows": usage.describe(flows)})
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer})
+    @action(detail=True, methods=["get"], url_path="pool-stats")
+    def pool_stats(self, request, pk=None):
+        """This process's live pool figures per environment the connector is deployed to."""
+        connector = self.get_object()
+        return Response(
+            {row.environment.slug: pools.stats(connector, row.environment) for row in connector.settings.all()}
+        )

@@ -1,0 +1,205 @@
+"""MySQL and MariaDB through PyMySQL, pooled by erpflow's ``SimplePool`` (PyMySQL has no pool).
+
+Connections run in autocommit with utf8mb4. The owner becomes the default database (``USE``) and
+the role is set with ``SET ROLE``. A statement's time limit is enforced by the server: on MariaDB
+the statement is sent as ``SET STATEMENT max_statement_time=<s> FOR <statement>`` (one round
+trip); on MySQL, which lacks that, a timer sends ``KILL QUERY`` for the connection from a second
+connection when the deadline passes. Either way the statement is gone from the processlist.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from connectors.catalog import register
+from connectors.catalog.base import ConnectorError, Deadline, DriverMissing
+from connectors.catalog.database import (
+    ServerDatabaseType,
+    fetched,
+    first_line,
+    quote_identifier,
+    server_fields,
+    time_left_ms,
+    timed_out,
+)
+from connectors.simplepool import BrokenConnection, SimplePool
+
+logger = logging.getLogger("erpflow.connectors")
+SSL_MODES = (("disable", "Off"), ("require", "Required, certificate not checked"))
+TIMED_OUT = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+ACCESS_DENIED = {1045, 1698}
+UNKNOWN_DATABASE = 1049
+LOST = {2006, 2013, 2055}
+
+
+def _driver():
+    try:
+        import pymysql
+    except ImportError:
+        raise DriverMissing("the MySQL/MariaDB driver is missing: pip install 'erpflow[mysql]'") from None
+    return pymysql
+
+
+def error_code(exc: Exception) -> int | None:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def error_text(exc: Exception) -> str:
+    args = getattr(exc, "args", ())
+    return str(args[1]) if len(args) > 1 else first_line(exc)
+
+
+@register
+class MySQLType(ServerDatabaseType):
+    key = "mysql"
+    label = "MySQL / MariaDB"
+    icon = "mysql"
+    description = "A MySQL or MariaDB database, with a pool of ready connections per worker process."
+    paramstyle = "pyformat"
+    extra = "mysql"
+    ssl_enabled_values = ("require",)
+    fields = server_fields(
+        port=3306,
+        database_label="Database",
+        database_help="Name of the database to connect to.",
+        owner_help="Database the statements run in when it differs from the one connected to (USE).",
+        ssl_modes=SSL_MODES,
+        ssl_default="disable",
+    )
+
+    def connect(self, settings: dict, *, timeout: float, name: str):
+        pymysql = _driver()
+        options = {}
+        if settings.get("ssl_mode") == "require":
+            options["ssl"] = {"check_hostname": False}
+        conn = pymysql.connect(
+            host=settings["host"],
+            port=settings["port"],
+            user=settings["username"],
+            password=settings.get("password") or "",
+            database=settings["database"],
+            connect_timeout=max(1, int(timeout)),
+            autocommit=True,
+            charset="utf8mb4",
+            program_name=name[:60],
+            **options,
+        )
+        conn.erpflow_mariadb = "mariadb" in conn.get_server_info().lower()
+        return conn
+
+    def classify(self, exc: Exception, settings: dict) -> tuple[str, str]:
+        code, user, database = error_code(exc), settings["username"], settings["database"]
+        if code in ACCESS_DENIED:
+            return "authenticate", f"authentication failed for user '{user}': check Username and Password"
+        if code == 1044:
+            return "authenticate", f"user '{user}' may not use database '{database}': grant it access"
+        if code == UNKNOWN_DATABASE:
+            return "authenticate", f"database '{database}' does not exist on the server: check the Database field"
+        if "ssl" in str(exc).lower() or "tls" in str(exc).lower():
+            return "TLS", f"the encrypted connection failed ({error_text(exc)}): check the SSL mode"
+        return "authenticate", error_text(exc)
+
+    def prepare(self, conn, settings: dict) -> None:
+        owner, role = settings.get("owner"), settings.get("role")
+        with conn.cursor() as cursor:
+            if owner:
+                cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [owner])
+                if cursor.fetchone() is None:
+                    raise ConnectorError(f"schema '{owner}' does not exist on the server: check the Owner field")
+                cursor.execute(f"USE {quote_identifier(owner, '`')}")
+            if role:
+                try:
+                    cursor.execute(f"SET ROLE {quote_identifier(role, '`')}")
+                except _driver().Error as exc:
+                    raise ConnectorError(
+                        f"role '{role}' cannot be set for user '{settings['username']}' ({error_text(exc)}): "
+                        "grant it, or clear the Role field"
+                    ) from None
+
+    def open(self, settings: dict, *, name: str = "erpflow") -> SimplePool:
+        def connect(timeout: float):
+            try:
+                conn = self.connect(settings, timeout=timeout, name=name)
+            except _driver().Error as exc:
+                raise ConnectorError(f"no connection could be opened: {self.classify(exc, settings)[1]}") from None
+            try:
+                self.prepare(conn, settings)
+            except Exception:
+                conn.close()
+                raise
+            return conn
+
+        return SimplePool(
+            connect,
+            min_idle=settings["min_idle"],
+            max_size=settings["max_pool"],
+            idle_timeout=settings["idle_timeout_ms"] / 1000,
+            connect_timeout=float(settings.get("connect_timeout") or 10),
+            is_alive=alive,
+            name=name,
+        )
+
+    def execute(self, client, instruction, params: dict, deadline: Deadline):
+        pymysql = _driver()
+        left = time_left_ms(deadline) / 1000
+        watchdog = None
+        if client.erpflow_mariadb:
+            instruction = f"SET STATEMENT max_statement_time={left:.3f} FOR {instruction}"
+        else:
+            watchdog = Watchdog(client, left)
+        try:
+            with client.cursor() as cursor:
+                cursor.execute(instruction, params)
+                output = fetched(cursor)
+        except pymysql.Error as exc:
+            code = error_code(exc)
+            if code in TIMED_OUT or (watchdog is not None and watchdog.fired.is_set()):
+                raise timed_out(left * 1000, "the server stopped it") from None
+            if code in LOST or not client.open:
+                raise BrokenConnection(f"the connection to the server was lost: {error_text(exc)}") from None
+            raise ConnectorError(f"({code}) {error_text(exc)}" if code else error_text(exc)) from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+        if watchdog is not None and watchdog.fired.is_set():  # an interrupted SLEEP() returns instead of failing
+            raise timed_out(left * 1000, "the server stopped it")
+        return output
+
+
+class Watchdog:
+    """MySQL's time limit for any statement: ``KILL QUERY`` from a second connection at the deadline."""
+
+    def __init__(self, conn, seconds: float):
+        self.conn = conn
+        self.fired = threading.Event()
+        self.timer = threading.Timer(seconds, self.kill)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+    def kill(self) -> None:
+        self.fired.set()
+        pymysql = _driver()
+        conn = self.conn
+        try:
+            killer = pymysql.connect(
+                host=conn.host, port=conn.port, user=conn.user, password=conn.password, connect_timeout=5
+            )
+            with killer, killer.cursor() as cursor:
+                cursor.execute("KILL QUERY %s", [conn.thread_id()])
+        except pymysql.Error as exc:
+            logger.warning("could not stop a late statement on %s: %s", conn.host, type(exc).__name__)
+
+
+def alive(conn) -> bool:
+    if not conn.open:
+        return False
+    try:
+        conn.ping(reconnect=False)
+    except Exception:
+        return False
+    return True

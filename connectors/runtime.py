@@ -1,0 +1,91 @@
+"""Using connectors: a flow step's call, and the connection test of saved or unsaved settings.
+
+``call`` is what ``flows.engine`` runs for a connector step:
+
+1. take the live pool of the connector in the execution's environment (``connectors.pools``:
+   opened, with its settings resolved, on first use and after every edit);
+2. take a slot under the connector's concurrency limit (``connectors.concurrency``), waiting
+   inside the deadline;
+3. borrow a connection, waiting inside the same deadline;
+4. run the statement with the driver's own time limit set to what is left of the deadline, so a
+   timed-out statement is stopped on the server, not abandoned.
+
+Every error leaves as ``ConnectorError`` (``StepTimeout`` when the deadline passed) with the
+settings' secrets masked. ``test`` and ``test_connector`` never raise: a failed test is an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from connectors import concurrency, pools
+from connectors.catalog.base import ConnectorError, Deadline, Stage, TestResult
+
+logger = logging.getLogger("erpflow.connectors")
+
+
+def call(connector, environment, text: str, params: dict, deadline: Deadline) -> Any:
+    live = pools.get(connector, environment)
+    try:
+        with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
+            return live.kind.execute(client, text, params, deadline)
+    except ConnectorError as exc:
+        exc.args = (live.scrub(str(exc)),)
+        raise exc from None
+    except Exception as exc:
+        logger.warning("connector %s: unexpected %s", connector.pk, type(exc).__name__)
+        raise ConnectorError(live.scrub(f"{type(exc).__name__}: {exc}")) from None
+
+
+def test(type_key: str, stored_values: dict, environment) -> TestResult:
+    """Test settings in their stored form (as ``connectors.values.clean`` made them), saved or not."""
+    from connectors import catalog, values
+
+    try:
+        kind = catalog.get(type_key)
+    except KeyError:
+        return TestResult(False, f"Unknown connector type '{type_key}'.", [])
+    try:
+        resolved = values.resolve(type(kind), stored_values, environment)
+    except values.SettingsInvalid as invalid:
+        problems = "; ".join(f"{name}: {message}" for name, message in invalid.errors.items())
+        return TestResult(
+            False, f"resolve settings failed: {problems}", [Stage("resolve settings", False, 0.0, problems)]
+        )
+    except Exception as exc:
+        logger.warning("resolving settings for a test failed: %s", type(exc).__name__)
+        return TestResult(False, "resolve settings failed: the stored settings cannot be read", [])
+    secrets = values.secret_values(type(kind), resolved)
+    secrets += environment.secret_values() if environment is not None else []
+    try:
+        outcome = kind.test(resolved)
+    except Exception as exc:  # a type's test must not raise; if it does, it is still an answer
+        logger.warning("connector type %s: test raised %s", type_key, type(exc).__name__)
+        outcome = TestResult(False, f"the test could not run: {type(exc).__name__}: {exc}", [])
+    return _scrubbed(outcome, secrets)
+
+
+def _scrubbed(outcome: TestResult, secrets: list[str]) -> TestResult:
+    return TestResult(
+        outcome.ok,
+        pools.scrub(outcome.message, secrets),
+        [
+            Stage(stage.name, stage.ok, stage.duration_ms, pools.scrub(stage.message, secrets))
+            for stage in outcome.stages
+        ],
+    )
+
+
+def test_connector(connector, environment) -> TestResult:
+    """Test a saved connector in one environment and remember the answer on its settings row."""
+    from connectors.models import ConnectorSettings
+
+    row = ConnectorSettings.objects.filter(connector=connector, environment=environment).first()
+    if row is None:
+        return TestResult(False, f"Connector '{connector.name}' is not configured for '{environment.name}'.", [])
+    outcome = test(connector.type_key, row.values, environment)
+    ConnectorSettings.objects.filter(pk=row.pk).update(last_test=outcome.as_dict(), last_tested=timezone.now())
+    return outcome

@@ -21,8 +21,7 @@ PRODUCTION = {
 
 
 def django_check(tmp_path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    inherited = {*PRODUCTION, "DJANGO_ALLOW_ASYNC_UNSAFE"}  # the browser tests' flag must not reach a real start-up
-    base = {k: v for k, v in os.environ.items() if k not in inherited and not k.startswith("ERPFLOW")}
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION and not k.startswith("ERPFLOW")}
     base.update({"ERPFLOW_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", **env})
     return subprocess.run(
         [sys.executable, "manage.py", "check", *args],

@@ -1,54 +1,57 @@
 """Pages in a real browser: Debian's Chromium driven by Playwright, against pytest-django's live server.
 
-Playwright's sync API keeps an event loop running in the test's thread, which makes Django refuse
-ORM calls there as "async unsafe"; the test thread only sets up rows and reads them back, so the
-check is switched off while the browser is open.
+Playwright's sync API runs an event loop in the thread that drives it, and Django refuses ORM calls
+in a thread with a running loop. So Chromium runs in a thread of its own (``in_chromium``) and the
+test's thread keeps the ORM: it sets up rows, lets the browser act, then reads what the pages did.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
+import threading
+from collections.abc import Callable
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
-def browser():
+def in_chromium(base_url: str, user, actions: Callable) -> None:
+    """Run ``actions(page)`` in Chromium, signed in as ``user``; its failures and page errors fail the test."""
     from playwright.sync_api import sync_playwright
 
-    assert os.path.exists(CHROMIUM), "Debian's chromium package is needed for browser tests (.ci/run installs it)"
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            yield chromium
-            chromium.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    client = Client()
+    client.force_login(user)
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                context = chromium.new_context(viewport={"width": 1280, "height": 800}, base_url=base_url)
+                context.add_cookies([{**cookie, "url": base_url}])
+                context.set_default_timeout(10_000)
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                actions(page)
+                assert not errors, f"the page raised JavaScript errors: {errors}"
+                chromium.close()
+        except BaseException as exc:  # handed over to the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "Chromium did not finish in two minutes"
+    if failure:
+        raise failure[0]
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"the page raised JavaScript errors: {errors}"
-
-
-@pytest.fixture
-def signed_in(page, live_server, owner, org):
-    """The owner, signed in through the login form; ``page.base`` is the live server's URL."""
-    page.base = live_server.url
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(owner.username)
-    page.get_by_label("Password").fill("pw-" + owner.username)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    return page
+def chromium(live_server):
+    """``chromium(user, actions)``: run ``actions(page)`` against the live server as ``user``."""
+    return lambda user, actions: in_chromium(live_server.url, user, actions)

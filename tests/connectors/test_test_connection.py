@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 
-from accounts.models import Environment, Variable
+from accounts.models import Variable
 from connectors import catalog, runtime, values
 from connectors.models import ConnectorSettings
 from tests.connectors.conftest import closed_port
@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "Pa55-never-in-an-answer"
 ALL_STAGES = ["resolve host", "open TCP", "authenticate", "trivial statement", "owner and role"]
-
-
-@pytest.fixture
-def sandbox(org):
-    return Environment.objects.get(organization=org, slug="sandbox")
 
 
 def answer(type_key: str, incoming: dict, environment) -> dict:

@@ -67,6 +67,26 @@ def scrub(text: str, secrets: list[str]) -> str:
 _live: dict[tuple[int, int], LivePool] = {}
 _lock = threading.Lock()
 _opening: dict[tuple[int, int], threading.Lock] = {}
+_secrets_opening: list[list[str]] = []  # of pools being opened, before they are in ``_live``
+
+
+class _ScrubDriverLogs(logging.Filter):
+    """Drivers log their own connection errors (psycopg_pool retries in the background, with the server's
+    message); a secret pasted into another field would reach the log through them, so it is masked there too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with _lock:
+            secrets = [s for live in _live.values() for s in live.secrets] + [s for o in _secrets_opening for s in o]
+        if secrets:
+            message = record.getMessage()
+            scrubbed = scrub(message, secrets)
+            if scrubbed != message:
+                record.msg, record.args = scrubbed, ()
+        return True
+
+
+for _driver_logger in ("psycopg.pool", "psycopg", "oracledb", "pymysql"):
+    logging.getLogger(_driver_logger).addFilter(_ScrubDriverLogs())
 
 
 def application_name(connector_id: int, environment_id: int, revision: int) -> str:
@@ -84,6 +104,7 @@ def get(connector, environment) -> LivePool:
     live = _live.get(key)
     if live is not None and live.revision >= connector.revision and time.monotonic() < live.recheck_at:
         return live
+    _sweep()
     with _lock:
         opening = _opening.setdefault(key, threading.Lock())
     with opening:  # one thread opens or rechecks; the others wait and take its pool
@@ -95,6 +116,7 @@ def get(connector, environment) -> LivePool:
         with _lock:
             old = _live.get(key)
             _live[key] = fresh
+            _secrets_opening.remove(fresh.secrets)
         if old is not None:
             _drain(old)
         _publisher.ensure_running()
@@ -152,11 +174,15 @@ def _open(environment, connector, kind: ConnectorType, revision: int, resolved: 
 
     secrets = values.secret_values(type(kind), resolved)
     name = application_name(connector.pk, environment.pk, revision)
+    with _lock:
+        _secrets_opening.append(secrets)  # until ``get`` puts the pool in ``_live``
     try:
         pool = kind.open(resolved, name=name)
-    except ConnectorError:
-        raise
     except Exception as exc:
+        with _lock:
+            _secrets_opening.remove(secrets)
+        if isinstance(exc, ConnectorError):
+            raise
         text = scrub(str(exc), secrets)
         raise ConnectorError(f"The connection pool of '{connector.name}' could not be opened: {text}") from None
     logger.info("opened pool %s (%s)", name, kind.key)
@@ -182,6 +208,53 @@ def close_all() -> None:
         _live.clear()
     for live in gone:
         _close_quietly(live)
+
+
+_swept_at = time.monotonic()
+
+
+def _sweep() -> None:
+    """``close_orphans`` at most every ``RECHECK_SECONDS``, in a thread that uses pools (so it sees their rows)."""
+    global _swept_at
+    if time.monotonic() - _swept_at < RECHECK_SECONDS:
+        return
+    _swept_at = time.monotonic()
+    try:
+        close_orphans()
+    except Exception as exc:
+        logger.warning("could not look for pools to close: %s", type(exc).__name__)
+
+
+def close_orphans() -> int:
+    """Close the pools of connectors deleted, taken out of an environment or edited since they opened.
+
+    A worker that never calls such a connector again would otherwise keep its idle connections open
+    on the server until the process ends. Answers how many pools it closed.
+    """
+    from connectors.models import ConnectorSettings
+
+    live = live_pools()
+    if not live:
+        return 0
+    current = {
+        (connector_id, environment_id): revision
+        for connector_id, environment_id, revision in ConnectorSettings.objects.filter(
+            connector_id__in={pool.connector_id for pool in live}
+        ).values_list("connector_id", "environment_id", "connector__revision")
+    }
+    closed = 0
+    for pool in live:
+        key = (pool.connector_id, pool.environment_id)
+        if key in current and current[key] <= pool.revision:
+            continue
+        with _lock:
+            if _live.get(key) is not pool:
+                continue
+            del _live[key]
+        _close_quietly(pool)
+        logger.info("closed the pool of connector %s: deleted or changed since it opened", pool.connector_id)
+        closed += 1
+    return closed
 
 
 def live_pools() -> list[LivePool]:

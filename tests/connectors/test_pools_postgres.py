@@ -6,13 +6,13 @@ and the revision, so the server can be asked how many connections each pool real
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import psycopg
 import pytest
 
-from accounts.models import Environment
 from connectors import pools, runtime
 from connectors.catalog.base import Deadline, PoolExhausted, StepTimeout
 from connectors.models import Connector
@@ -20,11 +20,6 @@ from tests.connectors.conftest import closed_port, under_load
 from tests.flows.workers import wait_until
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sandbox(org):
-    return Environment.objects.get(organization=org, slug="sandbox")
 
 
 @pytest.fixture
@@ -144,6 +139,28 @@ def test_an_edited_connector_gets_a_fresh_pool_and_the_old_one_is_drained(
     )
 
 
+def test_pools_of_deleted_or_edited_connectors_are_closed_without_another_call(
+    database_connector, pg_settings, sandbox, observer
+):
+    kept, edited, deleted = (
+        database_connector("postgres", {**pg_settings, "min_idle": 1, "max_pool": 2}, [sandbox]) for _ in range(3)
+    )
+    for connector in (kept, edited, deleted):
+        call(connector, sandbox, "SELECT 1")
+        wait_until(lambda c=connector: server_connections(observer, c, sandbox), 10, message="an open pool")
+    Connector.objects.filter(pk=edited.pk).update(revision=edited.revision + 1)
+    deleted_pk = deleted.pk
+    deleted.delete()
+    deleted.pk = deleted_pk
+
+    assert pools.close_orphans() == 2
+    assert {pool.connector_id for pool in pools.live_pools()} == {kept.pk}
+    for gone in (edited, deleted):
+        wait_until(lambda g=gone: not server_connections(observer, g, sandbox), 10, message="the pool to close")
+    assert server_connections(observer, kept, sandbox), "the pool still in use stays open"
+    assert pools.close_orphans() == 0
+
+
 def test_waiting_for_a_busy_pool_counts_inside_the_deadline_and_says_the_pool_is_exhausted(
     database_connector, pg_settings, sandbox
 ):
@@ -183,8 +200,7 @@ def test_a_statement_over_the_deadline_is_cancelled_on_the_server(database_conne
     assert call(connector, sandbox, "SELECT 1 AS one")["rows"] == [{"one": 1}], "the connection is still usable"
 
 
-def test_a_connector_without_settings_for_the_environment_says_so(database_connector, pg_settings, sandbox, org):
-    production = Environment.objects.get(organization=org, slug="production")
+def test_a_connector_without_settings_for_the_environment_says_so(database_connector, pg_settings, sandbox, production):
     connector = database_connector("postgres", pg_settings, [sandbox], name="Warehouse")
     with pytest.raises(Exception, match="Connector 'Warehouse' is not configured for the 'Production' environment"):
         call(connector, production, "SELECT 1")
@@ -264,13 +280,18 @@ def test_a_server_that_cannot_be_reached_times_out_with_the_reason(database_conn
         call(connector, sandbox, "SELECT 1", timeout_ms=1000)
 
 
-def test_a_secret_in_a_call_error_is_masked(database_connector, pg_settings, sandbox):
+def test_a_secret_in_a_call_error_is_masked_in_the_error_and_the_drivers_logs(
+    database_connector, pg_settings, sandbox, caplog
+):
+    caplog.set_level(logging.DEBUG)
     secret = "Pa55-pasted-in-the-wrong-field"
     connector = database_connector("postgres", {**pg_settings, "database": secret, "password": secret}, [sandbox])
     with pytest.raises(StepTimeout) as refused:
         call(connector, sandbox, "SELECT 1", timeout_ms=1000)
     assert secret not in str(refused.value)
     assert "database '••••••••' does not exist" in str(refused.value)
+    assert "error connecting" in caplog.text, "psycopg_pool logged its failed attempts"
+    assert secret not in caplog.text
 
 
 def test_a_missing_variable_fails_the_call_naming_it(database_connector, pg_settings, sandbox):

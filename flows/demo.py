@@ -1,8 +1,11 @@
-"""The demo flow ``make run`` creates in the demo organization, so a newcomer can run a flow at once.
+"""The demo flows ``make run`` creates in the demo organization, so a newcomer can run a flow at once.
 
-A mapping flow that needs no server: it greets the customer of the payload and prices the order
-lines, published and deployed to the sandbox. Trigger it with a payload such as
-``{"customer": "Ada", "lines": [{"sku": "A-1", "qty": 2, "price": 9.5}]}``.
+Both need no server and are published and deployed to the sandbox:
+
+- "price an order" maps the payload: it greets the customer and prices the order lines; trigger it
+  with ``{"customer": "Ada", "lines": [{"sku": "A-1", "qty": 2, "price": 9.5}]}``;
+- "open orders" queries the "Demo database" connector (a SQLite file) for a customer's open
+  orders, then shapes the answer; trigger it with ``{"customer": "C-1000"}``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,39 @@ from __future__ import annotations
 from accounts.models import Environment
 from flows import versions
 from flows.models import Flow
+
+OPEN_ORDERS = {
+    "steps": [
+        {
+            "id": "find",
+            "kind": "connector",
+            "name": "Find open orders",
+            "connector": None,  # the demo database, set when the flow is built
+            "instruction": (
+                "SELECT o.number, o.ordered_on, SUM(i.quantity * p.unit_price) AS amount\n"
+                "FROM orders o\n"
+                "JOIN customers c ON c.id = o.customer_id\n"
+                "JOIN order_items i ON i.order_id = o.id\n"
+                "JOIN products p ON p.id = i.product_id\n"
+                "WHERE c.code = {{ trigger.payload.customer }} AND o.status = 'open'\n"
+                "GROUP BY o.number, o.ordered_on ORDER BY o.number"
+            ),
+            "timeout_ms": 3000,
+            "position": {"x": 0, "y": 0},
+        },
+        {
+            "id": "answer",
+            "kind": "mapping",
+            "name": "Answer",
+            "instruction": (
+                '{"customer": trigger.payload.customer, "open_orders": [steps.find_open_orders.rows.number], '
+                '"open_amount": $sum(steps.find_open_orders.rows.amount)}'
+            ),
+            "position": {"x": 0, "y": 120},
+        },
+    ],
+    "edges": [{"source": "find", "target": "answer"}],
+}
 
 GRAPH = {
     "steps": [
@@ -36,15 +72,37 @@ GRAPH = {
 
 
 def build(organization, owner) -> None:
-    """Called by ``accounts.demo.create_demo`` for the new demo organization."""
-    flow = Flow.objects.create(
-        organization=organization,
+    """Called by ``accounts.demo.create_demo`` for the new demo organization (after the demo database)."""
+    from connectors.models import Connector
+
+    _publish(
+        organization,
+        owner,
+        GRAPH,
         name="Demo: price an order",
         slug="demo-price-order",
         description="Greets the customer and totals the order lines of the payload (no server needed).",
     )
-    problems = versions.save_draft(flow, GRAPH, owner)
+    database = Connector.objects.filter(organization=organization, name="Demo database").first()
+    if database is not None:
+        graph = {
+            **OPEN_ORDERS,
+            "steps": [{**OPEN_ORDERS["steps"][0], "connector": database.pk}, *OPEN_ORDERS["steps"][1:]],
+        }
+        _publish(
+            organization,
+            owner,
+            graph,
+            name="Demo: open orders of a customer",
+            slug="demo-open-orders",
+            description="Looks up a customer's open orders in the demo database and totals them.",
+        )
+
+
+def _publish(organization, owner, graph: dict, **fields) -> None:
+    flow = Flow.objects.create(organization=organization, **fields)
+    problems = versions.save_draft(flow, graph, owner)
     if problems:
-        raise ValueError(f"the demo flow is invalid: {[p.message for p in problems]}")
+        raise ValueError(f"the demo flow {fields['slug']} is invalid: {[p.message for p in problems]}")
     version = versions.publish(flow, owner, "Demo flow")
     versions.deploy(flow, version, Environment.objects.get(organization=organization, slug="sandbox"), owner)

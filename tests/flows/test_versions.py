@@ -178,3 +178,27 @@ def test_the_demo_flow_is_published_deployed_and_runs(db, start):
     execution = engine.run(execution.pk)
     assert execution.status == Execution.Status.SUCCEEDED
     assert execution.output == {"greeting": "Hello Ada", "lines": 2, "total": 20}
+
+
+def test_the_demo_sql_flow_queries_the_demo_database(db, start):
+    from accounts.demo import create_demo
+    from connectors import pools
+    from flows import engine
+    from flows.models import Deployment
+
+    organization, _ = create_demo("demo-admin")
+    deployment = Deployment.objects.get(flow__organization=organization, flow__slug="demo-open-orders")
+    execution = Execution.objects.create(
+        organization=organization,
+        flow=deployment.flow,
+        version=deployment.version,
+        environment=deployment.environment,
+        trigger=Execution.Trigger.MANUAL,
+        input={"payload": {"customer": "C-1000"}},
+    )
+    try:
+        execution = engine.run(execution.pk)
+    finally:
+        pools.close_all()
+    assert execution.status == Execution.Status.SUCCEEDED, execution.error
+    assert execution.output == {"customer": "C-1000", "open_orders": ["SO-24003"], "open_amount": 364.5}

@@ -31,7 +31,8 @@ def form_field(field: Field) -> forms.Field:
     """The Django form field of one declared setting. Never ``required``: only chosen environments need values."""
     label, help_text = field.label, field.help
     if field.secret:
-        help_text = f"{help_text} Leave the mask to keep the saved value (unless the host or port changes).".strip()
+        keep = "Leave the mask to keep the saved value; after changing where the connector connects to, enter it again."
+        help_text = f"{help_text} {keep}".strip()
         return forms.CharField(
             label=label,
             help_text=help_text,

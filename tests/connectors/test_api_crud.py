@@ -47,6 +47,22 @@ def test_creating_answers_the_connector_with_its_secret_masked(create_connector,
     assert crypto.decrypt(stored(connector.pk)["password"]) == SECRET
 
 
+def test_a_stored_password_is_not_sent_to_a_new_host_without_being_entered_again(create_connector, api, pg_values):
+    body = create_connector()
+    url = f"/api/v1/connectors/{body['id']}/"
+    token = stored(body["id"])["password"]
+    moved = {"sandbox": {"host": "collector.attacker.example", "password": crypto.MASK}}
+    response = api.patch(url, {"settings": moved}, format="json")
+    assert response.status_code == 400
+    assert "Host changed, so enter the password again" in response.json()["detail"]
+    assert stored(body["id"])["password"] == token and stored(body["id"])["host"] == pg_values["host"]
+    borrowing = {**pg_values, **moved["sandbox"]}
+    unsaved = {"type": "postgres", "environment": "sandbox", "connector": body["id"], "settings": borrowing}
+    response = api.post("/api/v1/connectors/test/", unsaved, format="json")
+    assert "enter the password again" in response.json()["detail"]
+    assert response.status_code == 400, "an unsaved test cannot borrow the saved password for another host either"
+
+
 def test_the_list_filters_by_type_tag_environment_and_text(create_connector, api, pg_values, production):
     create_connector(name="Orders DB", tags=["erp"], description="the order book")
     create_connector(name="Stock DB", tags=["stock"], settings={"production": pg_values})

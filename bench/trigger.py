@@ -4,8 +4,8 @@ The flow has one mapping step that adds a field to the payload; every request wa
 and gets it in the response (the shape peers are measured on). The app is served as ``make run``
 serves it (gunicorn, threads, ``DEBUG`` off) but on PostgreSQL and Redis (``DATABASE_URL``,
 ``REDIS_URL``; Redis is also the Celery broker) with a real Celery worker process. Each of 1 and
-10 concurrent clients (threads with keep-alive connections) runs for ``BENCH_SECONDS`` (10 s)
-after a short warm-up. Prints executions per second and p50/p99 latency, checks that every
+10 concurrent clients (threads with keep-alive connections; ``BENCH_CLIENTS=1,10`` to choose) runs
+for ``BENCH_SECONDS`` (10 s) after a short warm-up. Prints executions per second and p50/p99 latency, checks that every
 execution answered was stored with its StepRun, and splits the latency into where the time goes:
 web in (request to the execution row), the Celery hop (row to a worker starting it), the engine
 (start to finish; "of it steps" is the steps' own recorded time) and back out (finish to the client
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP_SECONDS = 1.0
-CLIENTS = (1, 10)
+CLIENTS = tuple(int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10").split(","))
 WAIT = 30
 WEB_WORKERS, WEB_THREADS, WORKER_THREADS = 2, 8, 8
 ADD_FIELD = {

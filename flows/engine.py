@@ -5,12 +5,13 @@ execution (a redelivery after a worker died) and never runs a finished step twic
 
 The loop:
 
-1. *Claim* the execution with one conditional UPDATE: it must be queued, or running with a
-   heartbeat older than the lease (its worker is gone). The claim counts a delivery and takes a
-   fresh lease token; a delivery beyond ``MAX_DELIVERIES`` fails the execution instead of running
-   it, so a poison execution that kills its worker every time stops.
-2. Load the version's graph, the steps already recorded (a resumed execution keeps them and their
-   outputs) and the environment's variables.
+1. *Claim* the execution with one conditional UPDATE that also reads it back (``_Claim``): it
+   must be queued, or running with a heartbeat older than the lease (its worker is gone). The
+   claim counts a delivery and takes a fresh lease token; a delivery beyond ``MAX_DELIVERIES``
+   fails the execution instead of running it, so a poison execution that kills its worker every
+   time stops.
+2. Load the version's plan (cached per process), the steps already recorded (a resumed execution
+   keeps them and their outputs; the first delivery has none to read) and the environment's variables.
 3. For each step in topological order that has no StepRun yet: check between steps (at most every
    ``CONTROL_INTERVAL`` seconds; the read after the claim is the first check) that the lease is
    still ours and whether a cancel was requested; render the instruction; execute it (a connector
@@ -40,14 +41,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Variable
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from flows import graph as graphs
 from flows.expressions import ExpressionError, Masker, Rendered, evaluate_mapping, properties, render_instruction
-from flows.models import Execution, StepRun
+from flows.models import Execution, FlowVersion, StepRun
 from flows.notify import publish_finished
 
 logger = logging.getLogger("erpflow.engine")
@@ -71,10 +71,9 @@ def run(execution_id: int) -> Execution:
     another delivery (the caller may try again later).
     """
     lease = secrets.token_hex(8)
-    claimed = _claim(execution_id, lease)
-    execution = Execution.objects.select_related("version", "environment", "flow").get(pk=execution_id)
-    if not claimed:
-        return execution
+    execution = _claim(execution_id, lease)
+    if execution is None:
+        return Execution.objects.get(pk=execution_id)
     if execution.attempts > MAX_DELIVERIES:
         last = execution.steps.exclude(status=StepStatus.SKIPPED).order_by("-position").first()
         reached = f"the last finished step was '{last.name}'" if last else "no step had finished"
@@ -93,24 +92,48 @@ def run(execution_id: int) -> Execution:
         return _Run(execution, lease).run()
 
 
-def _claim(execution_id: int, lease: str) -> bool:
-    now = timezone.now()
-    stale = now - timedelta(seconds=lease_seconds())
-    claimable = (
-        Q(status=Status.QUEUED)
-        | Q(status=Status.RUNNING, heartbeat__lt=stale)
-        | Q(status=Status.RUNNING, heartbeat__isnull=True)
-    )
-    return (
-        Execution.objects.filter(claimable, pk=execution_id).update(
-            status=Status.RUNNING,
-            attempts=F("attempts") + 1,
-            lease=lease,
-            heartbeat=now,
-            started=Coalesce("started", now),
-        )
-        == 1
-    )
+class _Claim:
+    """Takes an execution for one delivery and reads it back in the same statement (``UPDATE ...
+    RETURNING``, which PostgreSQL and SQLite, the two databases erpflow runs on, both have): the
+    claim, not a second query, tells the engine what it runs. The row comes back with the
+    ``created`` time of its version, which with the version's id names the cached plan (``_plan``).
+
+    The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, or
+    when running with a heartbeat older than the lease (its worker is gone) or none at all.
+    """
+
+    def __init__(self):
+        self.sql: str | None = None
+
+    def statement(self) -> str:
+        if self.sql is None:
+            quote = connection.ops.quote_name
+            table, versions = quote(Execution._meta.db_table), quote(FlowVersion._meta.db_table)
+            column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
+            returned = ", ".join(f"{table}.{name}" for name in column.values())
+            self.sql = (
+                f"UPDATE {table} SET {column['status']} = %s, {column['attempts']} = {column['attempts']} + 1, "  # noqa: S608
+                f"{column['lease']} = %s, {column['heartbeat']} = %s, "
+                f"{column['started']} = COALESCE({column['started']}, %s) "
+                f"WHERE {column['id']} = %s AND ({column['status']} = %s OR ({column['status']} = %s AND "
+                f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL))) "
+                f"RETURNING {returned}, (SELECT {versions}.{quote('created')} FROM {versions} "
+                f"WHERE {versions}.{quote('id')} = {table}.{column['version']}) AS version_created"
+            )
+        return self.sql
+
+    def __call__(self, execution_id: int, lease: str) -> Execution | None:
+        """The claimed execution, or None when it is not claimable (final, or under a live lease)."""
+        now = timezone.now()
+        moment = Execution._meta.get_field("heartbeat")
+        stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
+        now = moment.get_db_prep_value(now, connection)
+        params = [Status.RUNNING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
+        claimed = list(Execution.objects.raw(self.statement(), params))
+        return claimed[0] if claimed else None
+
+
+_claim = _Claim()
 
 
 def request_cancel(execution: Execution) -> bool:
@@ -175,12 +198,14 @@ _plans: dict[tuple, _Plan] = {}
 _plans_lock = threading.Lock()
 
 
-def _plan(version) -> _Plan:
-    """The plan of a version, computed once per process: versions never change after publishing."""
-    key = (version.pk, version.created)
+def _plan(execution: Execution) -> _Plan:
+    """The plan of an execution's version, computed once per process: versions never change after
+    publishing. The key holds the version's creation time besides its id, so a test database that
+    reuses ids never gets another version's plan."""
+    key = (execution.version_id, execution.version_created)
     plan = _plans.get(key)
     if plan is None:
-        graph = graphs.normalize(version.graph)
+        graph = graphs.normalize(FlowVersion.objects.values_list("graph", flat=True).get(pk=execution.version_id))
         order = graphs.order(graph)
         plan = _Plan(
             order=order,
@@ -201,9 +226,9 @@ class _Run:
     def __init__(self, execution: Execution, lease: str):
         self.execution = execution
         self.lease = lease
-        plan = _plan(execution.version)
+        plan = _plan(execution)
         self.order, self.upstream, self.names, self.keys = plan.order, plan.upstream, plan.names, plan.keys
-        variables = list(execution.environment.variables.all())
+        variables = list(Variable.objects.filter(environment_id=execution.environment_id))
         self.env = {v.key: v.plain_value() for v in variables}
         self.masker = Masker([self.env[v.key] for v in variables if v.secret])
         self.trigger = execution.input if isinstance(execution.input, dict) else {}

@@ -152,7 +152,8 @@ def _listening() -> Listener | None:
 
 
 def _is_final(execution_id: int) -> bool:
-    status = Execution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+    # Sliced rather than ``first()``: no ORDER BY for a lookup by primary key.
+    status = next(iter(Execution.objects.filter(pk=execution_id).values_list("status", flat=True)[:1]), None)
     return status is None or status in Execution.FINAL
 
 

@@ -85,12 +85,18 @@ def test_killing_the_worker_ten_times_mid_flow_loses_nothing_and_reruns_no_finis
         workers.kill(worker)
         kills += 1
     workers.start()
-    wait_until(
-        lambda: not Execution.objects.exclude(status__in=Execution.FINAL).exists(),
-        180,
-        interval=0.5,
-        message="every execution to reach a final state",
-    )
+    try:
+        wait_until(
+            lambda: not Execution.objects.exclude(status__in=Execution.FINAL).exists(),
+            180,
+            interval=0.5,
+            message="every execution to reach a final state",
+        )
+    except AssertionError as stuck:
+        left = list(
+            Execution.objects.exclude(status__in=Execution.FINAL).values("pk", "status", "attempts", "heartbeat")
+        )
+        raise AssertionError(f"{stuck}; not final: {left}; worker logs:\n{workers.logs()[-4000:]}") from None
 
     assert kills == 10
     finished = list(Execution.objects.filter(pk__in=[e.pk for e in executions]))

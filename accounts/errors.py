@@ -12,9 +12,7 @@ from rest_framework.views import exception_handler
 
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        detail = f"The request body is larger than the limit of {limit} bytes; send less at a time."
-        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response({"detail": _too_large(context.get("request"))}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -28,6 +26,21 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, exceptions.NotFound) or response.status_code == 404:
         response.data = {"detail": "Not found."}
     return response
+
+
+def _too_large(request) -> str:
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+    except ValueError:
+        size = 0
+    return too_large_message(size, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+def too_large_message(size: int, limit: int) -> str:
+    """What every 413 says; ``size`` is 0 when the body did not declare its length."""
+    if size > limit:
+        return f"The request body is {size:,} bytes; the limit is {limit:,} bytes. Send a smaller payload."
+    return f"The request body is larger than the limit of {limit:,} bytes. Send a smaller payload."
 
 
 def _summary(errors) -> str:

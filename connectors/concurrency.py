@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from config.redis_client import client as redis_client
 from connectors.catalog.base import Deadline, StepTimeout
 
 KEY = "erpflow:concurrency:{connector}:{environment}"
@@ -34,14 +35,6 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 0
 """
-
-
-@lru_cache(maxsize=1)
-def redis_client():
-    """One client (with its own connection pool) per process for erpflow's Redis uses."""
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +78,7 @@ def _redis_slot(connector, environment, limit: int, deadline: Deadline) -> Itera
     while True:
         now = time.time()
         lease_ms = int((deadline.remaining() + LEASE_MARGIN) * 1000)
-        taken = _take_script()(keys=[key], args=[now, limit, now + lease_ms / 1000, member, lease_ms])
+        taken = _take_script()(keys=[key], args=[now, limit, now + lease_ms / 1000, member, lease_ms], client=client)
         if taken:
             break
         if deadline.remaining() <= 0:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from config.redis_client import client as redis_client
 from connectors.catalog.base import ConnectorError, ConnectorType, Pool, pool_stats
 
 logger = logging.getLogger("erpflow.pools")
@@ -267,22 +268,13 @@ def live_pools() -> list[LivePool]:
 COUNTS = ("size", "idle", "in_use", "waiting", "opened", "closed", "errors")
 
 
-def _redis():
-    url = getattr(settings, "REDIS_URL", None)
-    if not url:
-        return None
-    from connectors.concurrency import redis_client
-
-    return redis_client()
-
-
 def _key(connector_id: int, environment_id: int) -> str:
     return STATS_KEY.format(connector=connector_id, environment=environment_id)
 
 
 def publish() -> None:
     """Write this process's pool stats to Redis (one hash per connector and environment)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     interval = settings.ERPFLOW_POOL_STATS_SECONDS
@@ -303,7 +295,7 @@ def stats(connector, environment) -> dict:
     connector_id = getattr(connector, "pk", connector)
     environment_id = getattr(environment, "pk", environment)
     reports: dict[str, dict] = {}
-    client = _redis()
+    client = redis_client()
     if client is not None:
         key = _key(connector_id, environment_id)
         oldest = time.time() - settings.ERPFLOW_POOL_STATS_SECONDS * 3

@@ -8,8 +8,6 @@ anything needs ``executions:run`` and the editor role; reading executions needs 
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
@@ -191,8 +189,8 @@ class FlowsAPI:
     A query string holding a NUL character is refused with a 400 naming the parameter (PostgreSQL
     cannot compare text with one: filtering by it would fail with a 500). What the domain modules
     raise is answered, so that actions need no try blocks: ``TriggerError`` with its own status,
-    ``InvalidGraph`` as a 400 with one problem per step, ``WebhookExists`` as a 409, and a body over
-    ``ERPFLOW_MAX_REQUEST_BYTES`` as a JSON 413 (Django alone would answer an HTML 400).
+    ``InvalidGraph`` as a 400 with one problem per step and ``WebhookExists`` as a 409 (a body over
+    ``ERPFLOW_MAX_REQUEST_BYTES`` is the JSON 413 of every API: ``accounts.errors``).
     """
 
     parser_classes = [JSONBodyParser, FormParser, MultiPartParser]
@@ -204,8 +202,6 @@ class FlowsAPI:
                 raise invalid(name, "This query parameter contains a NUL character (%00), which none may hold.")
 
     def handle_exception(self, exc):
-        if isinstance(exc, RequestDataTooBig):
-            exc = triggers.too_large(triggers.content_length(self.request.META), settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if isinstance(exc, triggers.TriggerError):
             return Response(exc.as_dict(), status=exc.status)
         if isinstance(exc, InvalidGraph):

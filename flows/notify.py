@@ -17,16 +17,14 @@ import os
 import threading
 import time
 
-from django.conf import settings
-
+from config.redis_client import client as redis_client
 from flows.models import Execution
 
 logger = logging.getLogger("erpflow.notify")
 
 CHANNEL_PREFIX = "erpflow:execution-finished:"
 RECHECK_SECONDS = 1.0
-_client = None
-_client_lock = threading.Lock()
+_listener_lock = threading.Lock()
 _listener: Listener | None = None
 
 
@@ -34,23 +32,9 @@ def channel(execution_id: int) -> str:
     return f"{CHANNEL_PREFIX}{execution_id}"
 
 
-def _redis():
-    """One client (and connection pool) per process, or None without ``REDIS_URL``."""
-    global _client
-    url = getattr(settings, "REDIS_URL", None)
-    if not url:
-        return None
-    with _client_lock:
-        if _client is None:
-            import redis
-
-            _client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-        return _client
-
-
 def publish_finished(execution_id: int) -> None:
     """Wake whoever waits for ``execution_id``; a failure only costs the waiter its polling fallback."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:
@@ -140,10 +124,10 @@ def _execution_id(name: bytes) -> int | None:
 def _listening() -> Listener | None:
     """The listener of this process for the current client (a new one after a fork or a new client)."""
     global _listener
-    client = _redis()
+    client = redis_client()
     if client is None:
         return None
-    with _client_lock:
+    with _listener_lock:
         if _listener is None or _listener.client is not client or _listener.pid != os.getpid():
             if _listener is not None:
                 _listener.stopped.set()

@@ -38,6 +38,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.errors import too_large_message
 from accounts.models import Environment
 from flows import graph as graphs
 from flows.models import Deployment, Execution, Flow
@@ -124,9 +125,7 @@ def read_body(request: HttpRequest) -> bytes:
 
 
 def too_large(size: int, limit: int) -> TriggerError:
-    return TriggerError(
-        f"The request body is {size:,} bytes; the limit is {limit:,} bytes. Send a smaller payload.", status=413
-    )
+    return TriggerError(too_large_message(size, limit), status=413)
 
 
 def media_type(request: HttpRequest) -> str:

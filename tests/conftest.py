@@ -114,6 +114,17 @@ def api(org, owner) -> APIClient:
 
 
 @pytest.fixture
+def editor_api(org, editor) -> APIClient:
+    return token_client(org, editor)
+
+
+@pytest.fixture
+def viewer_api(org, viewer) -> APIClient:
+    """A viewer's token with every scope: the role alone must stop writes and runs."""
+    return token_client(org, viewer)
+
+
+@pytest.fixture
 def outsider_api(other_org, outsider) -> APIClient:
     return token_client(other_org, outsider)
 
@@ -157,3 +168,15 @@ def sandbox(org):
 @pytest.fixture
 def production(org):
     return Environment.objects.get(organization=org, slug="production")
+
+
+@pytest.fixture
+def pg_settings(postgres_url):
+    """Incoming settings for the local PostgreSQL server, as a person would type them."""
+    parts = urlsplit(postgres_url)
+    return {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "database": parts.path.lstrip("/"),
+        "username": parts.username or "postgres",
+    }

@@ -21,4 +21,4 @@ def test_a_body_over_the_request_limit_is_a_json_413(api, settings):
     body = json.dumps({"key": "BIG", "value": "x" * 4096, "environment": "sandbox"})
     response = api.generic("POST", "/api/v1/variables/", body, content_type="application/json")
     assert response.status_code == 413
-    assert "larger than the limit of 2048 bytes" in response.json()["detail"]
+    assert "the limit is 2,048 bytes" in response.json()["detail"]

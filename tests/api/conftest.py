@@ -60,17 +60,6 @@ def deployed(make_flow, sandbox):
 
 
 @pytest.fixture
-def editor_api(org, editor):
-    return token_client(org, editor)
-
-
-@pytest.fixture
-def viewer_api(org, viewer):
-    """A viewer's token with every scope: the role alone must stop writes and runs."""
-    return token_client(org, viewer)
-
-
-@pytest.fixture
 def scoped_api(org, owner):
     def make(*scopes: str):
         return token_client(org, owner, list(scopes))

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from config import redis_client
 from flows import notify
 from flows.models import Execution
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def redis_notify(settings, redis_url, monkeypatch):
     settings.REDIS_URL = redis_url
-    monkeypatch.setattr(notify, "_client", None)
+    monkeypatch.setattr(redis_client, "_client", None)
     yield
     if notify._listener is not None:
         notify._listener.stopped.set()
@@ -87,7 +88,7 @@ def test_a_waiter_whose_execution_does_not_finish_gives_up_with_false(redis_noti
 
 def test_without_redis_the_waiter_polls_the_database(settings, monkeypatch, deployed, execution_of):
     settings.REDIS_URL = None
-    monkeypatch.setattr(notify, "_client", None)
+    monkeypatch.setattr(redis_client, "_client", None)
     execution = execution_of(deployed)
     waiting, result = wait_in_thread(execution, 10)
     finish(execution)

@@ -3,8 +3,6 @@ then watch the connector page show its live pool."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from connectors import pools, runtime
@@ -17,16 +15,8 @@ SECRET = "s3cr3t-typed-in-the-browser"
 
 
 @pytest.fixture
-def pg_values(postgres_url) -> dict:
-    """The local PostgreSQL server as a person would type it (it trusts 127.0.0.1, so any password passes)."""
-    parts = urlsplit(postgres_url)
-    return {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "database": parts.path.lstrip("/"),
-        "username": parts.username or "postgres",
-        "password": SECRET,
-    }
+def pg_values(pg_settings) -> dict:
+    return {**pg_settings, "password": SECRET}
 
 
 @pytest.fixture

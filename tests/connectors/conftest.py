@@ -6,8 +6,6 @@ import socket
 
 import pytest
 
-from tests.conftest import token_client
-
 # Helper Q's fixtures (API and pages) ---------------------------------------------------------------
 
 SECRET = "s3cr3t-Pa55word-never-shown"
@@ -24,17 +22,6 @@ def closed_port() -> int:
 def pg_values(pg_settings):
     """``pg_settings`` with a known password: the local server trusts 127.0.0.1, so it is never checked."""
     return {**pg_settings, "password": SECRET}
-
-
-@pytest.fixture
-def editor_client(org, editor):
-    return token_client(org, editor)
-
-
-@pytest.fixture
-def viewer_client(org, viewer):
-    """A viewer's token with every scope: the role alone must stop writes."""
-    return token_client(org, viewer)
 
 
 @pytest.fixture
@@ -80,20 +67,6 @@ def database_connector(org):
 
     yield make
     pools.close_all()
-
-
-@pytest.fixture
-def pg_settings(postgres_url):
-    """Incoming settings for the local PostgreSQL server, as a person would type them."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(postgres_url)
-    return {
-        "host": parts.hostname,
-        "port": parts.port or 5432,
-        "database": parts.path.lstrip("/"),
-        "username": parts.username or "postgres",
-    }
 
 
 @pytest.fixture

@@ -48,16 +48,16 @@ def test_an_outsider_gets_404_on_every_endpoint_and_changes_nothing(create_conne
     assert Connector.objects.get(pk=body["id"]).name == "Ours"
 
 
-def test_a_viewer_reads_but_every_write_is_refused(create_connector, viewer_client, pg_values):
+def test_a_viewer_reads_but_every_write_is_refused(create_connector, viewer_api, pg_values):
     body = create_connector(name="Ours")
     for method, path, payload in endpoints(body["id"], pg_values):
-        response = call(viewer_client, method, path, payload)
+        response = call(viewer_api, method, path, payload)
         if method == "get":
             assert response.status_code == 200, (method, path)
         else:
             assert response.status_code == 403, (method, path, response.status_code)
             assert "viewer" in response.json()["detail"]
-    create = viewer_client.post(
+    create = viewer_api.post(
         "/api/v1/connectors/", {"name": "Mine", "type": "postgres", "settings": {"sandbox": pg_values}}, format="json"
     )
     assert create.status_code == 403
@@ -65,9 +65,9 @@ def test_a_viewer_reads_but_every_write_is_refused(create_connector, viewer_clie
     assert not Connector.objects.filter(name="Mine").exists()
 
 
-def test_an_editor_may_write(create_connector, editor_client):
+def test_an_editor_may_write(create_connector, editor_api):
     body = create_connector()
-    response = editor_client.patch(f"/api/v1/connectors/{body['id']}/", {"version": "9"}, format="json")
+    response = editor_api.patch(f"/api/v1/connectors/{body['id']}/", {"version": "9"}, format="json")
     assert response.status_code == 200
 
 

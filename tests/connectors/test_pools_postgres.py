@@ -211,7 +211,7 @@ def test_stats_sum_every_process_and_drop_processes_that_stopped_reporting(
 ):
     import json
 
-    from connectors.concurrency import redis_client
+    from config.redis_client import client as redis_client
 
     connector = database_connector("postgres", {**pg_settings, "min_idle": 1, "max_pool": 5}, [sandbox])
     pools.get(connector, sandbox)
@@ -235,7 +235,7 @@ def test_stats_sum_every_process_and_drop_processes_that_stopped_reporting(
 
 
 def test_this_process_publishes_its_pools_for_the_api_process(database_connector, pg_settings, sandbox):
-    from connectors.concurrency import redis_client
+    from config.redis_client import client as redis_client
 
     connector = database_connector("postgres", {**pg_settings, "min_idle": 2, "max_pool": 5}, [sandbox])
     pools.get(connector, sandbox)

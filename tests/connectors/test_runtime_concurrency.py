@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from accounts.models import Environment
+from config.redis_client import client as redis_client
 from connectors import concurrency, pools, runtime
 from connectors.catalog.base import Deadline, StepTimeout
 from tests.connectors.conftest import under_load
@@ -60,7 +61,7 @@ def sandbox(org):
 def slots_taken(connector, environment) -> int:
     """Slots held right now in Redis (leases not yet expired)."""
     key = concurrency.KEY.format(connector=connector.pk, environment=environment.pk)
-    return concurrency.redis_client().zcount(key, time.time(), "+inf")
+    return redis_client().zcount(key, time.time(), "+inf")
 
 
 def most_at_once(spans: list[tuple[float, float]]) -> int:

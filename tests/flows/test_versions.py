@@ -157,13 +157,15 @@ def test_only_admins_may_change_a_protected_flow(flow, owner, editor, org):
     assert versions.publish(flow, editor).number == 1
 
 
-def test_the_demo_flow_is_published_deployed_and_runs(db, start):
+def run_demo(slug: str, payload: dict) -> Execution:
+    """Run the demo organization's flow ``slug`` as deployed to the sandbox, in this process."""
     from accounts.demo import create_demo
+    from connectors import pools
     from flows import engine
     from flows.models import Deployment
 
     organization, _ = create_demo("demo-admin")
-    deployment = Deployment.objects.get(flow__organization=organization, flow__slug="demo-price-order")
+    deployment = Deployment.objects.get(flow__organization=organization, flow__slug=slug)
     assert deployment.environment.slug == "sandbox"
     execution = Execution.objects.create(
         organization=organization,
@@ -171,34 +173,22 @@ def test_the_demo_flow_is_published_deployed_and_runs(db, start):
         version=deployment.version,
         environment=deployment.environment,
         trigger=Execution.Trigger.MANUAL,
-        input={
-            "payload": {"customer": "Ada", "lines": [{"sku": "A-1", "qty": 2, "price": 9.5}, {"qty": 1, "price": 1}]}
-        },
+        input={"payload": payload},
     )
-    execution = engine.run(execution.pk)
+    try:
+        return engine.run(execution.pk)
+    finally:
+        pools.close_all()
+
+
+def test_the_demo_flow_is_published_deployed_and_runs(db):
+    payload = {"customer": "Ada", "lines": [{"sku": "A-1", "qty": 2, "price": 9.5}, {"qty": 1, "price": 1}]}
+    execution = run_demo("demo-price-order", payload)
     assert execution.status == Execution.Status.SUCCEEDED
     assert execution.output == {"greeting": "Hello Ada", "lines": 2, "total": 20}
 
 
-def test_the_demo_sql_flow_queries_the_demo_database(db, start):
-    from accounts.demo import create_demo
-    from connectors import pools
-    from flows import engine
-    from flows.models import Deployment
-
-    organization, _ = create_demo("demo-admin")
-    deployment = Deployment.objects.get(flow__organization=organization, flow__slug="demo-open-orders")
-    execution = Execution.objects.create(
-        organization=organization,
-        flow=deployment.flow,
-        version=deployment.version,
-        environment=deployment.environment,
-        trigger=Execution.Trigger.MANUAL,
-        input={"payload": {"customer": "C-1000"}},
-    )
-    try:
-        execution = engine.run(execution.pk)
-    finally:
-        pools.close_all()
+def test_the_demo_sql_flow_queries_the_demo_database(db):
+    execution = run_demo("demo-open-orders", {"customer": "C-1000"})
     assert execution.status == Execution.Status.SUCCEEDED, execution.error
     assert execution.output == {"customer": "C-1000", "open_orders": ["SO-24003"], "open_amount": 364.5}

@@ -15,11 +15,11 @@ _lock = threading.Lock()
 def client():
     """The client, or None without ``REDIS_URL`` (``make run`` on one machine keeps these per process)."""
     global _client
-    if _client is not None:
-        return _client
     url = getattr(settings, "REDIS_URL", None)
     if not url:
         return None
+    if _client is not None:
+        return _client
     with _lock:
         if _client is None:
             import redis

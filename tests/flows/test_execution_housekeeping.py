@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from config import redis_client
 from config.celery import app
 from flows import engine, notify, tasks, versions
 from flows.models import Execution, FlowVersion, StepRun
@@ -111,7 +112,7 @@ def test_the_run_task_runs_the_execution(version, start):
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
 def test_a_waiter_wakes_when_the_execution_finishes(version, start, settings, monkeypatch, redis_url, with_redis):
     settings.REDIS_URL = redis_url if with_redis else None
-    monkeypatch.setattr(notify, "_client", None)
+    monkeypatch.setattr(redis_client, "_client", None)
     execution = start(version)
 
     def finish_later():
@@ -130,7 +131,7 @@ def test_a_waiter_wakes_when_the_execution_finishes(version, start, settings, mo
 @pytest.mark.django_db(transaction=True)
 def test_a_waiter_gives_up_at_its_timeout(version, start, settings, monkeypatch, redis_url):
     settings.REDIS_URL = redis_url
-    monkeypatch.setattr(notify, "_client", None)
+    monkeypatch.setattr(redis_client, "_client", None)
     execution = start(version)
     began = time.monotonic()
     assert notify.wait_finished(execution.pk, 0.5) is False

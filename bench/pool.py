@@ -98,7 +98,7 @@ def pooled(settings: dict) -> tuple[float, dict, int, int]:
             for _ in range(n):
                 deadline = Deadline(3000)
                 with pool.connection(deadline) as conn:
-                    kind.execute(conn, "SELECT 1", {}, deadline)
+                    kind.execute(conn, "SELECT 1", {}, deadline, {})
 
         sampler = threading.Thread(target=sample)
         sampler.start()

@@ -27,11 +27,13 @@ from connectors.catalog.base import ConnectorError, Deadline, Stage, TestResult
 logger = logging.getLogger("erpflow.connectors")
 
 
-def call(connector, environment, text: str, params: dict, deadline: Deadline) -> Any:
+def call(connector, environment, text: str, params: dict, deadline: Deadline, options: dict | None = None) -> Any:
+    """``options``: the step's options for this type (see ``ConnectorType.step_option_values``)."""
     live = pools.get(connector, environment)
+    options, _ = live.kind.step_option_values(options)
     try:
         with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
-            return live.kind.execute(client, text, params, deadline)
+            return live.kind.execute(client, text, params, deadline, options)
     except ConnectorError as exc:
         exc.args = (live.scrub(str(exc)),)
         raise exc from None

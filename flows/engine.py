@@ -353,7 +353,9 @@ class _Run:
         rendered = render_instruction(kind.language, kind.paramstyle, step["instruction"], context)
         sent.text, sent.params = rendered.text, rendered.params
         deadline = Deadline(step["timeout_ms"])
-        return runtime.call(connector, self.execution.environment, rendered.text, rendered.params, deadline)
+        return runtime.call(
+            connector, self.execution.environment, rendered.text, rendered.params, deadline, step.get("options")
+        )
 
     def connector(self, connector_id):
         if self.connectors is None:

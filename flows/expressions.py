@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +33,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from accounts.crypto import MASK
+from flows.instructions import Rendered, renderer_for
 from flows.instructions.template import position, scan
 
 MAX_REPEAT = 1_000_000
@@ -144,14 +144,6 @@ def render_text(text: str, context: dict) -> str:
     return "".join(concat(evaluate(p.text, context)) if p.is_expression else p.text for p in parts)
 
 
-@dataclass
-class Rendered:
-    """An instruction ready for the connector: text with placeholders, and the values to bind."""
-
-    text: str
-    params: dict = field(default_factory=dict)
-
-
 def placeholder(paramstyle: str, name: str) -> str:
     if paramstyle == "pyformat":
         return f"%({name})s"
@@ -193,13 +185,13 @@ def render_sql(text: str, context: dict, paramstyle: str) -> Rendered:
 
 
 def render_instruction(language: str, paramstyle: str | None, text: str, context: dict) -> Rendered:
-    """Render for a connector: bound parameters for SQL, text substitution for other languages.
-
-    A language whose values need their own treatment (BAPI values typed in the call, URL-encoded
-    HTTP paths) gets its branch here when its connector type arrives.
-    """
+    """Render for a connector: bound parameters for SQL, the language's own renderer where it has
+    one (typed BAPI values, URL-encoded HTTP paths), text substitution otherwise."""
     if language == "sql":
         return render_sql(text, context, paramstyle or "pyformat")
+    render = renderer_for(language)
+    if render is not None:
+        return render(text, context)
     return Rendered(render_text(text, context), {})
 
 

@@ -3,7 +3,8 @@
 A graph is ``{"steps": [...], "edges": [{"source": id, "target": id}]}`` (see ARCHITECTURE.md).
 A step has ``id``, ``kind`` (``connector`` or ``mapping``), ``name``, ``connector`` (an id, for
 connector steps), ``timeout_ms`` (1..60000, default 3000), ``ignore_errors``, ``instruction``
-(the connector's native language, or a JSONata expression for a mapping step) and ``position``.
+(the connector's native language, or a JSONata expression for a mapping step), ``options`` (for
+connector steps: the switches the connector's type declares in ``step_options``) and ``position``.
 Keys the editor adds for itself are kept as they are.
 
 Validation never stops at the first problem: the editor shows every problem at once, each naming
@@ -76,6 +77,7 @@ def normalize(graph: Any) -> dict:
         step.setdefault("instruction", "")
         if step["kind"] == "connector":
             step.setdefault("connector", None)
+            step.setdefault("options", {})
         if not isinstance(step.get("position"), dict):
             step["position"] = {"x": 0, "y": 0}
         out_steps.append(step)
@@ -186,6 +188,7 @@ class _Validator:
         self.check_connectors()
         for step in self.steps.values():
             self.check_instruction(step)
+            self.check_options(step)
         self.check_references(edges)
         return self.problems
 
@@ -329,6 +332,22 @@ class _Validator:
                         f"Step {_label(step)}: connector '{connector.name}' is not configured for the "
                         f"'{self.environment.name}' environment.",
                     )
+
+    def check_options(self, step: dict) -> None:
+        if step["kind"] != "connector":
+            return
+        ref = step.get("connector")
+        connector = self.connectors.get(ref) if isinstance(ref, int) else None
+        try:
+            kind = type(connector.type) if connector is not None else None
+        except KeyError:
+            return
+        if kind is None:
+            return
+        _, errors = kind.step_option_values(step.get("options"))
+        for name, message in errors.items():
+            where = "options" if name == "options" else f"option '{name}'"
+            self.add(step, "options", f"Step {_label(step)}: {where}: {message}.")
 
     def check_instruction(self, step: dict) -> None:
         text = step["instruction"]

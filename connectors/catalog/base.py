@@ -70,6 +70,9 @@ class Field:
     # Where the connection goes (a host, a port, a URL): changing it makes saved secrets be entered again,
     # so an editor cannot redirect a stored password to a server of their own.
     destination: bool = False
+    # Only an admin or owner may change it (network allowlists): an editor who could widen them could
+    # point a connector at internal services.
+    admin_only: bool = False
 
     def schema(self) -> dict:
         """The JSON description the catalog endpoint and the editor's forms are built from."""
@@ -86,6 +89,7 @@ class Field:
             "max": self.max,
             "group": self.group,
             "destination": self.destination,
+            "admin_only": self.admin_only,
         }
 
 
@@ -146,6 +150,9 @@ class ConnectorType:
     paramstyle: ClassVar[str | None] = None  # for SQL types: "pyformat", "named", "qmark", "format"
     extra: ClassVar[str | None] = None  # the pip extra that installs the driver
     fields: ClassVar[tuple[Field, ...]] = ()
+    # Per-step switches of this type's calls (commit after a BAPI, warnings as errors, ...); the step
+    # form, graph validation and ``execute`` read them from here, like ``fields`` for settings.
+    step_options: ClassVar[tuple[Field, ...]] = ()
 
     def check(self, values: dict) -> dict[str, str]:
         """Rules across fields (minimum idle within the pool size, a path inside its folder, ...).
@@ -165,10 +172,33 @@ class ConnectorType:
         on the server where the driver allows it (PostgreSQL's application_name, for instance)."""
         raise NotImplementedError
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline) -> Any:
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict) -> Any:
         """Run one instruction with bound parameters on a connection lent by the pool, before the
-        deadline, cancelling it on the server when the deadline passes; returns JSON-able output."""
+        deadline, cancelling it on the server when the deadline passes; returns JSON-able output.
+        ``options`` holds every ``step_options`` value, defaults filled in (see ``step_option_values``)."""
         raise NotImplementedError
+
+    @classmethod
+    def step_option_values(cls, given: Any) -> tuple[dict, dict[str, str]]:
+        """A step's options with defaults filled in, and a message per option that is wrong."""
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            return {}, {"options": "the options must be an object of option name to value"}
+        known = {option.name: option for option in cls.step_options}
+        values, errors = {}, {}
+        for name in given:
+            if name not in known:
+                offered = ", ".join(known) or "none"
+                errors[name] = f"unknown option for a {cls.label} step (options: {offered})"
+        for name, option in known.items():
+            value = given.get(name, option.default)
+            problem = _option_problem(option, value)
+            if problem:
+                errors[name] = problem
+            else:
+                values[name] = value
+        return values, errors
 
     @classmethod
     def describe(cls) -> dict:
@@ -181,4 +211,25 @@ class ConnectorType:
             "language": cls.language,
             "extra": cls.extra,
             "fields": [f.schema() for f in cls.fields],
+            "step_options": [f.schema() for f in cls.step_options],
         }
+
+
+def _option_problem(option: Field, value: Any) -> str | None:
+    if value is None:
+        return "a value is required" if option.required else None
+    if option.kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if option.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if option.min is not None and value < option.min:
+            return f"must be at least {option.min}"
+        if option.max is not None and value > option.max:
+            return f"must be at most {option.max}"
+        return None
+    if not isinstance(value, str):
+        return "must be text"
+    if option.choices and value not in {choice for choice, _ in option.choices}:
+        return "must be one of " + ", ".join(choice for choice, _ in option.choices)
+    return None

@@ -141,7 +141,7 @@ class MySQLType(ServerDatabaseType):
             name=name,
         )
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline):
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
         pymysql = _driver()
         left = time_left_ms(deadline) / 1000
         watchdog = None

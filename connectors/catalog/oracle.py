@@ -153,7 +153,7 @@ class OracleType(ServerDatabaseType):
     def open(self, settings: dict, *, name: str = "erpflow") -> OraclePool:
         return OraclePool(self, settings)
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline):
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
         oracledb = _driver()
         left = time_left_ms(deadline)
         client.call_timeout = left

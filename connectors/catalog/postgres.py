@@ -128,7 +128,7 @@ class PostgresType(ServerDatabaseType):
     def open(self, settings: dict, *, name: str = "erpflow") -> PostgresPool:
         return PostgresPool(self, settings, name)
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline):
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
         psycopg, _ = _driver()
         left = time_left_ms(deadline)
         budget = left if left < 2 * TIMEOUT_STEP_MS else left - left % TIMEOUT_STEP_MS

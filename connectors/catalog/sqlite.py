@@ -154,7 +154,7 @@ class SQLiteType(ConnectorType):
             name=name,
         )
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline):
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
         left = time_left_ms(deadline) / 1000
         at = deadline.at
         client.set_progress_handler(lambda: time.monotonic() >= at, PROGRESS_EVERY)

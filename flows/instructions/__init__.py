@@ -1,16 +1,21 @@
-"""Checkers for the native instruction languages of connector steps, keyed by language.
+"""Checkers and renderers for the native instruction languages of connector steps, keyed by language.
 
-A connector type declares its ``language`` ("sql", later "bapi", "http"); graph validation asks
+A connector type declares its ``language`` ("sql", "bapi", "http"); graph validation asks
 ``check(language, text)`` for problems with a line and a column, so the editor can point at them.
 A language plugs in with ``@register("bapi")`` on a function ``(text) -> list[InstructionProblem]``
 in its own module, imported at the bottom of this file. A language without a checker has nothing
 to check beyond its ``{{ }}`` expressions, which ``check`` always verifies.
+
+A language whose values need their own treatment (typed BAPI parameters, URL-encoded HTTP paths)
+registers ``@renderer("bapi")`` on ``(text, context) -> Rendered``; the others get their ``{{ }}``
+replaced by text (``flows.expressions.render_instruction``). Modules here import
+``flows.expressions`` inside their functions: it imports this package while it loads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,18 @@ class InstructionProblem:
         return f"line {self.line}, column {self.column}: {self.message}"
 
 
+@dataclass
+class Rendered:
+    """An instruction ready for the connector: text (with placeholders for SQL), and the values to bind."""
+
+    text: str
+    params: dict = field(default_factory=dict)
+
+
 Checker = Callable[[str], list[InstructionProblem]]
+Renderer = Callable[[str, dict], Rendered]
 _CHECKERS: dict[str, Checker] = {}
+_RENDERERS: dict[str, Renderer] = {}
 
 
 def register(language: str) -> Callable[[Checker], Checker]:
@@ -40,6 +55,20 @@ def register(language: str) -> Callable[[Checker], Checker]:
         return checker
 
     return decorator
+
+
+def renderer(language: str) -> Callable[[Renderer], Renderer]:
+    def decorator(render: Renderer) -> Renderer:
+        if language in _RENDERERS:
+            raise ValueError(f"instruction renderer {language!r} is registered twice")
+        _RENDERERS[language] = render
+        return render
+
+    return decorator
+
+
+def renderer_for(language: str) -> Renderer | None:
+    return _RENDERERS.get(language)
 
 
 def languages() -> list[str]:

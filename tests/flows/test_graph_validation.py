@@ -185,6 +185,7 @@ def test_normalize_fills_defaults_and_keeps_editor_keys():
         "timeout_ms": 3000,
         "ignore_errors": False,
         "instruction": "",
+        "options": {},
         "position": {"x": 0, "y": 0},
     }
     assert g["edges"] == [{"source": "a", "target": "b"}]

@@ -4,8 +4,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.choices import Role
 from accounts.models import ApiToken, Environment, Variable
+from accounts.permissions import requires
+from accounts.policy import Action
 from accounts.serializers import (
     ApiTokenSerializer,
     EnvironmentSerializer,
@@ -18,14 +19,13 @@ from accounts.tenancy import OrganizationScopedMixin
 class EnvironmentViewSet(OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Environment.objects.all()
     serializer_class = EnvironmentSerializer
-    scope_area = "flows"
+    resource = "environments"
 
 
 class VariableViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     queryset = Variable.objects.select_related("environment")
     serializer_class = VariableSerializer
-    scope_area = "flows"
-    write_role = Role.ADMIN
+    resource = "variables"
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -44,12 +44,12 @@ class ApiTokenViewSet(
 
     queryset = ApiToken.objects.all()
     serializer_class = ApiTokenSerializer
-    session_only = True
-    write_role = Role.VIEWER
+    resource = "tokens"
 
     def get_queryset(self):
         return super().get_queryset().filter(user=self.request.user)
 
+    @requires(Action.MANAGE_TOKENS)
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -58,6 +58,7 @@ class ApiTokenViewSet(
         data["token"] = plain
         return Response(data, status=status.HTTP_201_CREATED)
 
+    @requires(Action.MANAGE_TOKENS)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         token = self.get_object()

@@ -18,6 +18,7 @@ class Scope(models.TextChoices):
     FLOWS_WRITE = "flows:write", "Create and change flows"
     EXECUTIONS_RUN = "executions:run", "Trigger executions"
     MONITORING_READ = "monitoring:read", "Read executions and statistics"
+    AUDIT_READ = "audit:read", "Read the audit log"
 
 
 DEFAULT_ENVIRONMENTS = ("sandbox", "production")

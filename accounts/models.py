@@ -192,8 +192,10 @@ class ApiToken(OrganizationScoped):
         return "active"
 
     def revoke(self) -> None:
-        ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.refresh_from_db(fields=["revoked_at"])
+        """Saved, not updated in SQL, so the audit log records who revoked it."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
 
 
 class WorkerHeartbeat(models.Model):

@@ -1,17 +1,17 @@
-"""API permissions: membership of the organization, the token's scopes and the member's role.
+"""API permissions: membership of the organization, then the role and token scope ``accounts.policy`` asks for.
 
-A viewset names its area (``scope_area = "connectors"``); safe methods need ``<area>:read`` and
-the rest ``<area>:write``, unless an action names its own scope with ``required_scope``.
-Writes need at least the editor role unless the view sets ``write_role``.
+A view names its resource (``resource = "connectors"``); safe methods are ``read`` and the rest
+``write``, unless an action or handler is marked with ``@requires(Action.RUN)``. The role and scope
+needed come from the policy table only, so what is enforced is what the table (and README) says.
 """
 
 from __future__ import annotations
 
 from rest_framework import exceptions, permissions
 
-from accounts.choices import Role
 from accounts.models import ApiToken
 from accounts.organization import attach, resolve
+from accounts.policy import Action, Rule, rule_for
 
 
 def actor_for(request):
@@ -21,27 +21,27 @@ def actor_for(request):
     return actor
 
 
-def required_scope(request, view) -> str | None:
-    action = getattr(view, "action", None)
-    handler = getattr(view, action, None) if action else None
-    scope = getattr(handler, "required_scope", None) or getattr(view, "required_scope", None)
-    if scope:
-        return scope
-    area = getattr(view, "scope_area", None)
-    if not area:
-        return None
-    return f"{area}:read" if request.method in permissions.SAFE_METHODS else f"{area}:write"
+def view_action(request, view) -> Action:
+    """The policy action of this request: the handler's ``@requires`` mark, else the view's ``policy_action``
+    (an APIView doing one thing), else read or write by method."""
+    name = getattr(view, "action", None) or request.method.lower()
+    handler = getattr(view, name, None)
+    if handler is None:
+        # Decided here because permissions run before DRF looks for the handler: a method the view does
+        # not have is a 405, not an action the table would have to know.
+        raise exceptions.MethodNotAllowed(request.method)
+    marked = getattr(handler, "policy_action", None) or getattr(view, "policy_action", None)
+    if marked is not None:
+        return marked
+    return Action.READ if request.method in permissions.SAFE_METHODS else Action.WRITE
 
 
-def required_role(request, view) -> str:
-    action = getattr(view, "action", None)
-    handler = getattr(view, action, None) if action else None
-    role = getattr(handler, "required_role", None)
-    if role:
-        return role
-    if request.method in permissions.SAFE_METHODS:
-        return Role.VIEWER
-    return getattr(view, "write_role", Role.EDITOR)
+def view_rule(request, view) -> tuple[str, Action, Rule]:
+    resource = getattr(view, "resource", None)
+    if resource is None:
+        raise exceptions.PermissionDenied("This endpoint names no resource in the permissions table.")
+    action = view_action(request, view)
+    return resource, action, rule_for(resource, action)
 
 
 class IsOrganizationMember(permissions.BasePermission):
@@ -51,27 +51,23 @@ class IsOrganizationMember(permissions.BasePermission):
         actor = actor_for(request)
         if actor is None:
             raise exceptions.PermissionDenied("You are not a member of any organization.")
-        if actor.token is not None and getattr(view, "session_only", False):
+        resource, action, rule = view_rule(request, view)
+        if actor.token is not None and rule.scope is None:
             raise exceptions.PermissionDenied("API tokens cannot do this; sign in to erpflow in a browser.")
-        scope = required_scope(request, view)
-        if scope and scope not in actor.scopes:
-            raise exceptions.PermissionDenied(f"This API token lacks the scope '{scope}'.")
-        role = required_role(request, view)
-        if not actor.membership.at_least(role):
+        if rule.scope is not None and rule.scope not in actor.scopes:
+            raise exceptions.PermissionDenied(f"This API token lacks the scope '{rule.scope}'.")
+        if not rule.allows_role(actor.membership.role):
             raise exceptions.PermissionDenied(
-                f"Your role '{actor.membership.role}' cannot do this; it needs '{role}' or higher."
+                f"Your role '{actor.membership.role}' cannot {action} {resource}; it needs '{rule.role}' or higher."
             )
         return True
 
 
-def requires(scope: str | None = None, role: str | None = None):
-    """Decorator for viewset actions that need a scope or role other than the area's default."""
+def requires(action: Action):
+    """Marks a viewset action (or an APIView handler) with the policy action it performs."""
 
     def mark(func):
-        if scope:
-            func.required_scope = scope
-        if role:
-            func.required_role = role
+        func.policy_action = action
         return func
 
     return mark

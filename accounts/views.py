@@ -6,10 +6,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.choices import Role
 from accounts.forms import TokenForm, VariableForm
 from accounts.models import ApiToken, Environment, Membership, Variable
 from accounts.organization import SESSION_KEY
+from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
 
 
@@ -27,11 +27,6 @@ def member_required(view):
     return wrapper
 
 
-def require_role(request, role: str) -> None:
-    if not request.membership.at_least(role):
-        raise Http404
-
-
 @require_POST
 @login_required
 def switch_organization(request):
@@ -46,13 +41,13 @@ def switch_organization(request):
 @member_required
 def environments(request):
     envs = scoped(Environment, request).prefetch_related("variables")
-    can_edit = request.membership.at_least(Role.ADMIN)
+    can_edit = allows(request.membership, "variables", Action.WRITE)
     return render(request, "accounts/environments.html", {"environments": envs, "can_edit": can_edit})
 
 
 @member_required
 def variable_edit(request, env_slug, pk=None):
-    require_role(request, Role.ADMIN)
+    require(request, "variables", Action.WRITE)
     environment = get_scoped_or_404(Environment, request, slug=env_slug)
     instance = get_scoped_or_404(Variable, request, pk=pk, environment=environment) if pk else None
     initial = {"key": instance.key, "value": instance.display_value, "secret": instance.secret} if instance else None
@@ -71,7 +66,7 @@ def variable_edit(request, env_slug, pk=None):
 @require_POST
 @member_required
 def variable_delete(request, pk):
-    require_role(request, Role.ADMIN)
+    require(request, "variables", Action.WRITE)
     variable = get_scoped_or_404(Variable, request, pk=pk)
     variable.delete()
     messages.success(request, f"Deleted {variable.key}.")

@@ -42,6 +42,10 @@ def _dev_encryption_key() -> str:
 
 
 SECRET_KEY = _required_in_production("SECRET_KEY", lambda: generated_secret(VAR_DIR, "secret.key", new_secret_key))
+if not DEBUG:
+    from accounts.production import refuse_weak_secret_key
+
+    refuse_weak_secret_key(SECRET_KEY)
 ERPFLOW_ENCRYPTION_KEYS = [
     key.strip() for key in _required_in_production("ERPFLOW_ENCRYPTION_KEYS", _dev_encryption_key).split(",")
 ]
@@ -65,6 +69,8 @@ INSTALLED_APPS = [
     "accounts",
     "connectors",
     "flows",
+    "managed",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,6 +139,9 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ERPFLOW_MAX_REQUEST_BYTES", 4 * 1024 * 1024, minimum=1024)
+# API requests per minute, counted in Redis (accounts/ratelimit.py): per organization and per API token.
+ERPFLOW_RATE_LIMIT_ORGANIZATION = env_int("ERPFLOW_RATE_LIMIT_ORGANIZATION", 1000, minimum=1)
+ERPFLOW_RATE_LIMIT_TOKEN = env_int("ERPFLOW_RATE_LIMIT_TOKEN", 600, minimum=1)
 
 # Security headers and cookies: strict whenever DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -157,6 +167,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.OrganizationRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -203,18 +214,34 @@ CELERY_DB_REUSE_MAX = 1_000_000
 # Worker heartbeat read by /healthz: a worker writes it, the check reads its age.
 ERPFLOW_WORKER_HEARTBEAT_SECONDS = env_int("ERPFLOW_WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
 
+# Logs: JSON lines (LOG_FORMAT=json) or plain text, each record with the execution it was logged in
+# (config/logging.py). Celery workers keep this handler instead of installing their own.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"execution": {"()": "config.logging.ExecutionContextFilter"}},
+    "formatters": {
+        "plain": {"()": "config.logging.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["execution"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Flows engine: execution heartbeats and leases, the vanished-worker watchdog, retention, output cap.
 ERPFLOW_EXECUTION_HEARTBEAT_SECONDS = env_int("ERPFLOW_EXECUTION_HEARTBEAT_SECONDS", 5, minimum=1)
 ERPFLOW_EXECUTION_VANISHED_SECONDS = env_int("ERPFLOW_EXECUTION_VANISHED_SECONDS", 900, minimum=1)
+# A Redis broker can lose a message (a worker killed between taking it and recording it as unacked), so
+# the database decides: executions queued this long without a worker, or running without a heartbeat,
+# are sent again (a duplicate delivery is discarded by the claim). Checked every _SWEEP_SECONDS.
+ERPFLOW_EXECUTION_STRANDED_SECONDS = env_int("ERPFLOW_EXECUTION_STRANDED_SECONDS", 120, minimum=1)
+ERPFLOW_STRANDED_SWEEP_SECONDS = env_int("ERPFLOW_STRANDED_SWEEP_SECONDS", 30, minimum=1)
 ERPFLOW_EXECUTION_RETENTION_DAYS = env_int("ERPFLOW_EXECUTION_RETENTION_DAYS", 14, minimum=1)
+ERPFLOW_AUDIT_RETENTION_DAYS = env_int("ERPFLOW_AUDIT_RETENTION_DAYS", 365, minimum=1)
 ERPFLOW_STEP_OUTPUT_MAX_BYTES = env_int("ERPFLOW_STEP_OUTPUT_MAX_BYTES", 256 * 1024, minimum=1024)
 ERPFLOW_STEP_RECORD_SYNCHRONOUS = env_bool("ERPFLOW_STEP_RECORD_SYNCHRONOUS", False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -228,13 +255,17 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     }
 CELERY_BEAT_SCHEDULE = {
     "flows-fail-vanished": {"task": "flows.tasks.fail_vanished", "schedule": 60.0},
+    "flows-resend-stranded": {"task": "flows.tasks.resend_stranded", "schedule": float(ERPFLOW_STRANDED_SWEEP_SECONDS)},
     "flows-prune-executions": {"task": "flows.tasks.prune_executions", "schedule": 3600.0},
+    "audit-prune-log": {"task": "audit.tasks.prune_audit_log", "schedule": 86400.0},
 }
 
 # Flow triggers: the largest request a trigger accepts (413 above it), the queue executions are sent to
 # (run a worker with `-Q <name>` when it is not Celery's default), and the schedule task workers must know.
 ERPFLOW_MAX_PAYLOAD_BYTES = env_int("ERPFLOW_MAX_PAYLOAD_BYTES", 4 * 1024 * 1024, minimum=1024)
 ERPFLOW_EXECUTION_QUEUE = env_str("ERPFLOW_EXECUTION_QUEUE", "celery")
+# The stranded-execution sweep runs on the workers that run executions, whatever their queue.
+CELERY_TASK_ROUTES = {"flows.tasks.resend_stranded": {"queue": ERPFLOW_EXECUTION_QUEUE}}
 CELERY_IMPORTS = ("flows.schedules",)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ExecutionStatusEnum": "flows.models.Execution.Status",
@@ -245,3 +276,28 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 # database), and how often each process publishes its live pool statistics to Redis for the API.
 ERPFLOW_DATA_DIR = Path(env_str("ERPFLOW_DATA_DIR", str(VAR_DIR / "data")))
 ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)
+
+
+# Network policy: where connectors may connect (the rules: connectors/egress/policy.py). Comma-separated lists.
+# ALLOWED_NETWORKS: CIDRs every connector may reach, loopback and link-local included (never cloud metadata).
+# PRIVATE_NETWORKS: when set, the only non-public ranges connectors may reach (besides ALLOWED_NETWORKS).
+# ALLOW_INTERNAL: host:port of erpflow's own database, Redis or broker that connectors may reach all the same.
+def _egress_list(name: str, kind: str) -> list[str]:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    values = env_list(name)
+    for value in values:
+        try:
+            if kind == "network":
+                ipaddress.ip_network(value, strict=False)
+            elif not urlsplit("//" + value).hostname or urlsplit("//" + value).port is None:
+                raise ValueError("expected host:port")
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a valid {kind} ({exc})") from None
+    return values
+
+
+ERPFLOW_EGRESS_ALLOWED_NETWORKS = _egress_list("ERPFLOW_EGRESS_ALLOWED_NETWORKS", "network")
+ERPFLOW_EGRESS_PRIVATE_NETWORKS = _egress_list("ERPFLOW_EGRESS_PRIVATE_NETWORKS", "network")
+ERPFLOW_EGRESS_ALLOW_INTERNAL = _egress_list("ERPFLOW_EGRESS_ALLOW_INTERNAL", "host:port")

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
 from config import views
 
-router = DefaultRouter(trailing_slash="/?")
+router = SimpleRouter(trailing_slash="/?")
 router.register("environments", accounts_api.EnvironmentViewSet, basename="environment")
 router.register("variables", accounts_api.VariableViewSet, basename="variable")
 router.register("tokens", accounts_api.ApiTokenViewSet, basename="token")
@@ -17,9 +17,12 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("connectors.urls")),
     path("", include("flows.urls")),
+    path("", include("audit.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("connectors.api_urls")),
     path("api/v1/", include("flows.api_urls")),
+    path("api/v1/", include("managed.api_urls")),
+    path("api/v1/", include("audit.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -68,7 +68,7 @@ def filter_connectors(queryset, organization, params):
 class ConnectorTypeViewSet(viewsets.ViewSet):
     """The catalog of connector types with their settings fields, as declared by each type."""
 
-    scope_area = "connectors"
+    resource = "connectors"
     lookup_field = "key"
     lookup_value_regex = r"[-\w]+"
 
@@ -100,7 +100,7 @@ class ConnectorViewSet(viewsets.ModelViewSet):
 
     queryset = Connector.objects.all()
     serializer_class = ConnectorSerializer
-    scope_area = "connectors"
+    resource = "connectors"
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -116,7 +116,12 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             usage.delete(connector)
         except usage.ConnectorInUse as refused:
             return Response(
-                {"detail": str(refused), "flows": usage.describe(refused.flows)}, status=status.HTTP_409_CONFLICT
+                {
+                    "detail": str(refused),
+                    "flows": usage.describe(refused.flows),
+                    "managed_calls": usage.describe_managed_calls(refused.managed_calls),
+                },
+                status=status.HTTP_409_CONFLICT,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from accounts.models import Environment
+from accounts.policy import Action, allows
 from connectors import catalog, values
 from connectors.models import Connector, ConnectorSettings
 
@@ -242,6 +243,10 @@ class ConnectorSerializer(serializers.ModelSerializer):
                 result[environment] = values.clean(type_cls, given, previous)
             except values.SettingsInvalid as problem:
                 errors[environment.slug] = {name: [message] for name, message in problem.errors.items()}
+                continue
+            refused = self._admin_only_changes(type_cls, saved.get(environment), result[environment])
+            if refused:
+                errors[environment.slug] = refused
         if errors:
             raise serializers.ValidationError({"settings": errors})
         remaining = {env for env, stored in result.items() if stored is not None}
@@ -254,6 +259,18 @@ class ConnectorSerializer(serializers.ModelSerializer):
         if not self.partial:
             result.update({env: None for env in saved if env not in result})
         return result
+
+    def _admin_only_changes(self, type_cls, saved: dict | None, stored: dict) -> dict[str, list[str]]:
+        """Settings marked ``admin_only`` that a member below admin tried to set away from the saved value
+        (or, for new settings, the default): refused with a field error, so nothing is saved."""
+        request = self.context.get("request")
+        if allows(getattr(request, "membership", None), "connectors", Action.CHANGE_ADMIN_ONLY_SETTINGS):
+            return {}
+        return {
+            field.name: ["Only an admin or owner may change this setting; it keeps its current value."]
+            for field in type_cls.fields
+            if field.admin_only and stored.get(field.name) != (saved or {}).get(field.name, field.default)
+        }
 
     # -- saving -----------------------------------------------------------------------------------
 
@@ -382,6 +399,13 @@ class UsageSerializer(serializers.Serializer):
     flows = FlowUseSerializer(many=True)
 
 
+class ManagedCallUseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
 class InUseSerializer(serializers.Serializer):
     detail = serializers.CharField()
     flows = FlowUseSerializer(many=True)
+    managed_calls = ManagedCallUseSerializer(many=True)

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.choices import Role
+from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404
-from accounts.views import member_required, require_role
+from accounts.views import member_required
 from connectors import catalog, runtime, usage
 from connectors.api import filter_connectors, visible_connectors
 from connectors.forms import ConnectorForm, FilterForm
@@ -32,7 +32,7 @@ def _connector(request, pk: int) -> Connector:
 
 
 def _can_edit(request) -> bool:
-    return request.membership.at_least(Role.EDITOR)
+    return allows(request.membership, "connectors", Action.WRITE)
 
 
 def _last_test_summary(row: ConnectorSettings) -> dict:
@@ -65,13 +65,13 @@ def connector_list(request):
 @member_required
 def connector_new(request):
     """The type cards; choosing one opens the form."""
-    require_role(request, Role.EDITOR)
+    require(request, "connectors", Action.WRITE)
     return render(request, "connectors/new.html", {"types": catalog.all_types()})
 
 
 @member_required
 def connector_create(request, type_key: str):
-    require_role(request, Role.EDITOR)
+    require(request, "connectors", Action.WRITE)
     type_cls = type_class(type_key)
     if type_cls is None:
         raise Http404
@@ -81,8 +81,8 @@ def connector_create(request, type_key: str):
 
 @member_required
 def connector_edit(request, pk: int):
-    require_role(request, Role.EDITOR)
     connector = _connector(request, pk)
+    require(request, "connectors", Action.WRITE)
     type_cls = type_class(connector.type_key)
     if type_cls is None:
         messages.error(request, f"Type '{connector.type_key}' is not installed here; the connector cannot be edited.")
@@ -177,8 +177,8 @@ def connector_detail(request, pk: int):
 @member_required
 def connector_test(request, pk: int):
     """Test one environment's saved settings; the connector page shows the stages."""
-    require_role(request, Role.EDITOR)
     connector = _connector(request, pk)
+    require(request, "connectors", Action.WRITE)
     row = connector.settings.filter(environment__slug=request.POST.get("environment")).first()
     if row is None:
         messages.error(request, "Choose an environment this connector has settings for.")
@@ -194,10 +194,10 @@ def connector_test(request, pk: int):
 @member_required
 def connector_delete(request, pk: int):
     """Confirm, then delete; a connector that flows use is refused with the flows named (409)."""
-    require_role(request, Role.EDITOR)
     connector = _connector(request, pk)
-    flows = usage.flows_using(connector)
-    refusal = usage.refusal(connector, flows) if flows else ""
+    require(request, "connectors", Action.WRITE)
+    flows, calls = usage.flows_using(connector), usage.managed_calls_using(connector)
+    refusal = usage.refusal(connector, flows, calls) if flows or calls else ""
     if request.method == "POST":
         try:
             usage.delete(connector)

@@ -25,11 +25,13 @@ from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPart
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.choices import Role, Scope
 from accounts.models import Environment
 from accounts.permissions import requires
+from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
+from audit.signals import record_cancel
 from flows import engine, monitoring, notify, portable, properties, schedules, triggers, versions, webhooks
+from flows import graph as graphs
 from flows.graph import InvalidGraph, Problem
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
 from flows.serializers import (
@@ -45,11 +47,16 @@ from flows.serializers import (
     ExecutionSerializer,
     FlowSerializer,
     GraphSerializer,
+    InstructionCheckSerializer,
+    InstructionProblemsSerializer,
     PublishSerializer,
     RunSerializer,
     ScheduleSerializer,
     StatsSerializer,
+    StepFiguresSerializer,
+    TimelineSerializer,
     TriggerSerializer,
+    ValidationResultSerializer,
     VersionDetailSerializer,
     VersionSerializer,
     WebhookSerializer,
@@ -58,7 +65,7 @@ from flows.serializers import (
 ERRORS = {code: ErrorSerializer for code in (400, 403, 404, 409)}
 OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested"]
 STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]
-MAX_BULK_REPLAY = 500
+MAPPING_LANGUAGE = "jsonata"
 
 
 @transaction.atomic
@@ -261,7 +268,7 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
     serializer_class = FlowSerializer
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
-    scope_area = "flows"
+    resource = "flows"
 
     def perform_update(self, serializer):
         versions.check_can_change(serializer.instance, self.request.user)
@@ -364,6 +371,7 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
         return version.graph, {"number": version.number, "author": getattr(version.author, "username", None)}
 
     @extend_schema(request=DeploySerializer, responses={200: DeploymentSerializer, **ERRORS})
+    @requires(Action.DEPLOY)
     @action(detail=True, methods=["post"])
     def deploy(self, request, slug=None):
         flow = self.get_object()
@@ -422,6 +430,22 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
             raise invalid("step", f"The draft of '{flow.name}' has no step '{step}'.")
         return Response(properties.available(flow, step, environment))
 
+    @extend_schema(
+        request=GraphSerializer,
+        responses={200: ValidationResultSerializer, 400: ErrorSerializer},
+        description=(
+            "Every problem of the graph in the body (the saved draft when the body is empty), each naming its "
+            "step, without saving anything: the editor lists them and marks the steps."
+        ),
+    )
+    @requires(Action.READ)
+    @action(detail=True, methods=["post"])
+    def validate(self, request, slug=None):
+        flow = self.get_object()
+        data = json_object(request.data, "graph", '{"steps": [...], "edges": [...]}')
+        problems = graphs.validate(data or flow.draft, flow.organization, user=request.user)
+        return Response({"valid": not problems, "problems": [p.as_dict() for p in problems]})
+
     # -- running the draft -------------------------------------------------------------------------
 
     @extend_schema(
@@ -429,7 +453,7 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
         responses={200: ExecutionResultSerializer, 202: ExecutionSerializer, **ERRORS},
         description="Run a snapshot of the draft in the sandbox with a test payload.",
     )
-    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @requires(Action.RUN)
     @action(detail=True, methods=["post"])
     def run(self, request, slug=None):
         flow = self.get_object()
@@ -441,8 +465,8 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
 class FlowTriggerView(FlowsAPI, APIView):
     """``POST /api/v1/flows/{slug}/executions``: start the version deployed to an environment."""
 
-    required_scope = Scope.EXECUTIONS_RUN
-    write_role = Role.EDITOR
+    resource = "flows"
+    policy_action = Action.RUN
     parser_classes = [RawBodyParser]
 
     @extend_schema(
@@ -498,7 +522,7 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
 
     queryset = execution_queryset()
     serializer_class = ExecutionSerializer
-    required_scope = Scope.MONITORING_READ
+    resource = "executions"
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
@@ -513,7 +537,7 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
         return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
 
     @extend_schema(request=None, responses={201: ExecutionSerializer, **ERRORS})
-    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @requires(Action.REPLAY)
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         replayed = triggers.replay(self.get_object(), request.user)
@@ -522,7 +546,7 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
         )
 
     @extend_schema(request=None, responses={200: ExecutionSerializer, **ERRORS})
-    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @requires(Action.CANCEL)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         execution = self.get_object()
@@ -531,6 +555,7 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
                 {"detail": f"Execution #{execution.pk} already ended ({execution.status}); nothing to cancel."},
                 status=status.HTTP_409_CONFLICT,
             )
+        record_cancel(execution)
         return Response(ExecutionSerializer(execution, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -539,30 +564,33 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
         responses={200: BulkReplayResultSerializer, 400: ErrorSerializer},
         description="Replay failed executions matching the filters that were not replayed before, oldest first.",
     )
-    @requires(scope=Scope.EXECUTIONS_RUN, role=Role.EDITOR)
+    @requires(Action.REPLAY)
     @action(detail=False, methods=["post"], url_path="replay")
     def replay_failed(self, request):
         filters = validated(BulkReplaySerializer, request.data)
         queryset = monitoring.filter_executions(super().get_queryset(), filters)
         if "ids" in filters:
             queryset = queryset.filter(pk__in=filters["ids"])
-        replays = triggers.replay_failed(queryset, request.user, min(filters["limit"], MAX_BULK_REPLAY))
+        replays = triggers.replay_failed(queryset, request.user, filters["limit"])
         data = ExecutionSerializer(replays, many=True, context=self.get_serializer_context()).data
         return Response({"replayed": len(replays), "executions": data})
+
+
+MONITORING_RANGE = [
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 24 hours before until"),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="default: now"),
+    OpenApiParameter("flow", str, description="flow slug"),
+    OpenApiParameter("environment", str, description="environment slug"),
+]
 
 
 class MonitoringStatsView(FlowsAPI, APIView):
     """``GET /api/v1/monitoring/stats``: per flow, counts by status and p50/p95 durations over a time range."""
 
-    required_scope = Scope.MONITORING_READ
+    resource = "monitoring"
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 24 hours before until"),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="default: now"),
-            OpenApiParameter("flow", str, description="flow slug"),
-            OpenApiParameter("environment", str, description="environment slug"),
-        ],
+        parameters=MONITORING_RANGE,
         responses={200: StatsSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
@@ -575,11 +603,91 @@ class MonitoringStatsView(FlowsAPI, APIView):
         return Response({"since": since, "until": until, "flows": monitoring.stats(executions, since, until)})
 
 
+class MonitoringTimelineView(FlowsAPI, APIView):
+    """``GET /api/v1/monitoring/timeline``: executions over time by status, in equal slices of the range."""
+
+    resource = "monitoring"
+
+    @extend_schema(
+        parameters=MONITORING_RANGE,
+        responses={200: TimelineSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        since, until, executions = _monitored(request)
+        return Response({"since": since, "until": until, **monitoring.timeline(executions, since, until)})
+
+
+class MonitoringStepsView(FlowsAPI, APIView):
+    """``GET /api/v1/monitoring/steps``: the slowest steps (p95) and the steps that fail most often."""
+
+    resource = "monitoring"
+
+    @extend_schema(
+        parameters=MONITORING_RANGE,
+        responses={200: StepFiguresSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        since, until, executions = _monitored(request)
+        return Response({"since": since, "until": until, **monitoring.step_figures(executions, since, until)})
+
+
+def _monitored(request):
+    """The time range and the organization's executions narrowed by ``flow`` and ``environment``."""
+    params = request.query_params
+    since, until = monitoring.time_range(params)
+    executions = Execution.objects.for_organization(request.organization)
+    executions = monitoring.filter_executions(
+        executions, {"flow": params.get("flow"), "environment": params.get("environment")}
+    )
+    return since, until, executions
+
+
+def instruction_languages() -> list[str]:
+    """What the check endpoint accepts: every language a checker is registered for or a connector type
+    declares (those without a checker still get their ``{{ }}`` checked), and ``jsonata`` for mapping steps."""
+    from connectors import catalog
+    from flows import instructions
+
+    declared = {kind.language for kind in catalog.all_types()}
+    return sorted({*instructions.languages(), *declared, MAPPING_LANGUAGE})
+
+
+def check_instruction(language: str, text: str) -> list[dict]:
+    """Problems of ``text`` in ``language`` at line and column, as the graph validation finds them."""
+    from flows import instructions
+    from flows.expressions import mapping_syntax_error
+
+    if language == MAPPING_LANGUAGE:
+        error = mapping_syntax_error(text)
+        return [] if error is None else [{"line": error[0], "column": error[1], "message": error[2]}]
+    return [problem.as_dict() for problem in instructions.check(language, text)]
+
+
+class InstructionCheckView(FlowsAPI, APIView):
+    """``POST /api/v1/instructions/check/``: the server-side parsers' problems with an instruction, for the
+    editor to mark at line and column as the user types. Nothing is stored, so viewers may ask too."""
+
+    resource = "flows"
+    policy_action = Action.READ
+
+    @extend_schema(
+        request=InstructionCheckSerializer, responses={200: InstructionProblemsSerializer, 400: ErrorSerializer}
+    )
+    def post(self, request):
+        data = validated(
+            InstructionCheckSerializer, json_object(request.data, "body", '{"language": "sql", "text": "..."}')
+        )
+        known = instruction_languages()
+        if data["language"] not in known:
+            raise invalid("language", f"Unknown language '{data['language']}'; use one of: {', '.join(known)}.")
+        return Response({"language": data["language"], "problems": check_instruction(data["language"], data["text"])})
+
+
 class FlowPartMixin:
     """Rows that belong to a flow (webhooks, schedules): scoped through the flow's organization;
     changing them is changing the flow, so a protected flow needs an admin."""
 
-    scope_area = "flows"
+    resource = "flows"
 
     def get_queryset(self):
         queryset = super().get_queryset().filter(flow__organization=self.request.organization)
@@ -614,6 +722,7 @@ class WebhookViewSet(
         return Response(self.get_serializer(webhook).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: WebhookSerializer, **ERRORS})
+    @requires(Action.ROTATE_WEBHOOK_SECRETS)
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         webhook = self.get_object()

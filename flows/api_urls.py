@@ -16,5 +16,8 @@ router.register("schedules", api.ScheduleViewSet, basename="schedule")
 urlpatterns = [
     re_path(r"^flows/(?P<slug>[-\w]+)/executions/?$", api.FlowTriggerView.as_view(), name="flow-trigger"),
     re_path(r"^monitoring/stats/?$", api.MonitoringStatsView.as_view(), name="monitoring-stats"),
+    re_path(r"^monitoring/timeline/?$", api.MonitoringTimelineView.as_view(), name="monitoring-timeline"),
+    re_path(r"^monitoring/steps/?$", api.MonitoringStepsView.as_view(), name="monitoring-steps"),
+    re_path(r"^instructions/check/?$", api.InstructionCheckView.as_view(), name="instruction-check"),
     *router.urls,
 ]

@@ -44,6 +44,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from accounts.models import Variable
+from config.logging import log_context
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from flows import graph as graphs
 from flows.expressions import ExpressionError, Masker, Rendered, evaluate_mapping, properties, render_instruction
@@ -88,7 +89,8 @@ def run(execution_id: int) -> Execution:
         )
         publish_finished(execution.pk)
         return execution
-    with _HEARTBEATS.beating(execution.pk, lease):
+    context = log_context(execution_id=execution.pk, flow_id=execution.flow_id, correlation_id=execution.correlation_id)
+    with _HEARTBEATS.beating(execution.pk, lease), context:
         return _Run(execution, lease).run()
 
 
@@ -254,7 +256,8 @@ class _Run:
                     return self.reread()
                 if stop == "cancel":
                     return self.cancel(position)
-                record, output = self.run_step(step, position, outputs)
+                with log_context(step=step["name"]):
+                    record, output = self.run_step(step, position, outputs)
                 if record is None:
                     return self.reread()
             else:

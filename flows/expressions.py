@@ -299,6 +299,8 @@ def evaluate_mapping(text: str, data: dict, timeout_ms: int) -> Any:
         raise ExpressionError(f"The mapping failed: {exc}") from None
     except RecursionError:
         raise ExpressionError("The mapping recursed too deeply.") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:  # some jsonata functions raise these bare
+        raise ExpressionError(f"The mapping failed: {exc}") from None
     try:
         return json.loads(json.dumps(result, ensure_ascii=False))
     except (TypeError, ValueError):

@@ -127,6 +127,9 @@ class Execution(OrganizationScoped):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    resent = models.DateTimeField(
+        null=True, blank=True, help_text="when the stranded-execution sweep last sent it to the workers again"
+    )
 
     class Meta:
         ordering = ["-created"]

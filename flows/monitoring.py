@@ -193,3 +193,53 @@ def figures_python(finished: QuerySet) -> dict[int, dict]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
+
+
+TIMELINE_BUCKETS = 48
+TOP_STEPS = 10
+
+
+def timeline(executions: QuerySet, since: datetime, until: datetime, buckets: int = TIMELINE_BUCKETS) -> dict:
+    """Executions created in ``[since, until)`` counted by status in ``buckets`` equal slices of the range.
+
+    Slices are cut in Python from the creation times, so the figures are the same on PostgreSQL and on
+    the SQLite of ``make run`` and any range (minutes to weeks) gets a readable number of bars.
+    """
+    width = (until - since) / buckets
+    starts = [since + width * i for i in range(buckets)]
+    counts = {status: [0] * buckets for status in Execution.Status.values}
+    window = executions.filter(created__gte=since, created__lt=until).values_list("created", "status")
+    for created, status in window.iterator(chunk_size=2000):
+        index = min(int((created - since) / width), buckets - 1)
+        counts[status][index] += 1
+    return {"bucket_seconds": width.total_seconds(), "starts": starts, "counts": counts}
+
+
+def step_figures(executions: QuerySet, since: datetime, until: datetime, limit: int = TOP_STEPS) -> dict:
+    """The slowest steps (by p95 duration) and the most failing ones (failed or timed out) of executions
+    created in ``[since, until)``, each keyed by flow and step name."""
+    from flows.models import StepRun
+
+    failing = (StepRun.Status.FAILED, StepRun.Status.TIMED_OUT, StepRun.Status.ERROR_IGNORED)
+    runs = StepRun.objects.filter(
+        execution__in=executions.filter(created__gte=since, created__lt=until).values("pk")
+    ).exclude(status=StepRun.Status.SKIPPED)
+    rows: dict[tuple[int, str], dict] = {}
+    durations: dict[tuple[int, str], list[float]] = {}
+    for flow_id, name, status, duration in runs.values_list(
+        "execution__flow_id", "name", "status", "duration_ms"
+    ).iterator(chunk_size=5000):
+        row = rows.setdefault((flow_id, name), {"name": name, "runs": 0, "failures": 0})
+        row["runs"] += 1
+        row["failures"] += status in failing
+        durations.setdefault((flow_id, name), []).append(duration)
+    flows = {
+        f.pk: {"id": f.pk, "slug": f.slug, "name": f.name} for f in Flow.objects.filter(pk__in={k[0] for k in rows})
+    }
+    for key, row in rows.items():
+        row["flow"] = flows[key[0]]
+        row["p50_ms"] = _round(percentile(durations[key], 0.5))
+        row["p95_ms"] = _round(percentile(durations[key], 0.95))
+    slowest = sorted(rows.values(), key=lambda r: (-(r["p95_ms"] or 0), r["name"]))[:limit]
+    failing_rows = sorted((r for r in rows.values() if r["failures"]), key=lambda r: (-r["failures"], r["name"]))
+    return {"slowest": slowest, "failing": failing_rows[:limit]}

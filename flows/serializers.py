@@ -92,7 +92,7 @@ class FlowSerializer(serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
         validators = []  # slug uniqueness is checked in validate() with a message naming the slug
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_latest_version(self, flow: Flow) -> int | None:
         """From the list's annotation when there is one, else one query."""
         if hasattr(flow, "latest_version_number"):
@@ -246,7 +246,7 @@ class ExecutionSerializer(BuiltOnce, serializers.ModelSerializer):
     draft_snapshot = serializers.BooleanField(source="version.snapshot", read_only=True)
     environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     deduplication_id = serializers.CharField(source="deduplication_key", read_only=True)
-    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None)
+    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None, allow_null=True)
     duration_ms = serializers.FloatField(read_only=True, allow_null=True)
 
     class Meta:
@@ -313,13 +313,19 @@ class TriggerSerializer(serializers.Serializer):
     )
 
 
+# At most this many executions in one request (seed 002's limit of events per request).
+MAX_BATCH = 100
+
+
 class BulkReplaySerializer(serializers.Serializer):
     flow = serializers.CharField(required=False, help_text="slug of the flow")
     environment = serializers.CharField(required=False)
     since = serializers.CharField(required=False, help_text="ISO 8601; created at or after")
     until = serializers.CharField(required=False, help_text="ISO 8601; created before")
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="only these executions")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=MAX_BATCH, help_text="only these executions"
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BATCH, default=MAX_BATCH)
 
 
 class BulkReplayResultSerializer(serializers.Serializer):
@@ -440,5 +446,53 @@ class StatsSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # Messages per field; nested for nested input (``{"tags": {"2": ["..."]}}``), hence any JSON.
+    errors = serializers.DictField(child=serializers.JSONField(), required=False)
     problems = ProblemSerializer(many=True, required=False)
+
+
+class InstructionCheckSerializer(serializers.Serializer):
+    language = serializers.CharField(max_length=40, help_text="sql, bapi, http, ... or jsonata for a mapping step")
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=200_000)
+
+
+class InstructionProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="1-based")
+    column = serializers.IntegerField(help_text="1-based")
+    message = serializers.CharField()
+
+
+class InstructionProblemsSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    problems = InstructionProblemSerializer(many=True)
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+
+
+class TimelineSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    bucket_seconds = serializers.FloatField()
+    starts = serializers.ListField(child=serializers.DateTimeField(), help_text="start of each slice")
+    counts = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()), help_text="per status, one count per slice"
+    )
+
+
+class StepFigureSerializer(serializers.Serializer):
+    flow = FlowBriefSerializer()
+    name = serializers.CharField()
+    runs = serializers.IntegerField()
+    failures = serializers.IntegerField(help_text="failed, timed out or error ignored")
+    p50_ms = serializers.FloatField(allow_null=True)
+    p95_ms = serializers.FloatField(allow_null=True)
+
+
+class StepFiguresSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    slowest = StepFigureSerializer(many=True)
+    failing = StepFigureSerializer(many=True)

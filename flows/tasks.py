@@ -11,7 +11,8 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from flows import engine
+from config.logging import log_context
+from flows import engine, stranded
 from flows.models import Execution, Flow, FlowVersion
 from flows.notify import publish_finished
 from flows.versions import sync_connector_uses
@@ -27,17 +28,24 @@ def run_execution(self, execution_id: int) -> str:
     """One task per execution. A copy delivered while another worker still holds a live lease on it
     (a broker redelivering a long execution) comes back later instead of running it twice; so does
     an execution interrupted by a lost database connection, which then resumes where it stopped."""
-    try:
-        execution = engine.run(execution_id)
-    except Execution.DoesNotExist:
-        logger.warning("execution %s no longer exists; nothing to run", execution_id)
-        return "missing"
-    except (OperationalError, InterfaceError) as exc:
-        logger.warning("execution %s: database unavailable (%s); trying again", execution_id, type(exc).__name__)
-        raise self.retry(exc=exc, countdown=engine.lease_seconds()) from None
-    if execution.status == Execution.Status.RUNNING:
-        raise self.retry(countdown=engine.lease_seconds())
-    return execution.status
+    with log_context(execution_id=execution_id):
+        try:
+            execution = engine.run(execution_id)
+        except Execution.DoesNotExist:
+            logger.warning("execution %s no longer exists; nothing to run", execution_id)
+            return "missing"
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("execution %s: database unavailable (%s); trying again", execution_id, type(exc).__name__)
+            raise self.retry(exc=exc, countdown=engine.lease_seconds()) from None
+        if execution.status == Execution.Status.RUNNING:
+            raise self.retry(countdown=engine.lease_seconds())
+        return execution.status
+
+
+@shared_task
+def resend_stranded() -> int:
+    """Sweep: send again the executions the broker lost (see ``flows.stranded``)."""
+    return stranded.resend()
 
 
 @shared_task

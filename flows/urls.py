@@ -26,5 +26,6 @@ urlpatterns = [
     path("executions/<int:pk>/", views.execution_detail, name="execution_detail"),
     path("executions/<int:pk>/replay/", views.execution_replay, name="execution_replay"),
     path("executions/<int:pk>/cancel/", views.execution_cancel, name="execution_cancel"),
+    path("monitoring/", views.monitoring_page, name="monitoring"),
     path("hooks/<str:token>", views.webhook, name="webhook"),
 ]

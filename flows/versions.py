@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 
-from accounts.choices import Role
 from accounts.models import Membership
 from flows.graph import InvalidGraph, Problem, normalize, validate
 from flows.models import ConnectorUse, Deployment, Flow, FlowVersion
@@ -22,12 +21,15 @@ DIFF_FIELDS = ("name", "kind", "connector", "timeout_ms", "ignore_errors", "inst
 
 
 def check_can_change(flow: Flow, user) -> None:
-    """A protected flow may only be changed by an admin or owner of its organization."""
+    """A protected flow may only be changed by the roles the permissions table allows (admins and owners)."""
+    from accounts.policy import Action, allows, rule_for
+
     if user is None or not flow.protected:
         return
     membership = Membership.objects.filter(organization_id=flow.organization_id, user=user).first()
-    if membership is None or not membership.at_least(Role.ADMIN):
-        raise PermissionDenied(f"Flow '{flow.name}' is protected: only admins may change it.")
+    if not allows(membership, "flows", Action.CHANGE_PROTECTED_FLOWS):
+        role = rule_for("flows", Action.CHANGE_PROTECTED_FLOWS).role
+        raise PermissionDenied(f"Flow '{flow.name}' is protected: only the role '{role}' or higher may change it.")
 
 
 def connector_ids(graph: dict) -> set[int]:

@@ -14,16 +14,18 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.choices import Role
 from accounts.models import Environment
+from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
-from accounts.views import member_required, require_role
+from accounts.views import member_required
+from audit.signals import record_cancel
 from flows import engine, monitoring, portable, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.api import check_import, delete_flow, diff_refs, execution_outcome
@@ -42,22 +44,22 @@ def _flow(request, slug: str) -> Flow:
 
 
 def _can_change(request, flow: Flow) -> bool:
-    needed = Role.ADMIN if flow.protected else Role.EDITOR
-    return request.membership.at_least(needed)
+    return allows(request.membership, "flows", Action.CHANGE_PROTECTED_FLOWS if flow.protected else Action.WRITE)
 
 
-def flow_action(*, change: bool = True, methods: tuple[str, ...] = ("POST",)):
+def flow_action(*, change: bool = True, methods: tuple[str, ...] = ("POST",), action: Action = Action.WRITE):
     """Decorator of the pages that act on one flow (``slug`` in the URL, the flow passed on): ``methods``
-    only, editors and above only (others get 404, as elsewhere in the pages); with ``change``, a
-    protected flow needs an admin, and anyone else is sent back to the flow page with the reason."""
+    only, roles the policy allows ``action`` only (others get 403 once the flow is found; another
+    organization's flow is a 404); with ``change``, a protected flow needs an admin, and anyone else is
+    sent back to the flow page with the reason."""
 
     def decorate(view):
         @require_http_methods(methods)
         @member_required
         @wraps(view)
         def wrapper(request, slug, *args, **kwargs):
-            require_role(request, Role.EDITOR)
             flow = _flow(request, slug)
+            require(request, "flows", action)
             if change:
                 try:
                     versions.check_can_change(flow, request.user)
@@ -110,15 +112,25 @@ def flow_list(request):
         .annotate(
             latest_version=Subquery(published.values("number")[:1]),
             last_execution=Subquery(runs.values("created")[:1]),
+            last_status=Subquery(runs.values("status")[:1]),
+            last_execution_id=Subquery(runs.values("pk")[:1]),
         )
         .prefetch_related(Prefetch("deployments", queryset=Deployment.objects.select_related("environment", "version")))
     )
+    query = request.GET.get("q", "").strip()
+    if query:
+        flows = flows.filter(Q(name__icontains=query) | Q(slug__icontains=query) | Q(description__icontains=query))
+    flows = list(flows)
+    labels = dict(Execution.Status.choices)
+    for flow in flows:
+        flow.last_status_label = labels.get(flow.last_status, "")
     return render(
         request,
         "flows/list.html",
         {
             "flows": flows,
-            "can_edit": request.membership.at_least(Role.EDITOR),
+            "query": query,
+            "can_edit": allows(request.membership, "flows", Action.WRITE),
             "import_form": ImportForm(),
         },
     )
@@ -126,9 +138,11 @@ def flow_list(request):
 
 @member_required
 def flow_new(request):
-    require_role(request, Role.EDITOR)
+    require(request, "flows", Action.WRITE)
     form = FlowForm(
-        request.POST or None, organization=request.organization, can_protect=request.membership.at_least(Role.ADMIN)
+        request.POST or None,
+        organization=request.organization,
+        can_protect=allows(request.membership, "flows", Action.CHANGE_PROTECTED_FLOWS),
     )
     if request.method == "POST" and form.is_valid():
         flow = form.save()
@@ -143,7 +157,7 @@ def flow_edit(request, flow: Flow):
         request.POST or None,
         instance=flow,
         organization=request.organization,
-        can_protect=request.membership.at_least(Role.ADMIN),
+        can_protect=allows(request.membership, "flows", Action.CHANGE_PROTECTED_FLOWS),
     )
     if request.method == "POST" and form.is_valid():
         flow = form.save()
@@ -189,6 +203,21 @@ def _steps(flow: Flow) -> list[dict]:
     ]
 
 
+def editor_config(request, flow: Flow, can_change: bool) -> dict:
+    """What the canvas editor needs besides the REST API: which flow, what the member may do, where to link."""
+    return {
+        "slug": flow.slug,
+        "name": flow.name,
+        "canChange": can_change,
+        "canRun": allows(request.membership, "flows", Action.RUN),
+        "links": {
+            "versions": "#versions",
+            "diff": reverse("flow_diff", args=[flow.slug]),
+            "executions": reverse("execution_list") + f"?flow={flow.slug}",
+        },
+    }
+
+
 def _flow_page(request, flow: Flow, *, status: int = 200, **overrides):
     environments = list(scoped(Environment, request))
     deployments = {d.environment_id: d for d in flow.deployments.select_related("version", "deployed_by")}
@@ -214,7 +243,7 @@ def _flow_page(request, flow: Flow, *, status: int = 200, **overrides):
         "flow": flow,
         "steps": _steps(flow),
         "can_change": can_change,
-        "can_run": request.membership.at_least(Role.EDITOR),
+        "can_run": allows(request.membership, "flows", Action.RUN),
         "draft_form": DraftForm(initial={"graph": draft_text(flow.draft)}),
         "problems": [],
         "publish_form": PublishForm(),
@@ -224,6 +253,7 @@ def _flow_page(request, flow: Flow, *, status: int = 200, **overrides):
         "environments": per_environment,
         "schedules": flow_schedules,
         "executions": flow.executions.select_related("version", "environment")[:10],
+        "editor_config": editor_config(request, flow, can_change),
     }
     context.update(overrides)
     return render(request, "flows/detail.html", context, status=status)
@@ -261,7 +291,7 @@ def flow_publish(request, flow: Flow):
     return redirect("flow_detail", flow.slug)
 
 
-@flow_action()
+@flow_action(action=Action.DEPLOY)
 def flow_deploy(request, flow: Flow):
     environment = get_scoped_or_404(Environment, request, slug=request.POST.get("environment", ""))
     number = request.POST.get("version", "")
@@ -313,7 +343,7 @@ def flow_export(request, slug):
 @require_POST
 @member_required
 def flow_import(request):
-    require_role(request, Role.EDITOR)
+    require(request, "flows", Action.WRITE)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         for error in form.errors.get("file", []):
@@ -329,7 +359,7 @@ def flow_import(request):
     return redirect("flow_detail", flow.slug)
 
 
-@flow_action(change=False)
+@flow_action(change=False, action=Action.RUN)
 def flow_run(request, flow: Flow):
     """Run a snapshot of the draft in the sandbox with the test payload, then show the execution.
 
@@ -444,7 +474,7 @@ def execution_detail(request, pk):
             "failing": failing,
             "not_run": not_run,
             "replays": execution.replays.order_by("created"),
-            "can_run": request.membership.at_least(Role.EDITOR),
+            "can_run": allows(request.membership, "executions", Action.REPLAY),
             "input_json": json.dumps(execution.input, indent=2, ensure_ascii=False),
             "output_json": json.dumps(execution.output, indent=2, ensure_ascii=False),
         },
@@ -454,8 +484,8 @@ def execution_detail(request, pk):
 @require_POST
 @member_required
 def execution_replay(request, pk):
-    require_role(request, Role.EDITOR)
     execution = get_scoped_or_404(Execution.objects.select_related("flow", "version", "environment"), request, pk=pk)
+    require(request, "executions", Action.REPLAY)
     try:
         replayed = triggers.replay(execution, request.user)
     except triggers.TriggerError as exc:
@@ -468,9 +498,10 @@ def execution_replay(request, pk):
 @require_POST
 @member_required
 def execution_cancel(request, pk):
-    require_role(request, Role.EDITOR)
     execution = get_scoped_or_404(Execution, request, pk=pk)
+    require(request, "executions", Action.CANCEL)
     if engine.request_cancel(execution):
+        record_cancel(execution)
         messages.success(request, f"Cancel requested for execution #{execution.pk}.")
     else:
         messages.error(request, f"Execution #{execution.pk} already ended ({execution.status}).")
@@ -513,3 +544,16 @@ def webhook(request, token):
         return _answer(exc.as_dict(), exc.status, webhook_id=hook.pk)
     data, code, headers = execution_outcome(request, execution, wait=parsed.wait, created=created)
     return _answer(data, code, webhook_id=hook.pk, headers=headers)
+
+
+# -- monitoring ---------------------------------------------------------------------------------------
+
+
+@member_required
+def monitoring_page(request):
+    """Charts of executions, durations, failing steps and pools; the figures come from the monitoring API."""
+    require(request, "monitoring", Action.READ)
+    flows = scoped(Flow, request).order_by("name").values("slug", "name")
+    environments = scoped(Environment, request).values("slug", "name")
+    config = {"flows": list(flows), "environments": list(environments)}
+    return render(request, "flows/monitoring.html", {"monitoring_config": config})

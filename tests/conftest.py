@@ -153,6 +153,33 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# The suite's connectors reach the PostgreSQL and MariaDB servers on this machine's loopback, and that
+# PostgreSQL is also erpflow's own database: the installation's network policy allows exactly that, as an
+# operator would, and is never switched off. The Makefile's `test` target exports the same values for
+# worker processes. Tests of the policy itself start from `installation_network_policy` instead.
+TEST_NETWORK_POLICY = {
+    "ERPFLOW_EGRESS_ALLOWED_NETWORKS": os.environ.get("ERPFLOW_EGRESS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
+    "ERPFLOW_EGRESS_ALLOW_INTERNAL": os.environ.get("ERPFLOW_EGRESS_ALLOW_INTERNAL", "127.0.0.1:5432"),
+}
+
+
+@pytest.fixture(autouse=True)
+def suite_network_policy(settings, monkeypatch):
+    for name, value in TEST_NETWORK_POLICY.items():
+        setattr(settings, name, [item for item in value.split(",") if item])
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def installation_network_policy(settings, monkeypatch):
+    """The network policy of an installation that sets none of its variables."""
+    for name in TEST_NETWORK_POLICY:
+        setattr(settings, name, [])
+        monkeypatch.delenv(name, raising=False)
+    settings.ERPFLOW_EGRESS_PRIVATE_NETWORKS = []
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     """SQLite connectors (and the demo database) write into a folder of the test, never the repository's var/."""

@@ -26,4 +26,5 @@ def all_types() -> list[type[ConnectorType]]:
     return sorted(_TYPES.values(), key=lambda cls: (cls.category, cls.label))
 
 
-from connectors.catalog import mysql, oracle, postgres, sqlite  # noqa: E402,F401 - registers the types
+# Each type registers itself when imported.
+from connectors.catalog import acumatica, http, mysql, oracle, postgres, sap, sqlite  # noqa: E402,F401

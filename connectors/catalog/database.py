@@ -208,6 +208,23 @@ class StageFailed(Exception):
     """A stage failed; its message is in the last Stage."""
 
 
+def refused_advice(exc: Exception, host: str) -> str:
+    from connectors.egress import EgressRefused, HostNotFound
+
+    if isinstance(exc, HostNotFound):
+        return f"{exc}; check the Host field"
+    if isinstance(exc, EgressRefused | ConnectorError):
+        return str(exc)
+    return f"the host name '{host}' cannot be resolved ({first_line(exc)}); check the Host field"
+
+
+def _closed(connected: tuple[socket.socket, str]) -> str:
+    """The address that answered, after closing the probe connection."""
+    sock, address = connected
+    sock.close()
+    return address
+
+
 def elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
@@ -228,9 +245,26 @@ class ServerDatabaseType(ConnectorType):
     def check(self, values: dict) -> dict[str, str]:
         return check_pool(values)
 
+    # -- the network policy -----------------------------------------------------------------------
+
+    def egress_policy(self, settings: dict):
+        """Databases live on private networks, so those are allowed unless the installation narrows them."""
+        from connectors.egress import Policy
+
+        return Policy.for_connector(settings, private_default=True)
+
+    def checked_address(self, settings: dict) -> str:
+        """The address a new connection goes to: the host's first address the network policy allows.
+
+        Drivers connect to this address, not to the name, so a DNS answer that changes after the check
+        cannot send the connection elsewhere.
+        """
+        return self.egress_policy(settings).check_host(settings["host"], settings["port"])[0]
+
     # -- the driver's parts -----------------------------------------------------------------------
 
-    def connect(self, settings: dict, *, timeout: float, name: str):
+    def connect(self, settings: dict, *, timeout: float, name: str, address: str | None = None):
+        """One driver connection to ``address`` (checked by the caller), or to ``checked_address``."""
         raise NotImplementedError
 
     def prepare(self, conn, settings: dict) -> None:
@@ -252,25 +286,30 @@ class ServerDatabaseType(ConnectorType):
     # -- the test ---------------------------------------------------------------------------------
 
     def test(self, settings: dict) -> TestResult:
+        """The stages of a connection, each through the network policy: a host it refuses fails "resolve
+        host", so a test cannot probe what the policy keeps out, and the driver connects to the address
+        that answered the "open TCP" stage."""
+        from connectors.egress import open_first
+
         host, port = settings["host"], settings["port"]
         timeout = float(settings.get("connect_timeout") or 10)
         stages = Stages()
         conn = None
         try:
-            stages.run(
+            addresses = stages.run(
                 "resolve host",
-                lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM),
-                lambda exc: f"the host name '{host}' cannot be resolved ({first_line(exc)}); check the Host field",
+                lambda: self.egress_policy(settings).check_host(host, port),
+                lambda exc: refused_advice(exc, host),
             )
-            stages.run(
+            address = stages.run(
                 "open TCP",
-                lambda: socket.create_connection((host, port), timeout=timeout).close(),
+                lambda: _closed(open_first(addresses, port, timeout)),
                 lambda exc: (
                     f"nothing answers on {host} port {port} ({first_line(exc)}); "
                     "check Host and Port, and that the server is running and reachable from erpflow"
                 ),
             )
-            conn = self.connect_in_stages(stages, settings, timeout)
+            conn = self.connect_in_stages(stages, settings, timeout, address)
             stages.run(
                 "trivial statement",
                 lambda: self.run_trivial(conn),
@@ -285,13 +324,13 @@ class ServerDatabaseType(ConnectorType):
                     conn.close()
         return stages.passed(f"Connected to {self.label} at {host}:{port} as {settings['username']}.")
 
-    def connect_in_stages(self, stages: Stages, settings: dict, timeout: float):
+    def connect_in_stages(self, stages: Stages, settings: dict, timeout: float, address: str):
         """TLS (when configured) and authentication happen in the driver's one connect call; its
         failure is reported on the stage it belongs to."""
         started = time.perf_counter()
         tls = settings.get("ssl_mode") in self.ssl_enabled_values
         try:
-            conn = self.connect(settings, timeout=timeout, name="erpflow-test")
+            conn = self.connect(settings, timeout=timeout, name="erpflow-test", address=address)
         except Exception as exc:
             stage, advice = self.classify(exc, settings)
             if tls and stage != "TLS":

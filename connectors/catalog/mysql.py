@@ -69,13 +69,13 @@ class MySQLType(ServerDatabaseType):
         ssl_default="disable",
     )
 
-    def connect(self, settings: dict, *, timeout: float, name: str):
+    def connect(self, settings: dict, *, timeout: float, name: str, address: str | None = None):
         pymysql = _driver()
         options = {}
         if settings.get("ssl_mode") == "require":
             options["ssl"] = {"check_hostname": False}
         conn = pymysql.connect(
-            host=settings["host"],
+            host=address or self.checked_address(settings),  # the checked address, not the name: see database.py
             port=settings["port"],
             user=settings["username"],
             password=settings.get("password") or "",
@@ -119,6 +119,8 @@ class MySQLType(ServerDatabaseType):
                     ) from None
 
     def open(self, settings: dict, *, name: str = "erpflow") -> SimplePool:
+        self.checked_address(settings)  # a refused host fails here, not after the step's whole timeout
+
         def connect(timeout: float):
             try:
                 conn = self.connect(settings, timeout=timeout, name=name)

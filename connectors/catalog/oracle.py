@@ -82,24 +82,30 @@ class OracleType(ServerDatabaseType):
         ssl_default="disable",
     )
 
-    def connect_params(self, settings: dict) -> dict:
-        """Keyword arguments of ``oracledb.connect`` / ``create_pool`` for the connection itself."""
+    def connect_params(self, settings: dict, address: str | None = None) -> dict:
+        """Keyword arguments of ``oracledb.connect`` / ``create_pool`` for the connection itself.
+
+        ``address`` is the host's address the network policy checked; plain TCP connects to it, so a
+        DNS answer that changes later cannot redirect the pool. TCPS keeps the name: the driver matches
+        the server certificate against it and has no separate address setting.
+        """
         timeout = float(settings.get("connect_timeout") or 10)
+        tls = settings.get("ssl_mode") == "require"
         return {
             "user": settings["username"],
             "password": settings.get("password") or "",
-            "host": settings["host"],
+            "host": address if address and not tls else settings["host"],
             "port": settings["port"],
             "service_name": settings["database"],
-            "protocol": "tcps" if settings.get("ssl_mode") == "require" else "tcp",
+            "protocol": "tcps" if tls else "tcp",
             "tcp_connect_timeout": timeout,
         }
 
-    def pool_params(self, settings: dict) -> dict:
+    def pool_params(self, settings: dict, address: str | None = None) -> dict:
         """Keyword arguments of ``oracledb.create_pool`` (see the module docstring for the mapping)."""
         oracledb = _driver()
         return {
-            **self.connect_params(settings),
+            **self.connect_params(settings, address),
             "min": settings["min_idle"],
             "max": settings["max_pool"],
             "increment": 1,
@@ -109,9 +115,9 @@ class OracleType(ServerDatabaseType):
             "ping_interval": 1,
         }
 
-    def connect(self, settings: dict, *, timeout: float, name: str):
+    def connect(self, settings: dict, *, timeout: float, name: str, address: str | None = None):
         oracledb = _driver()
-        params = self.connect_params(settings)
+        params = self.connect_params(settings, address or self.checked_address(settings))
         params["tcp_connect_timeout"] = timeout
         return oracledb.connect(**params)
 
@@ -181,7 +187,8 @@ class OraclePool:
         self.waiting = 0
         self.created = 0
         self.errors = 0
-        self.pool = oracledb.create_pool(**kind.pool_params(settings), session_callback=self.session_created)
+        address = kind.checked_address(settings)
+        self.pool = oracledb.create_pool(**kind.pool_params(settings, address), session_callback=self.session_created)
 
     def session_created(self, conn, requested_tag) -> None:
         """oracledb calls this once for each new connection, before lending it."""

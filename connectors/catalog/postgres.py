@@ -78,10 +78,12 @@ class PostgresType(ServerDatabaseType):
             "autocommit": True,
         }
 
-    def connect(self, settings: dict, *, timeout: float, name: str):
+    def connect(self, settings: dict, *, timeout: float, name: str, address: str | None = None):
         psycopg, _ = _driver()
         kwargs = self.connect_kwargs(settings, name)
         kwargs["connect_timeout"] = max(2, int(timeout))
+        # libpq connects to hostaddr and keeps host for TLS verification and the password file.
+        kwargs["hostaddr"] = address or self.checked_address(settings)
         return psycopg.connect(**kwargs)
 
     def classify(self, exc: Exception, settings: dict) -> tuple[str, str]:
@@ -172,10 +174,16 @@ class PostgresPool:
             @classmethod
             def connect(cls, *args, **kwargs):
                 try:
+                    kwargs["hostaddr"] = kind.checked_address(settings)  # every new connection is checked
                     return super().connect(*args, **kwargs)
+                except ConnectorError as exc:
+                    pool.last_error = str(exc)
+                    raise
                 except Exception as exc:
                     pool.last_error = kind.classify(exc, settings)[1]
                     raise
+
+        kind.checked_address(settings)  # a refused host fails here, not after the step's whole timeout
 
         self.pool = psycopg_pool.ConnectionPool(
             connection_class=Connection,

@@ -85,4 +85,5 @@ def check(language: str, text: str) -> list[InstructionProblem]:
     return check_template(text)
 
 
-from flows.instructions import sql  # noqa: E402,F401 - registers the "sql" checker
+# The languages register their checkers and renderers when imported.
+from flows.instructions import bapi, http, sql  # noqa: E402,F401

@@ -51,7 +51,7 @@ def test_the_environments_page_lists_defaults_with_empty_states(session_client):
 def test_a_viewer_cannot_open_the_variable_form(org, viewer):
     client = Client()
     client.force_login(viewer)
-    assert client.get("/environments/sandbox/variables/new/").status_code == 404
+    assert client.get("/environments/sandbox/variables/new/").status_code == 403
     assert "Add variable" not in client.get("/environments/").content.decode()
 
 

@@ -138,6 +138,14 @@ def test_bulk_replay_honours_ids_and_limit(api, history, execution_of, run_now):
     assert api.post("/api/v1/executions/replay/", {"limit": 0}, format="json").status_code == 400
 
 
+def test_bulk_replay_takes_at_most_100_executions_per_request(api, history):
+    too_many = api.post("/api/v1/executions/replay/", {"ids": list(range(1, 102))}, format="json")
+    assert too_many.status_code == 400
+    assert "ids" in too_many.json()["errors"]
+    assert api.post("/api/v1/executions/replay/", {"limit": 101}, format="json").status_code == 400
+    assert not Execution.objects.filter(replay_of__isnull=False).exists()
+
+
 @pytest.mark.parametrize(
     "body,field",
     [({"since": "yesterday"}, "since"), ({"ids": "7"}, "ids"), ({"limit": 501}, "limit")],

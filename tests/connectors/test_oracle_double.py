@@ -11,6 +11,7 @@ signature. What runs against a real Oracle server: nothing, in this repository's
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 import threading
@@ -23,6 +24,7 @@ import pytest
 from accounts.models import Environment
 from connectors import catalog, pools, runtime, values
 from connectors.catalog.base import ConnectorError, Deadline, PoolExhausted, StepTimeout
+from connectors.egress import policy as egress_policy
 from tests.flows.workers import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -179,8 +181,10 @@ class OracledbDouble:
 
 @pytest.fixture
 def double(monkeypatch):
+    """The driver double, and a DNS answer for its host name, which no resolver here knows."""
     module = OracledbDouble()
     monkeypatch.setitem(sys.modules, "oracledb", module)
+    monkeypatch.setattr(egress_policy, "resolve", lambda name, port: [ipaddress.ip_address("10.20.30.40")])
     yield module
     pools.close_all()
 

@@ -183,9 +183,9 @@ def test_a_viewer_sees_the_pages_without_ways_to_change(create_connector, viewer
         f"/connectors/{body['id']}/edit/",
         f"/connectors/{body['id']}/delete/",
     ):
-        assert client.get(path).status_code == 404, path
-    assert client.post(f"/connectors/{body['id']}/test/", {"environment": "sandbox"}).status_code == 404
-    assert client.post(f"/connectors/{body['id']}/delete/").status_code == 404
+        assert client.get(path).status_code == 403, path
+    assert client.post(f"/connectors/{body['id']}/test/", {"environment": "sandbox"}).status_code == 403
+    assert client.post(f"/connectors/{body['id']}/delete/").status_code == 403
     assert Connector.objects.filter(pk=body["id"]).exists()
 
 

@@ -112,8 +112,15 @@ def test_non_sql_languages_get_values_as_text(context):
         render_text("GET /customers/{{ trigger.payload.id }}?co={{ env.COMPANY }}", context)
         == "GET /customers/7?co=1000"
     )
-    rendered = render_instruction("bapi", None, "CALL FUNCTION X: [ (ID: {{ trigger.payload.id }}) ]", context)
-    assert (rendered.text, rendered.params) == ("CALL FUNCTION X: [ (ID: 7) ]", {})
+    rendered = render_instruction("plain", None, "FETCH {{ trigger.payload.id }}", context)
+    assert (rendered.text, rendered.params) == ("FETCH 7", {})
+
+
+def test_a_language_with_a_renderer_gets_typed_values_not_text(context):
+    text = "CALL FUNCTION X: [ (ID: {{ trigger.payload.id }}) ]"
+    rendered = render_instruction("bapi", None, text, context)
+    assert rendered.params == {"calls": [{"function": "X", "parameters": {"ID": 7}}]}
+    assert rendered.text == text
 
 
 def test_step_references_are_found_in_attribute_and_item_form():
@@ -141,6 +148,11 @@ def test_a_mapping_is_jsonata_over_the_properties(context):
 def test_a_failing_mapping_is_an_expression_error():
     with pytest.raises(ExpressionError, match="The mapping failed: boom"):
         evaluate_mapping('$error("boom")', {}, 1000)
+
+
+def test_a_function_failing_on_its_input_is_an_expression_error_not_an_unexpected_one():
+    with pytest.raises(ExpressionError, match="The mapping failed: could not convert string to float: 'abc'"):
+        evaluate_mapping('$number("abc")', {}, 1000)
 
 
 def test_a_runaway_mapping_times_out_at_its_step_timeout():

@@ -72,10 +72,10 @@ def test_an_expression_with_a_syntax_error_is_reported_at_its_braces():
 
 
 def test_a_language_without_its_own_checker_still_gets_its_expressions_checked():
-    [problem] = instructions.check("bapi", "CALL FUNCTION X: [ (A: {{ 1 + }}) ]")
+    [problem] = instructions.check("plain", "CALL FUNCTION X: [ (A: {{ 1 + }}) ]")
     assert (problem.line, problem.column) == (1, 24)
     assert problem.message.startswith("{{ 1 + }} is not a valid expression: unexpected")
-    assert instructions.check("bapi", "CALL FUNCTION X") == []
+    assert instructions.check("plain", "CALL FUNCTION X") == []
 
 
 def test_a_checker_registers_once_per_language():

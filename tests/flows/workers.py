@@ -19,6 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from tests.conftest import TEST_NETWORK_POLICY
+
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
 
@@ -40,6 +42,7 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         self.env = {
             **os.environ,
+            **TEST_NETWORK_POLICY,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker_url,
@@ -50,10 +53,14 @@ class Workers:
             "SECRET_KEY": settings.SECRET_KEY,
             "ERPFLOW_VAR_DIR": str(log_dir / "var"),
             "ERPFLOW_WORKER_HEARTBEAT_SECONDS": "60",
+            "ERPFLOW_EXECUTION_QUEUE": self.queue,
+            # With ``start_beat``: look for stranded executions every 2 s, sent again after 8 s.
+            "ERPFLOW_STRANDED_SWEEP_SECONDS": "2",
+            "ERPFLOW_EXECUTION_STRANDED_SECONDS": "8",
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start(self, concurrency: int = 4) -> subprocess.Popen:
+    def start(self, concurrency: int = 4, loglevel: str = "WARNING") -> subprocess.Popen:
         n = len(self.processes) + 1
         log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
@@ -74,8 +81,22 @@ class Workers:
                 "--without-mingle",
                 "--without-heartbeat",
                 "--loglevel",
-                "WARNING",
+                loglevel,
             ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        process.log = log
+        self.processes.append(process)
+        return process
+
+    def start_beat(self) -> subprocess.Popen:
+        """Celery beat, as production runs it: its periodic sweeps go to these workers' queue."""
+        log = open(self.log_dir / "worker-beat.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [str(CELERY), "-A", "config", "beat", "--pidfile=", "--loglevel", "INFO"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

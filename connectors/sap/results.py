@@ -1,0 +1,100 @@
+"""The one result shape of a call, whatever the transport, and what its BAPIRET2 messages mean.
+
+Neither pyrfc nor RFC over SOAP says which returned parameter is an export, a changing or a
+table parameter: both answer one flat set of names. Without the function's interface (which SOAP
+does not carry), the direction follows from what SAP sends back:
+
+- ``tables``: a value that is a list of rows, or a parameter the call sent as a list;
+- ``changing``: a parameter the call sent (as a value or structure) and got back, since SAP never
+  returns a pure import parameter;
+- ``export``: everything else it returned;
+- ``messages``: the ``RETURN`` parameter's BAPIRET2 (or older BAPIRETURN) rows, as SAP wrote them.
+
+One case differs between the transports: an output table that comes back empty and was not sent
+is ``[]`` from pyrfc, while SOAP writes it as an empty element, indistinguishable from an empty
+field, so it appears under ``export`` as ``""``. Send such a table as ``[]`` to make it a table.
+
+A message of type E (error) or A (abort) fails the call with its text and number; W (warning)
+does too when the step treats warnings as errors. S, I and W messages stay in the output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.catalog.base import ConnectorError
+
+MESSAGE_PARAMETER = "RETURN"
+FAILING = frozenset({"E", "A"})
+
+
+class BapiError(ConnectorError):
+    """A call answered with an E or A message (or W, as the step asked); the messages are kept."""
+
+    def __init__(self, message: str, messages: list[dict]):
+        super().__init__(message)
+        self.messages = messages
+
+
+def _is_message(row: Any) -> bool:
+    return isinstance(row, dict) and "TYPE" in row and "MESSAGE" in row
+
+
+def messages_of(value: Any) -> list[dict] | None:
+    """The rows of a ``RETURN`` parameter (a table or one structure), or None when it holds no messages."""
+    if value in ("", None, []):
+        return []
+    if _is_message(value):
+        value = [value]
+    if isinstance(value, list) and all(_is_message(row) for row in value):
+        return [row for row in value if str(row.get("TYPE") or "").strip()]
+    return None
+
+
+def shape(sent: dict, returned: dict) -> dict:
+    """Sort a call's returned parameters into the result shape (see the module docstring)."""
+    out: dict[str, Any] = {"export": {}, "changing": {}, "tables": {}, "messages": []}
+    for name, value in returned.items():
+        key = str(name).upper()
+        if key == MESSAGE_PARAMETER:
+            rows = messages_of(value)
+            if rows is not None:
+                out["messages"].extend(rows)
+                continue
+        if isinstance(value, list) or isinstance(sent.get(key), list):
+            out["tables"][key] = value if isinstance(value, list) else []
+        elif key in sent:
+            out["changing"][key] = value
+        else:
+            out["export"][key] = value
+    return out
+
+
+def failing(messages: list[dict], *, warnings_as_errors: bool) -> list[dict]:
+    types = FAILING | {"W"} if warnings_as_errors else FAILING
+    return [row for row in messages if str(row.get("TYPE")).strip().upper() in types]
+
+
+def describe(row: dict) -> str:
+    """``E V1 849: Credit limit exceeded`` (type, message class, number, text)."""
+    kind = str(row.get("TYPE") or "").strip()
+    klass = str(row.get("ID") or "").strip()
+    number = str(row.get("NUMBER") or row.get("CODE") or "").strip()
+    label = " ".join(part for part in (kind, klass, number) if part)
+    return f"{label}: {str(row.get('MESSAGE') or '').strip()}"
+
+
+def failure(function: str, bad: list[dict], messages: list[dict]) -> BapiError:
+    shown = "; ".join(describe(row) for row in bad[:3])
+    more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+    return BapiError(f"{function} answered {shown}{more}", messages)
+
+
+def merge(results: list[dict]) -> dict:
+    """Several calls of one instruction as one result: later values of the same name win, messages add up."""
+    out: dict[str, Any] = {"export": {}, "changing": {}, "tables": {}, "messages": []}
+    for result in results:
+        for part in ("export", "changing", "tables"):
+            out[part].update(result[part])
+        out["messages"].extend(result["messages"])
+    return out

@@ -1,0 +1,125 @@
+"""RFC through the pyrfc API: ``Connection(**params)``, ``.call(name, **parameters)``, ``.cancel()``.
+
+Either SAP's PyRFC (which needs SAP's NW RFC SDK) or erpl-pyrfc (a drop-in without the SDK,
+the ``sap`` extra) provides the ``pyrfc`` module; it is imported only when a connection opens,
+so the catalog lists the type where neither is installed and using it names the extra.
+
+The deadline is enforced with the library's cancel: a timer cancels the connection when the
+step's time runs out, the call returns with an error, and the step times out. A cancelled
+connection is unusable afterwards, so the pool drops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+from connectors.catalog.base import ConnectorError, Deadline, DriverMissing, StepTimeout
+from connectors.sap.network import egress_policy, first_hop
+
+EXTRA = "sap"
+
+
+def load() -> Any:
+    """The ``pyrfc`` module; DriverMissing naming the extra when no provider is installed."""
+    try:
+        import pyrfc
+    except ImportError:
+        raise DriverMissing(
+            "The RFC transport needs the pyrfc API: install erpflow's 'sap' extra "
+            f"(pip install 'erpflow[{EXTRA}]', which brings erpl-pyrfc) or SAP's PyRFC with the NW RFC SDK."
+        ) from None
+    return pyrfc
+
+
+def connection_params(settings: dict) -> dict:
+    """pyrfc's logon parameters: a fixed application server or load-balanced logon, SAProuter, gateway."""
+    params: dict[str, str] = {
+        "client": settings["client"],
+        "user": settings["user"],
+        "passwd": settings.get("passwd") or "",
+        "lang": settings.get("lang") or "EN",
+    }
+    if settings.get("mshost"):
+        params.update(mshost=settings["mshost"], sysid=settings.get("sysid") or "", group=settings.get("group") or "")
+        if settings.get("msserv"):
+            params["msserv"] = settings["msserv"]
+    else:
+        params.update(ashost=settings.get("ashost") or "", sysnr=settings.get("sysnr") or "")
+    for name in ("saprouter", "gwhost", "gwserv"):
+        if settings.get(name):
+            params[name] = settings[name]
+    return params
+
+
+def describe_error(exc: Exception) -> str:
+    """The library's error as one line a person can act on (pyrfc's ``key`` and ``message`` where present)."""
+    key = getattr(exc, "key", "") or ""
+    message = getattr(exc, "message", "") or str(exc) or type(exc).__name__
+    first = " ".join(str(message).split())[:400]
+    return f"{key}: {first}" if key and key not in first else first
+
+
+def classify(exc: Exception, pyrfc: Any) -> str:
+    """ "logon", "communication", "abap" or "rfc", from pyrfc's exception classes."""
+    if isinstance(exc, pyrfc.LogonError):
+        return "logon"
+    if isinstance(exc, pyrfc.CommunicationError):
+        return "communication"
+    if isinstance(exc, pyrfc.ABAPApplicationError):
+        return "abap"
+    return "rfc"
+
+
+class RfcSession:
+    """One logged-on RFC connection, lent by the pool to one call at a time."""
+
+    def __init__(self, settings: dict):
+        self.pyrfc = load()
+        host, port, _ = first_hop(settings)
+        # The library connects by name itself; the check keeps refused hosts out (a DNS answer that
+        # changes between this check and the library's lookup is the one gap, as for Oracle over TCPS).
+        egress_policy(settings).check_host(host, port)
+        try:
+            self.conn = self.pyrfc.Connection(**connection_params(settings))
+        except self.pyrfc.RFCError as exc:
+            kind = classify(exc, self.pyrfc)
+            if kind == "logon":
+                raise ConnectorError(f"the SAP logon failed: {describe_error(exc)}") from None
+            raise ConnectorError(f"the SAP system cannot be reached: {describe_error(exc)}") from None
+
+    def call(self, function: str, params: dict, deadline: Deadline) -> dict:
+        left = deadline.remaining()
+        if left <= 0:
+            raise StepTimeout("the step's timeout ran out before the SAP call could start")
+        timer = threading.Timer(left, self._cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            return dict(self.conn.call(function, **params))
+        except self.pyrfc.RFCError as exc:
+            if deadline.expired:
+                raise StepTimeout(
+                    f"{function} was still running when the step's timeout ran out ({deadline.timeout_ms} ms); "
+                    "the RFC call was cancelled"
+                ) from None
+            kind = classify(exc, self.pyrfc)
+            if kind == "abap":
+                raise ConnectorError(f"{function} raised an ABAP exception: {describe_error(exc)}") from None
+            if kind == "communication":
+                raise ConnectorError(f"the connection to SAP broke during {function}: {describe_error(exc)}") from None
+            raise ConnectorError(f"{function} failed: {describe_error(exc)}") from None
+        finally:
+            timer.cancel()
+
+    def _cancel(self) -> None:
+        with contextlib.suppress(Exception):  # the call is ending anyway; its own error says what happened
+            self.conn.cancel()
+
+    def alive(self) -> bool:
+        self.conn.ping()
+        return True
+
+    def close(self) -> None:
+        self.conn.close()

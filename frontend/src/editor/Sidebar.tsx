@@ -1,0 +1,95 @@
+/** The palette: the connectors the user may use, grouped by type with their icons, plus the mapping step. */
+import { useMemo, useState, type DragEvent } from "react";
+import type { Catalog } from "./context";
+import type { PaletteItem } from "./dnd/DnDContext";
+import { StepIcon } from "./icons";
+
+interface Props {
+  catalog: Catalog;
+  loading: boolean;
+  readOnly: boolean;
+  onAdd: (item: PaletteItem) => void;
+  onDragStart: (event: DragEvent, item: PaletteItem) => void;
+}
+
+const MAPPING: PaletteItem = { kind: "mapping", label: "Mapping", icon: "mapping", category: "mapping" };
+
+function matches(item: PaletteItem, query: string, typeLabel: string): boolean {
+  const text = `${item.label} ${typeLabel} ${item.connector?.description ?? ""}`.toLowerCase();
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .every((word) => text.includes(word));
+}
+
+export function Sidebar({ catalog, loading, readOnly, onAdd, onDragStart }: Props) {
+  const [query, setQuery] = useState("");
+  const groups = useMemo(() => {
+    const byType = new Map<string, PaletteItem[]>();
+    for (const connector of catalog.connectors) {
+      const type = catalog.types.get(connector.type);
+      const item: PaletteItem = {
+        kind: "connector",
+        label: connector.name,
+        icon: type?.icon ?? connector.type,
+        category: type?.category ?? "database",
+        connector,
+      };
+      byType.set(connector.type, [...(byType.get(connector.type) ?? []), item]);
+    }
+    const result = [...byType.entries()].map(([key, items]) => ({
+      key,
+      label: catalog.types.get(key)?.label ?? key,
+      items: items.filter((item) => matches(item, query, catalog.types.get(key)?.label ?? key)),
+    }));
+    result.push({ key: "mapping", label: "Transform", items: matches(MAPPING, query, "mapping jsonata transform") ? [MAPPING] : [] });
+    return result.filter((group) => group.items.length);
+  }, [catalog, query]);
+
+  return (
+    <aside className="palette" aria-label="Step palette">
+      <label className="visually-hidden" htmlFor="palette-search">
+        Search steps
+      </label>
+      <input
+        id="palette-search"
+        type="search"
+        placeholder="Search connectors…"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+      />
+      {loading && <p className="muted small">Loading connectors…</p>}
+      {!loading && groups.length === 0 && <p className="muted small">Nothing matches “{query}”.</p>}
+      {!loading && catalog.connectors.length === 0 && !query && (
+        <p className="muted small">
+          No connectors you may use yet. <a href="/connectors/">Register one</a> to call a database or an ERP.
+        </p>
+      )}
+      {groups.map((group) => (
+        <section key={group.key} className="palette-group">
+          <h3>{group.label}</h3>
+          <ul>
+            {group.items.map((item) => (
+              <li key={item.connector ? `c${item.connector.id}` : item.kind}>
+                <button
+                  type="button"
+                  className="palette-item"
+                  draggable={!readOnly}
+                  disabled={readOnly}
+                  onDragStart={(event) => onDragStart(event, item)}
+                  onClick={() => onAdd(item)}
+                  title={`Drag onto the canvas, or click to add ${item.label}`}
+                  data-testid={item.connector ? `palette-${item.connector.name}` : "palette-mapping"}
+                >
+                  <StepIcon icon={item.icon} category={item.category} size={22} />
+                  <span>{item.label}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+      <p className="palette-hint muted small">Drag a step onto the canvas or click it. Connect a step’s bottom dot to the next step’s top dot.</p>
+    </aside>
+  );
+}

@@ -1,0 +1,251 @@
+/**
+ * The step form, a drawer beside the canvas: name, connector (of the step's type), timeout checked as you
+ * type, options the connector's type declares, the instruction with its properties and the fx builder,
+ * Ignore Errors. Save puts the values on the canvas; "Save draft" then stores the graph.
+ */
+import { useEffect, useMemo, useRef, useState } from "react";
+import { api, type Field, type Problem, type Properties } from "../api";
+import type { Catalog } from "../context";
+import { referenceKey, timeoutProblem, type Step } from "../graph";
+import { insertAt } from "../highlight";
+import { ExpressionBuilder } from "./ExpressionBuilder";
+import { InstructionEditor } from "./InstructionEditor";
+import { allExpressions, PropertiesTree, type UpstreamStep } from "./PropertiesTree";
+
+interface Props {
+  slug: string;
+  step: Step;
+  catalog: Catalog;
+  otherNames: string[];
+  upstream: UpstreamStep[];
+  savedStepIds: Set<string>;
+  problems: Problem[];
+  readOnly: boolean;
+  onSave: (step: Step) => void;
+  onClose: () => void;
+}
+
+const IGNORE_MEANING = {
+  on: "On: if this step fails, the error is logged and the following steps still run.",
+  off: "Off: if this step fails, the execution stops here and no following step runs.",
+};
+
+function OptionInput({ field, value, onChange }: { field: Field; value: unknown; onChange: (v: unknown) => void }) {
+  const id = `option-${field.name}`;
+  if (field.kind === "bool") {
+    return (
+      <label className="switch-row" htmlFor={id}>
+        <input id={id} type="checkbox" checked={Boolean(value ?? field.default)} onChange={(e) => onChange(e.target.checked)} />
+        {field.label}
+        {field.help && <span className="help"> {field.help}</span>}
+      </label>
+    );
+  }
+  return (
+    <div className="field">
+      <label htmlFor={id}>{field.label}</label>
+      {field.kind === "choice" ? (
+        <select id={id} value={String(value ?? field.default ?? "")} onChange={(e) => onChange(e.target.value)}>
+          {field.choices.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          id={id}
+          type={field.kind === "int" ? "number" : "text"}
+          min={field.min ?? undefined}
+          max={field.max ?? undefined}
+          value={String(value ?? field.default ?? "")}
+          onChange={(e) => onChange(field.kind === "int" ? (e.target.value === "" ? null : Number(e.target.value)) : e.target.value)}
+        />
+      )}
+      {field.help && <p className="help">{field.help}</p>}
+    </div>
+  );
+}
+
+export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedStepIds, problems, readOnly, onSave, onClose }: Props) {
+  const [name, setName] = useState(step.name);
+  const [connector, setConnector] = useState<number | null>(step.connector ?? null);
+  const [timeout, setTimeoutText] = useState(String(step.timeout_ms));
+  const [instruction, setInstruction] = useState(step.instruction);
+  const [ignoreErrors, setIgnoreErrors] = useState(step.ignore_errors);
+  const [options, setOptions] = useState<Record<string, unknown>>({ ...(step.options ?? {}) });
+  const [properties, setProperties] = useState<Properties | null>(null);
+  const [propertiesError, setPropertiesError] = useState<string | null>(null);
+  const [fxOpen, setFxOpen] = useState(false);
+  const selection = useRef({ start: step.instruction.length, end: step.instruction.length });
+  const textarea = useRef<HTMLTextAreaElement>(null);
+
+  const current = connector != null ? catalog.connectorById.get(connector) : undefined;
+  const type = current ? catalog.types.get(current.type) : undefined;
+  const language = step.kind === "mapping" ? "jsonata" : (type?.language ?? "sql");
+  const sameType = catalog.connectors.filter((c) => !current || c.type === current.type);
+
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .properties(slug, savedStepIds.has(step.id) ? step.id : null)
+      .then((answer) => !cancelled && setProperties(answer))
+      .catch((error: Error) => !cancelled && setPropertiesError(`Could not load the properties: ${error.message}`));
+    return () => {
+      cancelled = true;
+    };
+  }, [slug, step.id, savedStepIds]);
+
+  const nameError = useMemo(() => {
+    if (!name.trim()) return "Give the step a name.";
+    if (!referenceKey(name)) return "The name needs at least one letter or digit.";
+    const clash = otherNames.find((other) => referenceKey(other) === referenceKey(name));
+    return clash ? `Another step is already called “${clash}”; names must be unique.` : null;
+  }, [name, otherNames]);
+  const timeoutError = timeoutProblem(timeout);
+  const connectorError = step.kind === "connector" && connector == null ? "Choose a connector." : null;
+  const invalid = Boolean(nameError || timeoutError || connectorError);
+
+  const insert = (text: string) => {
+    const { start, end } = selection.current;
+    const next = insertAt(instruction, start, end, text);
+    setInstruction(next.text);
+    selection.current = { start: next.caret, end: next.caret };
+    requestAnimationFrame(() => {
+      textarea.current?.focus();
+      textarea.current?.setSelectionRange(next.caret, next.caret);
+    });
+  };
+
+  const save = () => {
+    if (invalid) return;
+    const saved: Step = { ...step, name: name.trim(), timeout_ms: Number(timeout), instruction, ignore_errors: ignoreErrors };
+    if (step.kind === "connector") {
+      saved.connector = connector;
+      saved.options = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== null && v !== ""));
+    }
+    onSave(saved);
+  };
+
+  return (
+    <aside className="drawer" aria-label={`Step form: ${step.name}`} onKeyDown={(e) => e.key === "Escape" && onClose()}>
+      <header className="drawer-head">
+        <h2>{step.kind === "mapping" ? "Mapping step" : "Connector step"}</h2>
+        <button type="button" className="link" onClick={onClose} aria-label="Close the step form">
+          ✕
+        </button>
+      </header>
+      {problems.length > 0 && (
+        <ul className="drawer-problems" role="alert">
+          {problems.map((p, i) => (
+            <li key={i}>{p.message}</li>
+          ))}
+        </ul>
+      )}
+      <div className="drawer-body">
+        <div className="field">
+          <label htmlFor="step-name">Name</label>
+          <input id="step-name" value={name} readOnly={readOnly} aria-invalid={!!nameError} onChange={(e) => setName(e.target.value)} />
+          {nameError ? <p className="field-error">{nameError}</p> : <p className="help">Later steps read its output as <code>steps.{referenceKey(name)}</code>.</p>}
+        </div>
+        {step.kind === "connector" && (
+          <div className="field">
+            <label htmlFor="step-connector">Connector</label>
+            <select
+              id="step-connector"
+              value={connector ?? ""}
+              disabled={readOnly}
+              onChange={(e) => setConnector(e.target.value ? Number(e.target.value) : null)}
+            >
+              <option value="">Choose…</option>
+              {sameType.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name} ({c.environments.join(", ") || "no environment"})
+                </option>
+              ))}
+            </select>
+            {connectorError ? <p className="field-error">{connectorError}</p> : <p className="help">{type ? `${type.label}: instructions in ${type.language.toUpperCase()}.` : ""}</p>}
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor="step-timeout">Timeout (ms)</label>
+          <input
+            id="step-timeout"
+            inputMode="numeric"
+            value={timeout}
+            readOnly={readOnly}
+            aria-invalid={!!timeoutError}
+            aria-describedby="step-timeout-help"
+            onChange={(e) => setTimeoutText(e.target.value)}
+          />
+          <p id="step-timeout-help" className={timeoutError ? "field-error" : "help"}>
+            {timeoutError ?? "How long the step may take, waiting for a connection included: 1 to 60000 ms, 3000 by default."}
+          </p>
+        </div>
+        {type && type.step_options.length > 0 && (
+          <fieldset className="options">
+            <legend>Options</legend>
+            {type.step_options.map((field) => (
+              <OptionInput key={field.name} field={field} value={options[field.name]} onChange={(v) => setOptions({ ...options, [field.name]: v })} />
+            ))}
+          </fieldset>
+        )}
+        <div className="field">
+          <div className="label-row">
+            <label htmlFor="step-instruction">{step.kind === "mapping" ? "Mapping (JSONata)" : "Instruction"}</label>
+            {!readOnly && (
+              <button type="button" className="fx" title="Build an expression" aria-label="Expression builder" onClick={() => setFxOpen(!fxOpen)}>
+                fx
+              </button>
+            )}
+          </div>
+          {fxOpen && (
+            <ExpressionBuilder
+              expressions={allExpressions(properties, upstream)}
+              onInsert={(text) => {
+                insert(text);
+                setFxOpen(false);
+              }}
+              onClose={() => setFxOpen(false)}
+            />
+          )}
+          <InstructionEditor
+            id="step-instruction"
+            ref={textarea}
+            language={language}
+            value={instruction}
+            readOnly={readOnly}
+            onChange={setInstruction}
+            onSelect={(start, end) => (selection.current = { start, end })}
+          />
+          <p className="help">
+            {step.kind === "mapping"
+              ? "The step's output is this expression's value; it reads trigger, env and steps."
+              : "In the connector's own language; every {{ }} is filled in when the step runs (as a bound parameter in SQL)."}
+          </p>
+        </div>
+        <div className="field">
+          <span className="label">Properties</span>
+          <PropertiesTree properties={properties} upstream={upstream} error={propertiesError} onPick={(expression) => insert(`{{ ${expression} }}`)} />
+        </div>
+        <div className="field">
+          <label className="switch-row" htmlFor="step-ignore">
+            <input id="step-ignore" type="checkbox" role="switch" checked={ignoreErrors} disabled={readOnly} onChange={(e) => setIgnoreErrors(e.target.checked)} />
+            Ignore Errors
+          </label>
+          <p className="help">{ignoreErrors ? IGNORE_MEANING.on : IGNORE_MEANING.off}</p>
+        </div>
+      </div>
+      <footer className="drawer-foot">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        {!readOnly && (
+          <button type="button" className="primary" disabled={invalid} onClick={save}>
+            Save
+          </button>
+        )}
+      </footer>
+    </aside>
+  );
+}

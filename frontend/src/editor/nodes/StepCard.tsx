@@ -1,0 +1,62 @@
+/** The body every step kind shares: handles, icon, name, what it calls, badges, run status, problems, buttons. */
+import { Handle, Position } from "@xyflow/react";
+import type { ReactNode } from "react";
+import { STATUS_LABELS, useCanvas } from "../context";
+import type { Step } from "../graph";
+
+export interface StepCardProps {
+  step: Step;
+  selected: boolean;
+  icon: ReactNode;
+  subtitle: string;
+}
+
+export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
+  const { statuses, problems, readOnly, edit, duplicate, remove, showRun } = useCanvas();
+  const status = statuses[step.id];
+  const found = problems[step.id] ?? [];
+  const classes = ["step-node", selected ? "selected" : "", status ? `run-${status.status}` : "", found.length ? "has-problems" : ""];
+  return (
+    <div
+      className={classes.join(" ")}
+      data-step={step.id}
+      data-status={status?.status ?? ""}
+      title={found.map((p) => p.message).join("\n") || undefined}
+      onDoubleClick={() => (status ? showRun(step.id) : edit(step.id))}
+    >
+      <Handle type="target" position={Position.Top} aria-label={`Input of ${step.name}`} />
+      <div className="step-main">
+        {icon}
+        <div className="step-text">
+          <div className="step-name">{step.name}</div>
+          <div className="step-sub">{subtitle}</div>
+        </div>
+      </div>
+      <div className="step-badges">
+        <span className="badge">{step.timeout_ms} ms</span>
+        {step.ignore_errors && <span className="badge warn">ignore errors</span>}
+        {found.length > 0 && <span className="badge error">{found.length} problem{found.length > 1 ? "s" : ""}</span>}
+        {status && (
+          <button type="button" className={`status-chip nodrag status-${status.status}`} onClick={() => showRun(step.id)}>
+            {STATUS_LABELS[status.status] ?? status.status}
+            {status.duration_ms !== undefined && ` · ${status.duration_ms < 10 ? status.duration_ms.toFixed(1) : Math.round(status.duration_ms)} ms`}
+          </button>
+        )}
+      </div>
+      {!readOnly && (
+        <div className="step-tools nodrag">
+          <button type="button" title="Edit the step" aria-label={`Edit ${step.name}`} onClick={() => edit(step.id)}>
+            ✎
+          </button>
+          <button type="button" title="Copy the step with its settings" aria-label={`Copy ${step.name}`} onClick={() => duplicate(step.id)}>
+            ⧉
+          </button>
+          <button type="button" title="Remove the step" aria-label={`Remove ${step.name}`} onClick={() => remove(step.id)}>
+            🗑
+          </button>
+        </div>
+      )}
+      <Handle type="source" position={Position.Bottom} aria-label={`Output of ${step.name}`} />
+    </div>
+  );
+}

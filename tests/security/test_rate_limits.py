@@ -1,0 +1,87 @@
+"""Rate limits counted atomically in Redis: concurrent clients on a real HTTP server, never one too many."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from accounts.choices import Scope
+from accounts.models import ApiToken
+from config import redis_client
+
+CLIENTS = 50
+LIMIT = 10
+
+
+@pytest.fixture
+def limited(settings, redis_url, transactional_db):
+    """Rate limits on, counted in the test's Redis database, with no counts left from an earlier run."""
+    settings.REDIS_URL = redis_url
+    redis_client._client = None
+    client = redis_client.client()
+    for key in client.scan_iter("erpflow:ratelimit:*"):
+        client.delete(key)
+    yield settings
+    redis_client._client = None
+
+
+def burst(url: str, tokens: list[str]) -> list[httpx.Response]:
+    """``CLIENTS`` requests released together, each from its own connection, round robin over ``tokens``."""
+    start = threading.Barrier(CLIENTS)
+
+    def one(n: int) -> httpx.Response:
+        with httpx.Client(timeout=30) as client:
+            start.wait()
+            return client.get(url, headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"})
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(one, range(CLIENTS)))
+
+
+def issue(org, user) -> str:
+    return ApiToken.issue(organization=org, user=user, name="burst", scopes=Scope.values)[1]
+
+
+def test_a_burst_of_50_clients_against_10_per_minute_lets_exactly_10_through(limited, live_server, org, owner):
+    limited.ERPFLOW_RATE_LIMIT_ORGANIZATION = LIMIT
+    limited.ERPFLOW_RATE_LIMIT_TOKEN = 1000
+    tokens = [issue(org, owner) for _ in range(5)]
+    responses = burst(f"{live_server.url}/api/v1/environments/", tokens)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) == LIMIT, statuses
+    assert statuses.count(429) == CLIENTS - LIMIT, statuses
+    refused = next(r for r in responses if r.status_code == 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["detail"].lower()
+
+
+def test_the_token_limit_counts_each_token_and_leaves_other_organizations_alone(
+    limited, live_server, org, owner, other_org, outsider
+):
+    limited.ERPFLOW_RATE_LIMIT_ORGANIZATION = 1000
+    limited.ERPFLOW_RATE_LIMIT_TOKEN = LIMIT
+    tokens = [issue(org, owner), issue(org, owner)]
+    statuses = [r.status_code for r in burst(f"{live_server.url}/api/v1/environments/", tokens)]
+    assert statuses.count(200) == 2 * LIMIT, statuses
+    # Organization A's tokens are spent; organization B's first request is not counted against them.
+    response = httpx.get(
+        f"{live_server.url}/api/v1/environments/", headers={"Authorization": f"Bearer {issue(other_org, outsider)}"}
+    )
+    assert response.status_code == 200
+
+
+def test_an_unauthenticated_request_is_refused_before_it_is_counted(limited, live_server, org, owner):
+    limited.ERPFLOW_RATE_LIMIT_ORGANIZATION = 1
+    assert httpx.get(f"{live_server.url}/api/v1/environments/").status_code == 401
+    token = issue(org, owner)
+    assert (
+        httpx.get(f"{live_server.url}/api/v1/environments/", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
+    assert (
+        httpx.get(f"{live_server.url}/api/v1/environments/", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 429
+    )

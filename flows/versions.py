@@ -29,7 +29,7 @@ def check_can_change(flow: Flow, user) -> None:
     membership = Membership.objects.filter(organization_id=flow.organization_id, user=user).first()
     if not allows(membership, "flows", Action.CHANGE_PROTECTED_FLOWS):
         role = rule_for("flows", Action.CHANGE_PROTECTED_FLOWS).role
-        raise PermissionDenied(f"Flow '{flow.name}' is protected: only the role '{role}' or higher may change it.")
+        raise PermissionDenied(f"Flow '{flow.name}' is protected: only {role}s may change it.")
 
 
 def connector_ids(graph: dict) -> set[int]:

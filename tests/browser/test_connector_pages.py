@@ -70,3 +70,45 @@ def test_a_newcomer_creates_a_tested_postgres_connector_and_sees_its_pool(
     connector = Connector.objects.get(organization=org, name="Warehouse")
     runtime.call(connector, connector.settings.get().environment, "SELECT 1", {}, Deadline(5000))
     chromium(owner, lambda page: see_the_live_pool(page, connector.pk))
+
+
+def edit_through_the_pages(page, connector_id: int) -> None:
+    page.goto(f"/connectors/{connector_id}/")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Description").fill("Orders and stock of the warehouse")
+    page.locator('input[name="sandbox__min_idle"]').fill("2")
+    assert SECRET not in page.content(), "the saved password is never sent back to the browser"
+    page.get_by_role("button", name="Test and save").click()
+    page.get_by_text("Saved Warehouse; its connection test passed.").wait_for()
+
+
+def try_to_delete_it(page, connector_id: int) -> None:
+    page.goto(f"/connectors/{connector_id}/")
+    page.get_by_role("link", name="Delete").click()
+    refusal = page.get_by_role("alert")
+    refusal.get_by_text("This connector is in use").wait_for()
+    assert "1 flow ('Stock sync')" in refusal.inner_text()
+    refusal.get_by_role("link", name="Stock sync").wait_for()
+    assert page.get_by_role("button", name="Delete connector").count() == 0
+
+
+def test_the_connector_is_edited_in_place_and_cannot_be_deleted_while_a_flow_uses_it(
+    chromium, owner, org, pg_values, closing_pools
+):
+    from flows import versions
+    from flows.models import Flow
+    from tests.flows.builders import graph, sql
+
+    chromium(owner, lambda page: create_through_the_pages(page, pg_values))
+    connector = Connector.objects.get(organization=org, name="Warehouse")
+    chromium(owner, lambda page: edit_through_the_pages(page, connector.pk))
+    connector.refresh_from_db()
+    stored = connector.settings.get()
+    assert connector.description == "Orders and stock of the warehouse"
+    assert stored.values["min_idle"] == 2
+    assert runtime.call(connector, stored.environment, "SELECT 1 AS one", {}, Deadline(5000))["rows"] == [{"one": 1}]
+
+    flow = Flow.objects.create(organization=org, name="Stock sync", slug="stock-sync")
+    assert versions.save_draft(flow, graph([sql("read", connector, "SELECT 1")]), owner) == []
+    chromium(owner, lambda page: try_to_delete_it(page, connector.pk))
+    assert Connector.objects.filter(pk=connector.pk).exists()

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from accounts import crypto
-from accounts.rotation import rotator
+from accounts.rotation import rotator, save_rotated
 
 REFERENCE = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -228,7 +228,7 @@ def rotate_connector_secrets() -> int:
     from connectors import catalog
     from connectors.models import ConnectorSettings
 
-    changed = 0
+    changed = []
     for row in ConnectorSettings.objects.select_for_update().select_related("connector"):
         try:
             secret_names = [field.name for field in catalog.get(row.connector.type_key).fields if field.secret]
@@ -238,6 +238,5 @@ def rotate_connector_secrets() -> int:
         for name in stale:
             row.values[name] = crypto.encrypt(crypto.decrypt(row.values[name]))
         if stale:
-            row.save(update_fields=["values"])
-            changed += 1
-    return changed
+            changed.append(row)
+    return save_rotated(ConnectorSettings, changed, ["values"])

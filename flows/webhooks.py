@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import crypto
-from accounts.rotation import rotator
+from accounts.rotation import rotator, save_rotated
 from flows.models import Flow, Webhook
 
 PREFIX = "whk_"
@@ -77,10 +77,9 @@ def find(token: str) -> Webhook | None:
 @rotator("webhooks")
 def rotate_encryption() -> int:
     """Re-encrypt stored webhook tokens under the current key (``manage.py rotate_encryption_key``)."""
-    changed = 0
-    for webhook in Webhook.objects.select_for_update().all():
+    changed = []
+    for webhook in Webhook.objects.select_for_update().only("pk", "token_encrypted"):
         if crypto.needs_rotation(webhook.token_encrypted):
             webhook.token_encrypted = crypto.encrypt(crypto.decrypt(webhook.token_encrypted))
-            webhook.save(update_fields=["token_encrypted"])
-            changed += 1
-    return changed
+            changed.append(webhook)
+    return save_rotated(Webhook, changed, ["token_encrypted"])

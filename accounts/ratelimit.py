@@ -4,7 +4,8 @@ Each limit is a fixed one-minute window: a Lua script reads both counters (the o
 for a bearer token, the token's), and only when both are under their limit increments them, so
 concurrent requests on several app servers can never let more through than the limit. The window
 is numbered by Redis's own clock, so app servers with drifting clocks share the same window.
-A refused request answers 429 with ``Retry-After``: the seconds until the window ends.
+A refused request answers 429 with ``Retry-After``: the seconds until the window ends. Webhook
+calls count against their organization too (``flows.views.webhook``): a webhook URL is an API.
 
 Without ``REDIS_URL`` (``make run`` on one machine) there is nothing shared to count in, and no limit.
 """
@@ -65,6 +66,13 @@ def take(counters: list[tuple[str, int]]) -> Verdict | None:
     limits = [limit for _, limit in counters]
     allowed, retry_after = client.eval(_SCRIPT, len(keys), *keys, *limits, WINDOW_SECONDS)
     return Verdict(bool(allowed), int(retry_after))
+
+
+def refusal(verdict: Verdict) -> str:
+    return (
+        f"Too many requests for this organization (at most {settings.ERPFLOW_RATE_LIMIT_ORGANIZATION} a minute); "
+        f"try again in {verdict.retry_after} s."
+    )
 
 
 class OrganizationRateThrottle(BaseThrottle):

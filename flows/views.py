@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import ratelimit
 from accounts.models import Environment
 from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
@@ -536,6 +537,10 @@ def webhook(request, token):
         return _answer(
             {"detail": "Send a POST request to trigger the flow."}, 405, webhook_id=hook.pk, headers={"Allow": "POST"}
         )
+    verdict = ratelimit.take(ratelimit.limits_for(hook.flow.organization_id, None))
+    if verdict is not None and not verdict.allowed:
+        retry = {"Retry-After": str(verdict.retry_after)}
+        return _answer({"detail": ratelimit.refusal(verdict)}, 429, webhook_id=hook.pk, headers=retry)
     try:
         body = triggers.read_body(request)
         parsed = triggers.parse_request(body, request, envelope=False, accept_form=True)

@@ -224,3 +224,25 @@ def test_refused_webhook_calls_are_logged_without_the_token(client, hook, deploy
     assert "(unknown token) answered 404" in caplog.text
     assert token not in caplog.text
     assert "whk_xxx" not in caplog.text
+
+
+@pytest.fixture
+def counted(settings, redis_url, hook):
+    """Rate limits counted in the test's Redis database, starting from no counts once the webhook exists."""
+    from config import redis_client
+
+    settings.REDIS_URL = redis_url
+    redis_client._client = None
+    for key in redis_client.client().scan_iter("erpflow:ratelimit:*"):
+        redis_client.client().delete(key)
+    yield settings
+    redis_client._client = None
+
+
+def test_webhook_calls_count_against_their_organizations_rate_limit(counted, client, hook):
+    counted.ERPFLOW_RATE_LIMIT_ORGANIZATION = 2
+    answers = [client.post(path_of(hook), data="{}", content_type="application/json") for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert 1 <= int(answers[2]["Retry-After"]) <= 60
+    assert "at most 2 a minute" in answers[2].json()["detail"]
+    assert Execution.objects.count() == 2

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from celery.signals import task_postrun, task_prerun
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from accounts.crypto import MASK
 from audit import context
@@ -267,6 +267,23 @@ _SPECS: dict[type, Tracked] = {}
 _TASKS: dict[str, object] = {}
 
 
+def _scope_changed(sender, instance, action, model, pk_set, reverse=False, **_):
+    """Who may use a connector: users and groups added to or removed from its scope."""
+    if reverse or action not in ("post_add", "post_remove") or not pk_set:
+        return
+    field = "allowed_users" if sender is instance.allowed_users.through else "allowed_groups"
+    names = sorted(str(obj) for obj in model.objects.filter(pk__in=pk_set))
+    verb = "added" if action == "post_add" else "removed"
+    record(
+        organization_id=instance.organization_id,
+        action=A.UPDATE,
+        object_type="connector",
+        object_id=instance.pk,
+        object_repr=instance.name,
+        changes={field: {verb: names}},
+    )
+
+
 def _spec_of(model) -> Tracked | None:
     return _SPECS.get(model)
 
@@ -293,6 +310,9 @@ def connect() -> None:
     pre_save.connect(_settings_before, sender=settings_model, dispatch_uid="audit-pre-settings")
     post_save.connect(_settings_saved, sender=settings_model, dispatch_uid="audit-post-settings")
     post_delete.connect(_settings_deleted, sender=settings_model, dispatch_uid="audit-delete-settings")
+    connector = apps.get_model("connectors", "Connector")
+    for through in (connector.allowed_users.through, connector.allowed_groups.through):
+        m2m_changed.connect(_scope_changed, sender=through, dispatch_uid=f"audit-scope-{through._meta.label}")
     task_prerun.connect(_task_started, dispatch_uid="audit-task-start", weak=False)
     task_postrun.connect(_task_finished, dispatch_uid="audit-task-end", weak=False)
 

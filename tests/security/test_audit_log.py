@@ -49,6 +49,17 @@ def test_a_connector_change_is_recorded_with_its_secret_masked(api, org, pg_sett
     assert PASSWORD not in dump(org)
 
 
+def test_who_may_use_a_connector_is_recorded_as_users_are_added_and_removed(api, org, pg_settings, editor, viewer):
+    body = {"name": "Payroll", "type": "postgres", "settings": {"sandbox": pg_settings}, "scope": "chosen"}
+    pk = api.post("/api/v1/connectors/", {**body, "allowed_users": [editor.pk, viewer.pk]}, format="json").json()["id"]
+    assert api.patch(f"/api/v1/connectors/{pk}/", {"allowed_users": [editor.pk]}, format="json").status_code == 200
+    scope = [e.changes for e in events(org, object_type="connector", object_id=str(pk)) if "allowed_users" in e.changes]
+    assert scope == [
+        {"allowed_users": {"added": sorted([str(editor), str(viewer)])}},
+        {"allowed_users": {"removed": [str(viewer)]}},
+    ]
+
+
 def test_a_variable_value_is_never_recorded_only_that_it_changed(api, org):
     created = api.post("/api/v1/variables/", {"environment": "sandbox", "key": "TOKEN", "value": VALUE}, format="json")
     assert created.status_code == 201, created.content

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import ApiToken, Environment, Variable
+from accounts import members
+from accounts.models import ApiToken, Environment, Membership, Variable
 from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.serializers import (
     ApiTokenSerializer,
     EnvironmentSerializer,
     IssuedTokenSerializer,
+    MemberAddSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
     VariableSerializer,
 )
 from accounts.tenancy import OrganizationScopedMixin
@@ -64,3 +69,61 @@ class ApiTokenViewSet(
         token = self.get_object()
         token.revoke()
         return Response(ApiTokenSerializer(token).data)
+
+
+def refusal(refused: members.MemberRefused) -> Response:
+    """A refused membership change in the API's error shape, with the field when it is about one."""
+    body = {"detail": refused.message}
+    if refused.field:
+        body["errors"] = {refused.field: [refused.message]}
+    return Response(body, status=refused.status)
+
+
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The organization's members; adding, re-roling and removing follow ``accounts.members``' rules.
+
+    Session only (the policy table gives members no token scope), so a leaked token cannot add its
+    holder's accomplices to the organization.
+    """
+
+    queryset = Membership.objects.select_related("user").order_by("user__username")
+    serializer_class = MemberSerializer
+    resource = "members"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return super().get_queryset().filter(organization=self.request.organization)
+
+    @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer})
+    @requires(Action.MANAGE_MEMBERS)
+    def create(self, request, *args, **kwargs):
+        given = MemberAddSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            membership = members.add(
+                request.organization, request.membership, given.validated_data["user"], given.validated_data["role"]
+            )
+        except members.MemberRefused as refused:
+            return refusal(refused)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberRoleSerializer, responses={200: MemberSerializer})
+    @requires(Action.MANAGE_MEMBERS)
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        given = MemberRoleSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            membership = members.change_role(membership, request.membership, given.validated_data["role"])
+        except members.MemberRefused as refused:
+            return refusal(refused)
+        return Response(MemberSerializer(membership).data)
+
+    @requires(Action.MANAGE_MEMBERS)
+    def destroy(self, request, *args, **kwargs):
+        membership = self.get_object()
+        try:
+            members.remove(membership, request.membership)
+        except members.MemberRefused as refused:
+            return refusal(refused)
+        return Response(status=status.HTTP_204_NO_CONTENT)

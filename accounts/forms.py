@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts import crypto
-from accounts.choices import Scope
+from accounts.choices import Role, Scope
 from accounts.models import VARIABLE_KEY, Variable
 
 
@@ -47,3 +47,19 @@ class TokenForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Leave empty for a token that does not expire.",
     )
+
+
+class MemberAddForm(forms.Form):
+    user = forms.CharField(
+        max_length=254, label="Username or email", help_text="Members are added from existing accounts."
+    )
+    role = forms.ChoiceField()
+
+    def __init__(self, *args, roles: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role, Role(role).label) for role in roles]
+        self.fields["role"].initial = Role.VIEWER
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

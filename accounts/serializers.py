@@ -3,8 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts import crypto
-from accounts.choices import Scope
-from accounts.models import VARIABLE_KEY, ApiToken, Environment, Variable
+from accounts.choices import Role, Scope
+from accounts.models import VARIABLE_KEY, ApiToken, Environment, Membership, Variable
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):
@@ -87,3 +87,23 @@ class IssuedTokenSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    joined = serializers.DateTimeField(source="created", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "email", "role", "joined"]
+        read_only_fields = ["role"]
+
+
+class MemberAddSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=254, help_text="The username or email of an existing account.")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)

@@ -6,7 +6,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.forms import TokenForm, VariableForm
+from accounts import members as membership_rules
+from accounts.choices import Role
+from accounts.forms import MemberAddForm, MemberRoleForm, TokenForm, VariableForm
 from accounts.models import ApiToken, Environment, Membership, Variable
 from accounts.organization import SESSION_KEY
 from accounts.policy import Action, allows, require
@@ -91,3 +93,87 @@ def token_revoke(request, pk):
     token.revoke()
     messages.success(request, f"Revoked {token.name}.")
     return redirect("tokens")
+
+
+def _members_page(request, form=None, status=200):
+    """The member list; an admin also gets the add form and, per row, the controls the rules allow."""
+    actor = request.membership
+    can_manage = allows(actor, "members", Action.MANAGE_MEMBERS)
+    grantable = membership_rules.roles_grantable_by(actor)
+    listing = Membership.objects.filter(organization=request.organization).select_related("user")
+    rows = [
+        {
+            "membership": membership,
+            "is_you": membership.pk == actor.pk,
+            # The rules would refuse anything else: an admin touching an owner, anyone changing themselves.
+            "can_act": can_manage
+            and membership.pk != actor.pk
+            and (membership.role != Role.OWNER or actor.role == Role.OWNER),
+        }
+        for membership in listing.order_by("user__username")
+    ]
+    if can_manage and form is None:
+        form = MemberAddForm(roles=grantable)
+    roles = [(role, Role(role).label) for role in grantable]
+    context = {"rows": rows, "form": form, "can_manage": can_manage, "roles": roles}
+    return render(request, "accounts/members.html", context, status=status)
+
+
+def _member(request, pk):
+    try:
+        return Membership.objects.select_related("user").get(organization=request.organization, pk=pk)
+    except Membership.DoesNotExist:
+        raise Http404("Not found") from None
+
+
+@member_required
+def members(request):
+    """GET lists the members; POST (admins) adds an existing user with a role."""
+    if request.method != "POST":
+        require(request, "members", Action.READ)
+        return _members_page(request)
+    require(request, "members", Action.MANAGE_MEMBERS)
+    form = MemberAddForm(request.POST, roles=membership_rules.roles_grantable_by(request.membership))
+    if not form.is_valid():
+        return _members_page(request, form, status=400)
+    try:
+        added = membership_rules.add(
+            request.organization, request.membership, form.cleaned_data["user"], form.cleaned_data["role"]
+        )
+    except membership_rules.MemberRefused as refused:
+        form.add_error(refused.field, refused.message)
+        return _members_page(request, form, status=refused.status)
+    messages.success(request, f"Added {added.user.get_username()} as {added.get_role_display().lower()}.")
+    return redirect("members")
+
+
+@require_POST
+@member_required
+def member_role(request, pk):
+    require(request, "members", Action.MANAGE_MEMBERS)
+    membership = _member(request, pk)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Choose one of the roles for {membership.user.get_username()}.")
+        return _members_page(request, status=400)
+    try:
+        changed = membership_rules.change_role(membership, request.membership, form.cleaned_data["role"])
+    except membership_rules.MemberRefused as refused:
+        messages.error(request, refused.message)
+        return _members_page(request, status=refused.status)
+    messages.success(request, f"{changed.user.get_username()} is now {changed.get_role_display().lower()}.")
+    return redirect("members")
+
+
+@require_POST
+@member_required
+def member_remove(request, pk):
+    require(request, "members", Action.MANAGE_MEMBERS)
+    membership = _member(request, pk)
+    try:
+        membership_rules.remove(membership, request.membership)
+    except membership_rules.MemberRefused as refused:
+        messages.error(request, refused.message)
+        return _members_page(request, status=refused.status)
+    messages.success(request, f"Removed {membership.user.get_username()} from {request.organization.name}.")
+    return redirect("members")

@@ -10,6 +10,7 @@ router = SimpleRouter(trailing_slash="/?")
 router.register("environments", accounts_api.EnvironmentViewSet, basename="environment")
 router.register("variables", accounts_api.VariableViewSet, basename="variable")
 router.register("tokens", accounts_api.ApiTokenViewSet, basename="token")
+router.register("members", accounts_api.MemberViewSet, basename="member")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -668,6 +668,8 @@ def check_instruction(language: str, text: str, dialect: str | None = None) -> l
 def checked_dialect(organization, data: dict) -> str | None:
     """The SQL dialect a check applies: the given connector's type's (as saving applies it), else the given one."""
     if data.get("connector") is None:
+        if data.get("dialect") is not None and data["language"] != "sql":
+            raise invalid("dialect", f"A dialect applies to SQL instructions only, not to {data['language']}.")
         return data.get("dialect")
     connector = Connector.objects.filter(organization=organization, pk=data["connector"]).first()
     if connector is None:

@@ -184,7 +184,7 @@ pieces = st.lists(st.sampled_from(PIECES), max_size=5).map("".join)
 mysql_instructions = st.tuples(pieces, pieces).map(
     lambda around: f"SELECT {around[0]}{{{{ trigger.payload.value }}}} AS echoed{around[1]}"
 )
-MODES = ("NO_BACKSLASH_ESCAPES", "ANSI_QUOTES")
+MODES = ("NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES")
 SECRET = f"secret-{uuid.uuid4().hex}"
 
 

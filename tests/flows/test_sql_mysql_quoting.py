@@ -126,6 +126,14 @@ def test_the_check_endpoint_answers_as_saving_does_for_the_connector_or_its_dial
     assert problem["message"].startswith("MySQL/MariaDB: ")
 
 
+def test_the_check_endpoint_refuses_a_dialect_for_another_language(api):
+    response = api.post(
+        "/api/v1/instructions/check/", {"language": "http", "text": "GET /", "dialect": "mysql"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["dialect"] == ["A dialect applies to SQL instructions only, not to http."]
+
+
 def test_the_check_endpoint_refuses_a_connector_of_another_organization(api, make_connector, mysql_url, other_org):
     foreign = make_connector("mysql", mysql_url, [], name="Theirs", organization=other_org)
     response = api.post(

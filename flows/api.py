@@ -30,6 +30,7 @@ from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
 from audit.signals import record_cancel
+from connectors.models import Connector
 from flows import engine, monitoring, notify, portable, properties, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.graph import InvalidGraph, Problem
@@ -652,15 +653,40 @@ def instruction_languages() -> list[str]:
     return sorted({*instructions.languages(), *declared, MAPPING_LANGUAGE})
 
 
-def check_instruction(language: str, text: str) -> list[dict]:
-    """Problems of ``text`` in ``language`` at line and column, as the graph validation finds them."""
+def check_instruction(language: str, text: str, dialect: str | None = None) -> list[dict]:
+    """Problems of ``text`` in ``language`` (SQL read as ``dialect``'s database reads it) at line and
+    column, as the graph validation finds them."""
     from flows import instructions
     from flows.expressions import mapping_syntax_error
 
     if language == MAPPING_LANGUAGE:
         error = mapping_syntax_error(text)
         return [] if error is None else [{"line": error[0], "column": error[1], "message": error[2]}]
-    return [problem.as_dict() for problem in instructions.check(language, text)]
+    return [problem.as_dict() for problem in instructions.check(language, text, dialect)]
+
+
+def checked_dialect(organization, data: dict) -> str | None:
+    """The SQL dialect a check applies: the given connector's type's (as saving applies it), else the given one."""
+    if data.get("connector") is None:
+        if data.get("dialect") is not None and data["language"] != "sql":
+            raise invalid("dialect", f"A dialect applies to SQL instructions only, not to {data['language']}.")
+        return data.get("dialect")
+    connector = Connector.objects.filter(organization=organization, pk=data["connector"]).first()
+    if connector is None:
+        raise invalid("connector", f"Connector {data['connector']} does not exist in this organization.")
+    try:
+        kind = connector.type
+    except KeyError:
+        raise invalid(
+            "connector", f"Connector '{connector.name}' has type '{connector.type_key}', which this installation lacks."
+        ) from None
+    if kind.language != data["language"]:
+        message = f"Connector '{connector.name}' takes {kind.language} instructions, not {data['language']}."
+        raise invalid("connector", message)
+    if data.get("dialect") not in (None, kind.sql_dialect):
+        message = f"Connector '{connector.name}' reads SQL as {kind.sql_dialect}; leave the dialect out."
+        raise invalid("dialect", message)
+    return kind.sql_dialect
 
 
 class InstructionCheckView(FlowsAPI, APIView):
@@ -680,7 +706,9 @@ class InstructionCheckView(FlowsAPI, APIView):
         known = instruction_languages()
         if data["language"] not in known:
             raise invalid("language", f"Unknown language '{data['language']}'; use one of: {', '.join(known)}.")
-        return Response({"language": data["language"], "problems": check_instruction(data["language"], data["text"])})
+        dialect = checked_dialect(request.organization, data)
+        problems = check_instruction(data["language"], data["text"], dialect)
+        return Response({"language": data["language"], "problems": problems})
 
 
 class FlowPartMixin:

@@ -353,7 +353,7 @@ class _Run:
 
         connector = self.connector(step.get("connector"))
         kind = connector.type
-        rendered = render_instruction(kind.language, kind.paramstyle, step["instruction"], context)
+        rendered = render_instruction(kind.language, kind.paramstyle, step["instruction"], context, kind.sql_dialect)
         sent.text, sent.params = rendered.text, rendered.params
         deadline = Deadline(step["timeout_ms"])
         return runtime.call(

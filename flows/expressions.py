@@ -159,15 +159,17 @@ def bind_value(value: Any) -> Any:
     return value
 
 
-def render_sql(text: str, context: dict, paramstyle: str) -> Rendered:
+def render_sql(text: str, context: dict, paramstyle: str, dialect: str | None = None) -> Rendered:
     """SQL text with one placeholder per ``{{ }}`` (``p1``, ``p2``, ...) and the params dict.
 
     Everything outside the braces is copied as written; with ``pyformat`` each literal ``%`` is
-    doubled so that ``LIKE 'a%'`` keeps meaning what it says once the driver substitutes.
+    doubled so that ``LIKE 'a%'`` keeps meaning what it says once the driver substitutes. The
+    text is cut as the database of ``dialect`` reads it (``flows.instructions.sql``; every
+    database's reading when None), with the same refusals as the check before saving.
     """
     from flows.instructions.sql import lex
 
-    lexed = lex(text)
+    lexed = lex(text, dialect)
     if lexed.problems:
         raise ExpressionError(str(lexed.problems[0]))
     escape_percent = paramstyle == "pyformat"
@@ -184,11 +186,14 @@ def render_sql(text: str, context: dict, paramstyle: str) -> Rendered:
     return Rendered("".join(out), params)
 
 
-def render_instruction(language: str, paramstyle: str | None, text: str, context: dict) -> Rendered:
-    """Render for a connector: bound parameters for SQL, the language's own renderer where it has
-    one (typed BAPI values, URL-encoded HTTP paths), text substitution otherwise."""
+def render_instruction(
+    language: str, paramstyle: str | None, text: str, context: dict, dialect: str | None = None
+) -> Rendered:
+    """Render for a connector: bound parameters for SQL (cut as the type's ``sql_dialect`` reads it),
+    the language's own renderer where it has one (typed BAPI values, URL-encoded HTTP paths), text
+    substitution otherwise."""
     if language == "sql":
-        return render_sql(text, context, paramstyle or "pyformat")
+        return render_sql(text, context, paramstyle or "pyformat", dialect)
     render = renderer_for(language)
     if render is not None:
         return render(text, context)

@@ -367,7 +367,7 @@ class _Validator:
         if connector is None:
             return
         try:
-            language = connector.type.language
+            kind = connector.type
         except KeyError:
             self.add(
                 step,
@@ -378,7 +378,7 @@ class _Validator:
             return
         from flows.instructions import check
 
-        for found in check(language, text):
+        for found in check(kind.language, text, kind.sql_dialect):
             self.add(step, "instruction", f"Step {_label(step)}: {found}", found.line, found.column)
 
     def check_references(self, edges: list[tuple[str, str]]) -> None:

@@ -15,6 +15,7 @@ from accounts import crypto
 from accounts.choices import Role
 from accounts.models import Environment
 from flows import schedules, triggers, webhooks
+from flows.instructions.sql import DIALECTS as SQL_DIALECTS
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
 
 RESERVED_SLUGS = {"import", "new"}
@@ -454,6 +455,15 @@ class ErrorSerializer(serializers.Serializer):
 class InstructionCheckSerializer(serializers.Serializer):
     language = serializers.CharField(max_length=40, help_text="sql, bapi, http, ... or jsonata for a mapping step")
     text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=200_000)
+    connector = serializers.IntegerField(
+        required=False, help_text="The step's connector: SQL is read as its database reads it, as when saving."
+    )
+    dialect = serializers.ChoiceField(
+        choices=SQL_DIALECTS,
+        required=False,
+        help_text="The database whose reading of SQL quotes and comments applies when no connector is given; "
+        "without either, every database's reading applies.",
+    )
 
 
 class InstructionProblemSerializer(serializers.Serializer):

@@ -148,6 +148,10 @@ class ConnectorType:
     description: ClassVar[str] = ""
     language: ClassVar[str]  # instruction language: "sql", "bapi", "http"
     paramstyle: ClassVar[str | None] = None  # for SQL types: "pyformat", "named", "qmark", "format"
+    # For SQL types: how the database reads quotes and comments, so the check before saving and the
+    # rendering find each {{ }} where the database does ("postgresql", "mysql", "oracle", "sqlite";
+    # see flows.instructions.sql).
+    sql_dialect: ClassVar[str | None] = None
     extra: ClassVar[str | None] = None  # the pip extra that installs the driver
     fields: ClassVar[tuple[Field, ...]] = ()
     # Per-step switches of this type's calls (commit after a BAPI, warnings as errors, ...); the step

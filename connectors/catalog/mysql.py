@@ -58,6 +58,7 @@ class MySQLType(ServerDatabaseType):
     icon = "mysql"
     description = "A MySQL or MariaDB database, with a pool of ready connections per worker process."
     paramstyle = "pyformat"
+    sql_dialect = "mysql"
     extra = "mysql"
     ssl_enabled_values = ("require",)
     fields = server_fields(

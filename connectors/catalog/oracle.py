@@ -70,6 +70,7 @@ class OracleType(ServerDatabaseType):
     icon = "oracle"
     description = "An Oracle database through python-oracledb's thin mode and its connection pool."
     paramstyle = "named"
+    sql_dialect = "oracle"
     extra = "oracle"
     trivial_statement = "SELECT 1 FROM DUAL"
     ssl_enabled_values = ("require",)

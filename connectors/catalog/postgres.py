@@ -55,6 +55,7 @@ class PostgresType(ServerDatabaseType):
     icon = "postgres"
     description = "A PostgreSQL database, with a pool of ready connections per worker process."
     paramstyle = "pyformat"
+    sql_dialect = "postgresql"
     ssl_enabled_values = ("require", "verify-ca", "verify-full")
     fields = server_fields(
         port=5432,

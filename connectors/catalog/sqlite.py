@@ -75,6 +75,7 @@ class SQLiteType(ConnectorType):
     description = "A SQLite database file in erpflow's data folder: local data and demos, no server needed."
     language = "sql"
     paramstyle = "named"
+    sql_dialect = "sqlite"
     fields = (
         Field(
             "path",

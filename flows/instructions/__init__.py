@@ -1,7 +1,9 @@
 """Checkers and renderers for the native instruction languages of connector steps, keyed by language.
 
 A connector type declares its ``language`` ("sql", "bapi", "http"); graph validation asks
-``check(language, text)`` for problems with a line and a column, so the editor can point at them.
+``check(language, text, dialect)`` for problems with a line and a column, so the editor can point at
+them. ``dialect`` is the connector type's ``sql_dialect`` (how its database reads quotes and
+comments); it reaches a checker only when known, so the checkers of other languages take ``(text)``.
 A language plugs in with ``@register("bapi")`` on a function ``(text) -> list[InstructionProblem]``
 in its own module, imported at the bottom of this file. A language without a checker has nothing
 to check beyond its ``{{ }}`` expressions, which ``check`` always verifies.
@@ -41,7 +43,7 @@ class Rendered:
     params: dict = field(default_factory=dict)
 
 
-Checker = Callable[[str], list[InstructionProblem]]
+Checker = Callable[..., list[InstructionProblem]]  # (text) or, for SQL, (text, dialect)
 Renderer = Callable[[str, dict], Rendered]
 _CHECKERS: dict[str, Checker] = {}
 _RENDERERS: dict[str, Renderer] = {}
@@ -75,11 +77,11 @@ def languages() -> list[str]:
     return sorted(_CHECKERS)
 
 
-def check(language: str, text: str) -> list[InstructionProblem]:
+def check(language: str, text: str, dialect: str | None = None) -> list[InstructionProblem]:
     """Every problem of ``text`` in ``language``; an empty list means it can be saved."""
     checker = _CHECKERS.get(language)
     if checker is not None:
-        return checker(text)
+        return checker(text) if dialect is None else checker(text, dialect)
     from flows.instructions.generic import check_template
 
     return check_template(text)

@@ -6,6 +6,12 @@ store it) and arbitrary Unicode. Each one triggers a real execution of a flow wh
 (``connectors.runtime.call``). The recorded statement text must be exactly the text rendered for a
 harmless value, the database must hand the value back unchanged (so it travelled as a value),
 and a canary table must still hold its row.
+
+PyMySQL writes values into the statement text, so on MariaDB the instructions are drawn too, from
+pieces MySQL quotes its own way (backslash escapes in both quote kinds, ``#`` and ``-- ``
+comments, ``/*! */``): each is refused by the check, or the payload comes back as a value exactly
+where a harmless value does, in the server's default mode and with ``NO_BACKSLASH_ESCAPES`` or
+``ANSI_QUOTES`` set, and never brings another table's rows.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import engine
-from flows.expressions import properties, render_sql
+from connectors.catalog.database import fetched
+from flows import engine, instructions
+from flows.expressions import ExpressionError, properties, render_sql
+from flows.graph import validate
 from flows.models import Execution, StepRun
 from tests.flows.builders import graph, sql
 
@@ -52,6 +60,12 @@ HOSTILE = [
     "\U0001f600",
     "\n",
     "\u2400",  # stands for NUL: the expression turns it into a real NUL (see TEMPLATE)
+    "\\\\",
+    '\\"',
+    "' #",
+    "*/ #",
+    "\\' UNION SELECT 1 #",
+    "AS z UNION SELECT note FROM {canary} #",
 ]
 
 payloads = st.lists(
@@ -90,6 +104,26 @@ class Database:
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
 
+def mariadb_connection(url: str, sql_mode: str | None = None):
+    """A PyMySQL connection to the test server, with ``sql_mode`` added to the session's modes."""
+    import pymysql
+
+    parts = urlsplit(url)
+    connection = pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=parts.path.lstrip("/"),
+        autocommit=True,
+        charset="utf8mb4",
+    )
+    if sql_mode:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, %s)", [f",{sql_mode}"])
+    return connection
+
+
 @pytest.fixture(params=["postgres", "mysql"], ids=["postgresql", "mariadb"])
 def database(request):
     if request.param == "postgres":
@@ -99,20 +133,8 @@ def database(request):
         db = Database("postgres", url, psycopg.connect(url, autocommit=True), stores_nul=False)
         db.plain(f"CREATE TABLE {db.canary} (id int, note text)")
     else:
-        import pymysql
-
         url = request.getfixturevalue("mysql_url")
-        parts = urlsplit(url)
-        connection = pymysql.connect(
-            host=parts.hostname,
-            port=parts.port or 3306,
-            user=parts.username or "root",
-            password=parts.password or "",
-            database=parts.path.lstrip("/"),
-            autocommit=True,
-            charset="utf8mb4",
-        )
-        db = Database("mysql", url, connection, stores_nul=True)
+        db = Database("mysql", url, mariadb_connection(url), stores_nul=True)
         db.plain(f"CREATE TABLE {db.canary} (id int, note text) CHARACTER SET utf8mb4")
     db.plain(f"INSERT INTO {db.canary} VALUES (1, 'canary')")
     yield db
@@ -125,7 +147,8 @@ def hostile_flow(database, make_connector, publish, sandbox):
     connector = make_connector(database.family, database.url, [sandbox], name=f"{database.family} under attack")
     template = TEMPLATE.replace("{canary}", database.canary)
     version = publish(graph([sql("q", connector, template)]))
-    return version, render_sql(template, context("harmless"), connector.type.paramstyle).text
+    kind = connector.type
+    return version, render_sql(template, context("harmless"), kind.paramstyle, kind.sql_dialect).text
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -149,3 +172,85 @@ def test_a_hostile_payload_never_changes_the_statement_and_the_canary_survives(d
         expected_rows = [] if value == "canary" else [{"echoed": value, "literal": "it's 100%"}]
         assert record.output["rows"] == expected_rows, "the value came back unchanged: it travelled as a parameter"
     assert database.plain(f"SELECT id, note FROM {database.canary}") == [(1, "canary")]
+
+
+# -- MariaDB: instructions written with MySQL's own quoting ------------------------------------------
+
+PIECES = [
+    *("'x\\'", "'\\\\'", "'it''s'", '"a\\"b"', '"q"', "`c`", "'", '"', "`", "\\", "\\'", "''"),
+    *("#", "-- ", "--x", "\n", "/* c */", "/*! 1 */", "/*!", "*/", "$$", ", ", " AS a", "1", " "),
+]
+pieces = st.lists(st.sampled_from(PIECES), max_size=5).map("".join)
+mysql_instructions = st.tuples(pieces, pieces).map(
+    lambda around: f"SELECT {around[0]}{{{{ trigger.payload.value }}}} AS echoed{around[1]}"
+)
+MODES = ("NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES")
+SECRET = f"secret-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def mariadb(mysql_url, make_connector, sandbox):
+    """A MariaDB connector, direct sessions in the server modes PyMySQL escapes for, and a table with a secret."""
+    connector = make_connector("mysql", mysql_url, [sandbox], name="MariaDB under attack")
+    sessions = {mode: mariadb_connection(mysql_url, mode) for mode in MODES}
+    secret = Database("mysql", mysql_url, mariadb_connection(mysql_url), stores_nul=True)
+    secret.plain(f"CREATE TABLE {secret.canary} (id int, note text) CHARACTER SET utf8mb4")
+    secret.plain(f"INSERT INTO {secret.canary} VALUES (1, '{SECRET}')")
+    yield connector, sessions, secret
+    secret.plain(f"DROP TABLE IF EXISTS {secret.canary}")
+    for connection in [*sessions.values(), secret.connection]:
+        connection.close()
+
+
+def outcome(run) -> tuple[bool, list]:
+    """(succeeded, rows) of one statement; a failure's rows are empty."""
+    try:
+        return True, run()
+    except Exception:
+        return False, []
+
+
+def as_values(rows: list, value: str) -> list:
+    """The rows of a harmless run with ``harmless`` replaced by ``value`` wherever it was (names and values)."""
+
+    def swap(item):
+        return item.replace("harmless", value) if isinstance(item, str) else item
+
+    return [{swap(name): swap(cell) for name, cell in row.items()} for row in rows]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(instruction=mysql_instructions, value=payloads)
+def test_on_mariadb_a_drawn_instruction_is_refused_or_keeps_the_payload_a_value(
+    mariadb, publish, start, instruction, value
+):
+    connector, sessions, secret = mariadb
+    value = value.replace("{canary}", secret.canary)
+    draft = graph([sql("q", connector, instruction)])
+    if instructions.check("sql", instruction, "mysql"):
+        with pytest.raises(ExpressionError):
+            render_sql(instruction, context(value), "pyformat", "mysql")
+        assert validate(draft, connector.organization), "what the check refuses cannot be saved"
+        return
+    version = publish(draft)
+
+    def through_the_flow(payload):
+        record = StepRun.objects.get(execution=engine.run(start(version, {"value": payload}).pk))
+        if record.status != "succeeded":
+            raise AssertionError(record.error)
+        return record.output["rows"]
+
+    def in_session(connection, payload):
+        rendered = render_sql(instruction, context(payload), "pyformat", "mysql")
+        with connection.cursor() as cursor:
+            cursor.execute(rendered.text, rendered.params)
+            return fetched(cursor)["rows"]
+
+    runs = [through_the_flow] + [lambda payload, c=c: in_session(c, payload) for c in sessions.values()]
+    for run in runs:
+        harmless = outcome(lambda run=run: run("harmless"))
+        hostile = outcome(lambda run=run: run(value))
+        assert hostile[0] == harmless[0], f"the payload changed whether {instruction!r} runs"
+        if hostile[0]:
+            assert hostile[1] == as_values(harmless[1], value), "the payload came back as a value, where it was bound"
+        assert SECRET not in repr(hostile[1]), "the payload read another table"

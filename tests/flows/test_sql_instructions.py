@@ -1,4 +1,7 @@
-"""Checking SQL instructions before they are saved: problems with a line and a column."""
+"""Checking SQL instructions before they are saved: problems with a line and a column.
+
+These read SQL as PostgreSQL does; ``test_sql_dialects`` covers how the other databases read it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ from hypothesis import strategies as st
 
 from flows import instructions
 from flows.expressions import ExpressionError, render_sql
+from flows.instructions.sql import DIALECTS
 
 
 def problems(text: str) -> list[tuple[int, int, str]]:
-    return [(p.line, p.column, p.message) for p in instructions.check("sql", text)]
+    return [(p.line, p.column, p.message) for p in instructions.check("sql", text, "postgresql")]
 
 
 @pytest.mark.parametrize(
@@ -40,7 +44,6 @@ def test_valid_instructions_have_no_problems(text):
         ("SELECT 1 }}", (1, 10, "this }} has no opening {{")),
         ("SELECT 1\nWHERE name = 'abc", (2, 14, "this string opened with ' is never closed")),
         ('SELECT "col FROM t', (1, 8, 'this quoted identifier opened with " is never closed')),
-        ("SELECT `col FROM t", (1, 8, "this quoted identifier opened with ` is never closed")),
         ("SELECT 1 /* never\n closed", (1, 10, "this /* comment is never closed with */")),
         ("SELECT $body$ open", (1, 8, "this dollar-quoted string $body$ is never closed")),
         ("SELECT {{ }}", (1, 8, "the expression {{ }} is empty")),
@@ -86,20 +89,24 @@ def test_a_checker_registers_once_per_language():
 
 sql_pieces = st.lists(
     st.sampled_from(
-        ["SELECT ", "{{", "}}", " x ", "'", '"', "`", "--", "\n", "/*", "*/", "$$", "$t$", "%", "{%", "e'\\'"]
+        [
+            *("SELECT ", "{{", "}}", " x ", "'", '"', "`", "--", "-- ", "\n", "/*", "*/", "/*!", "$$", "$t$", "%"),
+            *("{%", "e'\\'", "\\", "#", "q'[", "]'", "[", "]", "\0"),
+        ]
     )
     | st.text(max_size=4),
     max_size=12,
 ).map("".join)
 
 
+@pytest.mark.parametrize("dialect", [None, *DIALECTS])
 @settings(max_examples=400, deadline=None)
-@given(sql_pieces)
-def test_checking_and_rendering_any_text_answers_problems_or_sql_never_a_crash(text):
-    found = instructions.check("sql", text)
+@given(text=sql_pieces)
+def test_checking_and_rendering_any_text_answers_problems_or_sql_never_a_crash(dialect, text):
+    found = instructions.check("sql", text, dialect)
     assert all(p.line >= 1 and p.column >= 1 and p.message for p in found)
     try:
-        rendered = render_sql(text, {"x": 1}, "pyformat")
+        rendered = render_sql(text, {"x": 1}, "pyformat", dialect)
     except ExpressionError:
         return
     assert [p.message for p in found if p.message != "the instruction is empty"] == [], "what renders had no problems"

@@ -118,6 +118,12 @@ def build_the_flow(page) -> None:
     instruction = page.locator("#step-instruction")
     instruction.fill("SELECT code, name FROM customers WHERE code = 'C-1000")
     page.locator(".instruction-problems").get_by_text("line 1, column").wait_for()
+    # A backslash before a quote ends a string in SQLite but not in MySQL: the editor asks with the
+    # step's connector, so it gets the SQLite answer (no problem), as saving would.
+    with page.expect_response(lambda r: "/instructions/check/" in r.url) as checked:
+        instruction.fill("SELECT 'a\\' AS a, {{ execution.id }} AS b")
+    assert checked.value.json()["problems"] == []
+    assert "connector" in checked.value.request.post_data_json
     instruction.fill("SELECT code, name FROM customers WHERE code = ")
     page.locator(".properties").get_by_role("button", name="execution.correlation_id").wait_for()
     instruction.press("End")

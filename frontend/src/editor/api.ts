@@ -170,8 +170,13 @@ export const api = {
     if (step) query.set("step", step);
     return request<Properties>("GET", `${flowUrl(slug)}/properties/?${query}`);
   },
-  checkInstruction: (language: string, text: string) =>
-    request<{ problems: InstructionProblem[] }>("POST", `${API}/instructions/check/`, { language, text }),
+  // With a connector, SQL is checked in that database's own quoting rules (as saving does).
+  checkInstruction: (language: string, text: string, connector: number | null) =>
+    request<{ problems: InstructionProblem[] }>("POST", `${API}/instructions/check/`, {
+      language,
+      text,
+      ...(connector != null ? { connector } : {}),
+    }),
   run: (slug: string, payload: unknown) => request<Execution>("POST", `${flowUrl(slug)}/run/`, { payload }),
   execution: (id: number) => request<Execution>("GET", `${API}/executions/${id}/`),
 };

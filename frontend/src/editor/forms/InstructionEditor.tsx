@@ -9,6 +9,7 @@ import { offsetOf, tokenize } from "../highlight";
 interface Props {
   id: string;
   language: string;
+  connector: number | null;
   value: string;
   readOnly: boolean;
   onChange: (text: string) => void;
@@ -40,7 +41,7 @@ function highlighted(text: string, language: string, marks: number[]): ReactNode
 }
 
 export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function InstructionEditor(
-  { id, language, value, readOnly, onChange, onSelect },
+  { id, language, connector, value, readOnly, onChange, onSelect },
   ref,
 ) {
   const [problems, setProblems] = useState<InstructionProblem[]>([]);
@@ -52,7 +53,7 @@ export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function
     let cancelled = false;
     const timer = window.setTimeout(async () => {
       try {
-        const answer = await api.checkInstruction(language, value);
+        const answer = await api.checkInstruction(language, value, connector);
         if (!cancelled) {
           setProblems(answer.problems);
           setCheckError(null);
@@ -65,7 +66,7 @@ export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function
       cancelled = true;
       window.clearTimeout(timer);
     };
-  }, [language, value]);
+  }, [language, connector, value]);
 
   const marks = useMemo(() => problems.map((p) => offsetOf(value, p.line, p.column)), [problems, value]);
 

@@ -213,6 +213,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
             id="step-instruction"
             ref={textarea}
             language={language}
+            connector={step.kind === "connector" ? connector : null}
             value={instruction}
             readOnly={readOnly}
             onChange={setInstruction}

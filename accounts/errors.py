@@ -1,10 +1,17 @@
-"""API errors as JSON a person can act on: ``{"detail": ..., "errors": {field: [...]}}``."""
+"""API errors as JSON a person can act on: ``{"detail": ..., "errors": {field: [...]}}``.
+
+Also what answers before any API view runs: an unknown path under ``/api/`` (``not_found``, the
+project's ``handler404``) and a refused query string (``accounts.middleware``) answer the same JSON,
+while pages keep their HTML.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -65,3 +72,23 @@ def _first_message(messages, path: tuple = ()) -> tuple[tuple, str]:
                 return _first_message(inner, path)
         return path, "invalid value"
     return path, str(messages)
+
+
+def answers_json(path: str) -> bool:
+    """Whether ``path`` belongs to a JSON client: the API, or a webhook URL (``/hooks/<token>``)."""
+    return path == "/api" or path.startswith(("/api/", "/hooks/"))
+
+
+def json_error(message: str, status_code: int, field: str | None = None) -> JsonResponse:
+    """An error in the API's shape, for answers given outside DRF."""
+    data: dict = {"detail": message}
+    if field is not None:
+        data["errors"] = {field: [message]}
+    return JsonResponse(data, status=status_code)
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """``handler404``: under ``/api/`` a JSON 404 like every API answer (not Django's HTML page)."""
+    if answers_json(request.path):
+        return json_error(f"No API endpoint at {request.path}; the endpoints are listed at /api/docs/.", 404)
+    return defaults.page_not_found(request, exception)

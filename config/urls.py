@@ -12,6 +12,9 @@ router.register("variables", accounts_api.VariableViewSet, basename="variable")
 router.register("tokens", accounts_api.ApiTokenViewSet, basename="token")
 router.register("members", accounts_api.MemberViewSet, basename="member")
 
+# Unknown paths under /api/ answer JSON like the rest of the API; pages keep Django's HTML 404.
+handler404 = "accounts.errors.not_found"
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),

@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -61,6 +61,7 @@ from flows.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
     WebhookSerializer,
+    sent_graph,
 )
 
 ERRORS = {code: ErrorSerializer for code in (400, 403, 404, 409)}
@@ -181,33 +182,15 @@ def execution_response(request, execution: Execution, *, wait: int, created: boo
     return Response(data, status=code, headers=headers)
 
 
-class JSONBodyParser(JSONParser):
-    """DRF's JSON parser, with JSON nested past Python's recursion limit answered as a 400, not a 500."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("The JSON body nests too deeply to be read.") from None
-
-
 class FlowsAPI:
     """What every view of this API shares.
 
-    A query string holding a NUL character is refused with a 400 naming the parameter (PostgreSQL
-    cannot compare text with one: filtering by it would fail with a 500). What the domain modules
-    raise is answered, so that actions need no try blocks: ``TriggerError`` with its own status,
-    ``InvalidGraph`` as a 400 with one problem per step and ``WebhookExists`` as a 409 (a body over
-    ``ERPFLOW_MAX_REQUEST_BYTES`` is the JSON 413 of every API: ``accounts.errors``).
+    What the domain modules raise is answered, so that actions need no try blocks: ``TriggerError``
+    with its own status, ``InvalidGraph`` as a 400 with one problem per step and ``WebhookExists`` as
+    a 409. What every API shares is elsewhere: a body over ``ERPFLOW_MAX_REQUEST_BYTES`` is a JSON 413
+    (``accounts.errors``), a body nested too deeply or holding a number out of range a 400
+    (``accounts.parsers``), a NUL in a query parameter a 400 (``accounts.middleware``).
     """
-
-    parser_classes = [JSONBodyParser, FormParser, MultiPartParser]
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        for name, values in request.query_params.lists():
-            if "\x00" in name or any("\x00" in value for value in values):
-                raise invalid(name, "This query parameter contains a NUL character (%00), which none may hold.")
 
     def handle_exception(self, exc):
         if isinstance(exc, triggers.TriggerError):
@@ -297,15 +280,16 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
         responses={200: DraftSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
         description=(
             "PUT replaces the draft; PATCH updates steps by id field by field, adds steps with new ids and "
-            "replaces edges when given. The graph is validated first: with problems the answer is 400 with one "
-            "problem per step and the saved draft is unchanged."
+            "replaces edges when given. The body is the graph, or the draft as GET answers it; any other key is "
+            "a 400. The graph is validated first: with problems the answer is 400 with one problem per step and "
+            "the saved draft is unchanged."
         ),
     )
     @action(detail=True, methods=["get", "put", "patch"])
     def draft(self, request, slug=None):
         flow = self.get_object()
         if request.method != "GET":
-            data = json_object(request.data, "graph", '{"steps": [...], "edges": [...]}')
+            data = sent_graph(request.data)
             triggers.refuse_unstorable(data, "graph")
             graph = merge_draft(flow.draft, data) if request.method == "PATCH" else data
             problems = versions.save_draft(flow, graph, request.user)
@@ -443,7 +427,7 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def validate(self, request, slug=None):
         flow = self.get_object()
-        data = json_object(request.data, "graph", '{"steps": [...], "edges": [...]}')
+        data = sent_graph(request.data)
         problems = graphs.validate(data or flow.draft, flow.organization, user=request.user)
         return Response({"valid": not problems, "problems": [p.as_dict() for p in problems]})
 

@@ -132,6 +132,33 @@ class GraphSerializer(serializers.Serializer):
     edges = serializers.ListField(child=serializers.DictField(), required=False)
 
 
+GRAPH_KEYS = tuple(GraphSerializer().fields)
+DRAFT_ENVELOPE = ("graph", "updated")
+SHAPES = f"a graph (keys {', '.join(GRAPH_KEYS)}) or the draft as GET answers it (keys {', '.join(DRAFT_ENVELOPE)})"
+
+
+def sent_graph(data) -> dict:
+    """The graph a draft body sends: the graph itself, or the draft as GET answers it (``{"graph": {...},
+    "updated": ...}``, ``updated`` ignored). A key the graph does not have is refused, naming it, rather
+    than saving a graph without what the sender meant."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"graph": [f"The body must be a JSON object: {SHAPES}."]})
+    graph = data
+    if "graph" in data:
+        _refuse_unknown(data, DRAFT_ENVELOPE)
+        graph = data["graph"]
+        if not isinstance(graph, dict):
+            raise serializers.ValidationError({"graph": [f"graph must be a JSON object: {SHAPES}."]})
+    _refuse_unknown(graph, GRAPH_KEYS)
+    return graph
+
+
+def _refuse_unknown(data: dict, known: tuple[str, ...]) -> None:
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        raise serializers.ValidationError({key: [f"Unknown key '{key}': the body is {SHAPES}."] for key in unknown})
+
+
 class ProblemSerializer(serializers.Serializer):
     step = serializers.CharField(allow_null=True, help_text="id of the step, or null for the whole graph")
     field = serializers.CharField()

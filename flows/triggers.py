@@ -2,9 +2,11 @@
 
 A trigger request is read and judged before anything is stored, so bad input leaves nothing
 behind: the body is read up to ``ERPFLOW_MAX_PAYLOAD_BYTES`` (413 above it), its content type
-must be JSON or XML (415 otherwise; a webhook also takes a form), JSON must parse, XML must be
-well-formed and free of DOCTYPE declarations, the payload may nest at most ``MAX_DEPTH`` levels,
-and no value may hold a NUL character (PostgreSQL, where executions are kept, cannot store one).
+must be JSON or XML (415 otherwise; a webhook also takes a form), JSON must parse (as every API
+body: ``accounts.payloads``), XML must be well-formed and free of DOCTYPE declarations in whatever
+encoding it comes, the payload may nest at most ``accounts.payloads.MAX_DEPTH`` levels, and no value
+may hold a NUL character or a number out of range (PostgreSQL, where executions are kept, cannot
+store either).
 
 ``start`` then creates the execution of the version deployed to the environment and sends it to
 the workers once the row is committed (after the surrounding transaction, if any). A deduplication
@@ -19,8 +21,8 @@ answered with an execution that never ran.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-import json
 import logging
 import re
 import uuid
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
-from xml.parsers.expat import ExpatError
+from xml.parsers import expat
 
 import xmltodict
 from django.conf import settings
@@ -40,6 +42,7 @@ from django.utils import timezone
 
 from accounts.errors import too_large_message
 from accounts.models import Environment
+from accounts.payloads import PayloadError, depth_problem, load_json, number_problem
 from flows import graph as graphs
 from flows.models import Deployment, Execution, Flow
 
@@ -48,10 +51,22 @@ logger = logging.getLogger("erpflow.triggers")
 DEDUPLICATION_WINDOW = timedelta(hours=24)
 MAX_WAIT_SECONDS = 60
 MAX_ID_LENGTH = 200
-MAX_DEPTH = 200
 ENVELOPE = ("environment", "payload", "correlation_id", "deduplication_id", "wait")
 SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|signature|password|session|csrf", re.IGNORECASE)
-DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+# Byte order marks and the first bytes of '<' (XML 1.0, appendix F) of the encodings expat cannot read
+# (UTF-32) or would read past a text check (UTF-16): such bodies are decoded here first. UTF-32's
+# marks come first, since UTF-32LE's begins with UTF-16LE's.
+UNICODE_XML = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (b"<\x00\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\x00<", "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+    (b"<\x00", "utf-16-le", "UTF-16"),
+    (b"\x00<", "utf-16-be", "UTF-16"),
+)
+NO_DOCTYPE = "XML payloads may not contain a DOCTYPE declaration."
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -140,47 +155,58 @@ def is_xml(media: str) -> bool:
     return media in ("application/xml", "text/xml") or media.endswith("+xml")
 
 
-def parse_json(body: bytes) -> Any:
-    def refuse_constant(name: str):
-        raise ValueError(f"{name} is not a JSON value")
-
+def parse_json(body: bytes, name: str) -> Any:
+    """``body`` read as every API body is (``accounts.payloads.load_json``); ``name`` is what it holds."""
     try:
-        return json.loads(body, parse_constant=refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise TriggerError(
-            f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.", field="body"
-        ) from None
-    except UnicodeDecodeError:
-        raise TriggerError("The body is not valid JSON: it is not UTF-8 text.", field="body") from None
-    except RecursionError:
-        raise TriggerError("The body is not accepted: its JSON is nested too deeply.", field="body") from None
-    except ValueError as exc:
-        raise TriggerError(f"The body is not valid JSON: {exc}.", field="body") from None
+        return load_json(body, name)
+    except PayloadError as exc:
+        raise TriggerError(str(exc), field="body") from None
 
 
 def parse_xml(body: bytes) -> Any:
-    """The XML document as a dict (``xmltodict``: attributes as ``@name``, mixed text as ``#text``)."""
-    if DOCTYPE.search(body):
-        raise TriggerError("XML payloads may not contain a DOCTYPE declaration.", field="body")
+    """The XML document as a dict (``xmltodict``: attributes as ``@name``, mixed text as ``#text``).
+
+    Any DOCTYPE is refused by the parser itself when it meets one, after decoding, so no encoding
+    can hide it; UTF-16 and UTF-32 bodies are decoded here, expat reads the rest (UTF-8, Latin-1).
+    """
     try:
-        return xmltodict.parse(body, disable_entities=True)
-    except ExpatError as exc:
+        payload = xmltodict.parse(_xml_text(body), disable_entities=True, expat=_NoDoctypeExpat)
+    except expat.ExpatError as exc:
         raise TriggerError(f"The body is not well-formed XML: {exc}.", field="body") from None
     except (ValueError, RecursionError) as exc:
         raise TriggerError(f"The XML body is not accepted: {exc}.", field="body") from None
+    too_deep = depth_problem(payload, "payload")
+    if too_deep:
+        raise TriggerError(too_deep, field="payload")
+    return payload
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether objects and lists nest more than ``limit`` levels deep, walked level by level (no recursion)."""
-    level = [value] if isinstance(value, dict | list) else []
-    depth = 0
-    while level:
-        depth += 1
-        if depth > limit:
-            return True
-        children = (node.values() if isinstance(node, dict) else node for node in level)
-        level = [item for items in children for item in items if isinstance(item, dict | list)]
-    return False
+def _xml_text(body: bytes) -> bytes | str:
+    """A UTF-16 or UTF-32 body (told by its byte order mark or first bytes) as text; others as they came."""
+    for start, codec, label in UNICODE_XML:
+        if body.startswith(start):
+            try:
+                return body.decode(codec)
+            except UnicodeDecodeError:
+                raise TriggerError(
+                    f"The XML body starts as {label} text but is not valid {label}.", field="body"
+                ) from None
+    return body
+
+
+def _refuse_doctype(*_args) -> None:
+    raise TriggerError(NO_DOCTYPE, field="body")
+
+
+class _NoDoctypeExpat:
+    """Stands in for the expat module in ``xmltodict.parse``: its parsers stop at any DOCTYPE, so no
+    entity (internal, as in "billion laughs", or external) is ever declared."""
+
+    @staticmethod
+    def ParserCreate(*args, **kwargs):  # noqa: N802 - the name xmltodict calls
+        parser = expat.ParserCreate(*args, **kwargs)
+        parser.StartDoctypeDeclHandler = _refuse_doctype
+        return parser
 
 
 def parse_form(body: bytes) -> dict:
@@ -218,7 +244,7 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
     if not body.strip():
         payload: Any = {}
     elif is_json(media):
-        parsed = parse_json(body)
+        parsed = parse_json(body, "body" if envelope else "payload")
         if envelope:
             data = _envelope(parsed)
             payload = data.get("payload", {})
@@ -233,9 +259,6 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         raise TriggerError(
             f"Content type '{media or 'none'}' is not accepted; send the body as {accepted}.", status=415
         )
-    too_deep = depth_problem(payload, "payload")
-    if too_deep:
-        raise TriggerError(too_deep, field="payload")
     query = request.GET
     correlation = _first(
         data.get("correlation_id"), query.get("correlation_id"), request.headers.get("X-Correlation-ID")
@@ -252,11 +275,10 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         headers=recorded_headers(request),
         query=recorded_query(request, ENVELOPE),
     )
-    # A NUL arrives as JSON's \u0000, a form's or query string's %00, or a raw byte: look closer only then.
-    query_string = request.META.get("QUERY_STRING", "")
-    escaped = any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")) or "%00" in query_string
-    for name, value in (("payload", parsed_request.payload), ("query", parsed_request.query)) if escaped else ():
-        refuse_unstorable(value, name)
+    # A NUL arrives as JSON's \u0000, a form's %00, or a raw byte: look closer only then. (One in the
+    # query string never gets here: accounts.middleware refuses it for every request.)
+    if any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")):
+        refuse_unstorable(parsed_request.payload, "payload")
     return parsed_request
 
 
@@ -309,18 +331,11 @@ def parse_wait(value: Any) -> int:
     return value
 
 
-def depth_problem(value: Any, name: str) -> str | None:
-    """What is wrong when ``value`` nests deeper than ``MAX_DEPTH``, or None: Python reads JSON back
-    recursively, so a worker or a page loading such a value would fail."""
-    if not _deeper_than(value, MAX_DEPTH):
-        return None
-    return f"{name} nests objects or lists more than {MAX_DEPTH} levels deep; erpflow does not accept it."
-
-
 def storage_problem(value: Any, name: str) -> str | None:
-    """Why ``value`` cannot be stored, or None: nesting deeper than ``MAX_DEPTH``, or a NUL character
-    (PostgreSQL stores none in text or jsonb), which would otherwise fail on saving with a 500."""
-    problem = depth_problem(value, name)
+    """Why ``value`` cannot be stored, or None: nesting deeper than ``accounts.payloads.MAX_DEPTH``, a
+    number out of range or a NUL character (PostgreSQL stores neither in jsonb), which would otherwise
+    fail on saving with a 500. Values parsed from pages' text fields arrive here unchecked."""
+    problem = depth_problem(value, name) or number_problem(value, name)
     if problem:
         return problem
     where = find_nul(value, name)

@@ -3,15 +3,31 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from connectors.access import usable_by
+from connectors.models import Connector
 from connectors.serializers import find_environment, unknown_environment_message
 from flows.expressions import mapping_syntax_error
 from flows.instructions import check
 from managed.models import ManagedCall
 
 
+class UsableConnectorField(serializers.PrimaryKeyRelatedField):
+    """A connector id among those the requester may use; any other (another organization's, one outside
+    the requester's scope, one that never existed) gets the same answer, so the answer tells nothing."""
+
+    default_error_messages = {
+        "does_not_exist": "No connector with id {pk_value}.",
+        "incorrect_type": "Give the connector's id as a number.",
+    }
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return usable_by(request.user, request.organization)
+
+
 class ManagedCallSerializer(serializers.ModelSerializer):
     """A managed call; ``connector`` is an HTTP-language connector the requester may use, ``environment`` a slug."""
 
+    connector = UsableConnectorField(queryset=Connector.objects.all())
     environment = serializers.CharField(help_text="slug of the environment the call runs in by default")
     url = serializers.SerializerMethodField()
 
@@ -48,9 +64,6 @@ class ManagedCallSerializer(serializers.ModelSerializer):
         return self.context["request"].organization
 
     def validate_connector(self, connector):
-        request = self.context["request"]
-        if not usable_by(request.user, self.organization).filter(pk=connector.pk).exists():
-            raise serializers.ValidationError(f"No connector with id {connector.pk}.")
         if connector.type.language != "http":
             raise serializers.ValidationError(
                 f"Connector '{connector.name}' is a {connector.type.label} connector; a managed call needs an "

@@ -73,7 +73,7 @@ def test_a_run_payload_nested_too_deep_is_refused(api, orders):
         payload = [payload]
     response = api.post("/api/v1/flows/orders/run/", {"payload": payload}, format="json")
     assert response.status_code == 400
-    assert "payload nests objects or lists more than 200 levels deep" in response.json()["detail"]
+    assert "The body nests objects or lists more than 200 levels deep" in response.json()["detail"]
     assert not Execution.objects.exists()
 
 

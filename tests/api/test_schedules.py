@@ -84,7 +84,7 @@ def test_a_payload_nested_too_deep_is_refused(api, deployed):
         payload = {"a": payload}
     response = create(api, payload=payload)
     assert response.status_code == 400
-    assert "more than 200 levels deep" in response.json()["errors"]["payload"][0]
+    assert "The body nests objects or lists more than 200 levels deep" in response.json()["detail"]
     assert not Schedule.objects.exists()
 
 

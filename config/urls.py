@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
+from accounts import errors
 from config import views
 
 router = SimpleRouter(trailing_slash="/?")
@@ -12,7 +13,9 @@ router.register("variables", accounts_api.VariableViewSet, basename="variable")
 router.register("tokens", accounts_api.ApiTokenViewSet, basename="token")
 router.register("members", accounts_api.MemberViewSet, basename="member")
 
-# Unknown paths under /api/ answer JSON like the rest of the API; pages keep Django's HTML 404.
+# Unknown paths under /api/ answer JSON like the rest of the API; pages keep Django's HTML 404. The
+# catch-all at the end of the API's routes makes that true with DEBUG on too (``make run``), where
+# Django shows its debug page instead of calling handler404.
 handler404 = "accounts.errors.not_found"
 
 urlpatterns = [
@@ -29,5 +32,6 @@ urlpatterns = [
     path("api/v1/", include("audit.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    re_path(r"^api/", errors.not_found, name="api-not-found"),
     path("admin/", admin.site.urls),
 ]

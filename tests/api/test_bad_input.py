@@ -250,8 +250,10 @@ def test_a_graph_that_is_not_an_object_is_a_400(api, deployed):
 # -- 6. unknown API paths answer JSON -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug (make run)"])
 @pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/nothing", "/api/", "/api/v1/flows/x/y/z/"])
-def test_an_unknown_api_path_is_a_json_404(api, path):
+def test_an_unknown_api_path_is_a_json_404(api, path, debug, settings):
+    settings.DEBUG = debug
     response = api.get(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"

@@ -278,8 +278,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "StepRunStatusEnum": "flows.models.StepRun.Status",
 }
 
-# Connectors: the folder SQLite connectors may open files in (nothing outside it, never the app's own
-# database), and how often each process publishes its live pool statistics to Redis for the API.
+# Connectors: the folder of SQLite connectors' files (each organization opens files only in its own
+# folder in it, org-<id>/, never the app's own database), and how often each process publishes its
+# live pool statistics to Redis for the API.
 ERPFLOW_DATA_DIR = Path(env_str("ERPFLOW_DATA_DIR", str(VAR_DIR / "data")))
 ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)
 

@@ -163,7 +163,9 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             row = saved.settings.filter(environment=environment).first()
             previous = row.values if row else {}
         try:
-            stored = values.clean(type_class(data["type"]), data["settings"], previous)
+            stored = values.clean(
+                type_class(data["type"]), data["settings"], previous, organization=environment.organization_id
+            )
         except values.SettingsInvalid as problem:
             raise exceptions.ValidationError(
                 {"settings": {name: [message] for name, message in problem.errors.items()}}

@@ -1,9 +1,10 @@
 """The demo organization's "Demo database": a SQLite connector with a little ERP-like sample data.
 
 ``make run`` creates the demo organization once (``accounts.demo.create_demo``) and calls
-``build``: one SQLite file per environment in the data folder, with customers, products, orders
-and order lines, and a connector configured for every environment and tested once, so a newcomer
-sees a connector that passes its test with no database server installed.
+``build``: one SQLite file per environment in the organization's own data folder (like any
+organization's SQLite files, out of every other organization's reach), with customers, products,
+orders and order lines, and a connector configured for every environment and tested once, so a
+newcomer sees a connector that passes its test with no database server installed.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def build(organization, owner) -> Connector:
     )
     for environment in Environment.objects.filter(organization=organization):
         relative = f"demo/{organization.slug}-{environment.slug}.sqlite3"
-        fill(confined(relative))
-        stored = values.clean(SQLiteType, {"path": relative})
+        fill(confined(relative, organization.pk))
+        stored = values.clean(SQLiteType, {"path": relative}, organization=organization)
         ConnectorSettings.objects.create(connector=connector, environment=environment, values=stored)
         runtime.test_connector(connector, environment)
     return connector

@@ -240,7 +240,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             if self.partial and environment in saved:
                 given = {**values.public(type_cls, saved[environment]), **given}
             try:
-                result[environment] = values.clean(type_cls, given, previous)
+                result[environment] = values.clean(type_cls, given, previous, organization=organization)
             except values.SettingsInvalid as problem:
                 errors[environment.slug] = {name: [message] for name, message in problem.errors.items()}
                 continue

@@ -17,6 +17,7 @@ from typing import Any
 
 from accounts import crypto
 from accounts.rotation import rotator, save_rotated
+from connectors.catalog.base import ORGANIZATION
 
 REFERENCE = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -85,8 +86,11 @@ def coerce(field, value: Any) -> Any:
     return text
 
 
-def clean(type_cls, incoming: dict, previous: dict | None = None) -> dict:
-    """The stored form of ``incoming``; a secret omitted, empty or sent as the mask keeps ``previous``'s."""
+def clean(type_cls, incoming: dict, previous: dict | None = None, *, organization=None) -> dict:
+    """The stored form of ``incoming``; a secret omitted, empty or sent as the mask keeps ``previous``'s.
+
+    ``organization`` (or its id) owns the settings: a ``per_organization`` type's check needs it.
+    """
     if not isinstance(incoming, dict):
         raise SettingsInvalid({"settings": "Send the settings as an object of field names and values."})
     previous = previous or {}
@@ -108,7 +112,7 @@ def clean(type_cls, incoming: dict, previous: dict | None = None) -> dict:
                 errors[field.name] = str(problem)
     stored = {field.name: stored[field.name] for field in type_cls.fields if field.name in stored}
     if not errors:
-        errors = type_cls().check(_checkable(type_cls, stored))
+        errors = type_cls().check(_checkable(type_cls, stored, getattr(organization, "pk", organization)))
     if errors:
         raise SettingsInvalid(errors)
     return stored
@@ -148,13 +152,16 @@ def _clean_plain(field, raw: Any) -> Any:
     return coerce(field, raw)
 
 
-def _checkable(type_cls, stored: dict) -> dict:
+def _checkable(type_cls, stored: dict, organization_id: int | None) -> dict:
     """What cross-field checks can judge before resolution: no secrets, no unresolved references."""
-    return {
+    checkable = {
         field.name: stored.get(field.name)
         for field in type_cls.fields
         if not field.secret and not _has_reference(stored.get(field.name))
     }
+    if type_cls.per_organization:
+        checkable[ORGANIZATION] = organization_id
+    return checkable
 
 
 def missing(type_cls, values: dict) -> list[str]:
@@ -175,7 +182,8 @@ def public(type_cls, stored: dict) -> dict:
 
 
 def resolve(type_cls, stored: dict, environment) -> dict:
-    """Plain values for a driver: secrets decrypted, references replaced by the environment's variables."""
+    """Plain values for a driver: secrets decrypted, references replaced by the environment's variables
+    (and, for a ``per_organization`` type, the environment's organization under ``ORGANIZATION``)."""
     variables: dict[str, str] | None = None
     errors: dict[str, str] = {}
     resolved: dict[str, Any] = {}
@@ -194,6 +202,8 @@ def resolve(type_cls, stored: dict, environment) -> dict:
         except ValueError as problem:
             errors[field.name] = str(problem)
         resolved[field.name] = value
+    if type_cls.per_organization:
+        resolved[ORGANIZATION] = environment.organization_id if environment is not None else None
     if not errors:
         errors = type_cls().check(resolved)
     if errors:

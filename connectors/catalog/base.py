@@ -138,6 +138,12 @@ def pool_stats(**counts: int) -> dict[str, int]:
     return {name: int(counts.get(name, 0)) for name in names}
 
 
+# Not a field: the id of the organization the settings belong to. ``connectors.values`` adds it to what
+# ``check``, ``test`` and ``open`` receive for a type with ``per_organization`` (a field cannot have this name:
+# incoming settings with unknown names are refused).
+ORGANIZATION = "_organization"
+
+
 class ConnectorType:
     """Base class of the catalog's types; subclasses set the class attributes and the three methods."""
 
@@ -157,6 +163,9 @@ class ConnectorType:
     # Per-step switches of this type's calls (commit after a BAPI, warnings as errors, ...); the step
     # form, graph validation and ``execute`` read them from here, like ``fields`` for settings.
     step_options: ClassVar[tuple[Field, ...]] = ()
+    # Whether the settings mean something different per organization (SQLite: a path inside the
+    # organization's own folder); then they carry ``ORGANIZATION``.
+    per_organization: ClassVar[bool] = False
 
     def check(self, values: dict) -> dict[str, str]:
         """Rules across fields (minimum idle within the pool size, a path inside its folder, ...).

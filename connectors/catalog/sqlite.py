@@ -1,14 +1,25 @@
-"""SQLite files inside the configured data folder, for local data and the demo.
+"""SQLite files inside the organization's own folder of the data folder, for local data and the demo.
 
-The path is confined to ``ERPFLOW_DATA_DIR``: no ``..``, no absolute path elsewhere, no symbolic
-link leading out, and never erpflow's own database, checked when the settings are saved and again
-each time a connection opens (a link may appear after saving). Connections come from a
-``SimplePool`` with the same three settings as the server databases. A statement's time limit is
-enforced inside SQLite by a progress handler that interrupts it once the deadline has passed.
+Each organization has its folder, ``<ERPFLOW_DATA_DIR>/org-<id>/``, and a connector's path is read
+inside it: no ``..``, no absolute path elsewhere, no symbolic link leading out (into another
+organization's folder either), and never erpflow's own database, checked when the settings are saved
+and again each time a connection opens (a link may appear after saving). The settings know their
+organization through ``ORGANIZATION`` (``per_organization``).
+
+A statement may only use its own file. Every connection refuses, through SQLite's authorizer and
+its limits: ATTACH and DETACH (no other database is ever attached, not even for a moment), and so
+VACUUM (which works through an attached database; VACUUM INTO writes a copy anywhere),
+``load_extension()`` and the pragmas listed in ``REFUSED_PRAGMAS``; a refusal is the step's error.
+Other pragmas are allowed: they only touch this connection or its own file.
+
+Connections come from a ``SimplePool`` with the same three settings as the server databases. A
+statement's time limit is enforced inside SQLite by a progress handler that interrupts it once the
+deadline has passed.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -17,7 +28,7 @@ from urllib.parse import quote
 from django.conf import settings as django_settings
 
 from connectors.catalog import register
-from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, TestResult
+from connectors.catalog.base import ORGANIZATION, ConnectorError, ConnectorType, Deadline, Field, TestResult
 from connectors.catalog.database import (
     StageFailed,
     Stages,
@@ -32,10 +43,24 @@ from connectors.simplepool import SimplePool
 
 PROGRESS_EVERY = 1000  # SQLite virtual machine instructions between deadline checks
 SIDE_FILES = ("-wal", "-shm", "-journal")
+NOT_ALLOWED = "is not allowed on a SQLite connector"
+REFUSED_PRAGMAS = {
+    "writable_schema": "it lets a statement rewrite the schema table itself",
+    "temp_store_directory": "it puts temporary files in any folder",
+    "data_store_directory": "it puts database files in any folder",
+    "soft_heap_limit": "it changes the memory limit of the whole process, other organizations' connections too",
+    "hard_heap_limit": "it changes the memory limit of the whole process, other organizations' connections too",
+}
+VACUUM = re.compile(r"\A(?:\s|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*VACUUM\b", re.IGNORECASE | re.DOTALL)
 
 
 def data_dir() -> Path:
     return Path(django_settings.ERPFLOW_DATA_DIR).resolve()
+
+
+def organization_folder(organization_id: int) -> Path:
+    """The organization's own folder: named by its id, which never changes nor comes back for another."""
+    return (data_dir() / f"org-{int(organization_id)}").resolve()
 
 
 def app_database_files() -> set[Path]:
@@ -48,22 +73,67 @@ def app_database_files() -> set[Path]:
     return found
 
 
-def confined(raw: str) -> Path:
-    """The real path of ``raw`` inside the data folder; ValueError saying why it is refused."""
+def confined(raw: str, organization_id: int | None) -> Path:
+    """The real path of ``raw`` inside the organization's folder; ValueError saying why it is refused."""
+    if organization_id is None:
+        raise ValueError("The organization of these settings is not known, so their file cannot be found.")
     if not raw or not raw.strip():
-        raise ValueError("Enter the path of a database file inside the data folder.")
+        raise ValueError("Enter the path of a database file inside the organization's data folder.")
     if "\x00" in raw or raw.startswith("file:") or raw.strip() == ":memory:":
         raise ValueError("Enter a plain file path (no NUL character, no 'file:' URI, no ':memory:').")
     path = Path(raw.strip())
     if ".." in path.parts:
-        raise ValueError("The path may not contain '..'; give it relative to the data folder.")
-    folder = data_dir()
+        raise ValueError("The path may not contain '..'; give it relative to the organization's data folder.")
+    folder = organization_folder(organization_id)
     real = (path if path.is_absolute() else folder / path).resolve()
     if real == folder or not real.is_relative_to(folder):
-        raise ValueError(f"The file must be inside the data folder ({folder}); links leading out are refused too.")
+        raise ValueError(
+            f"The file must be inside the organization's data folder ({folder}); links leading out are refused too."
+        )
     if real in app_database_files():
         raise ValueError("erpflow's own database cannot be opened by a connector.")
     return real
+
+
+class GuardedConnection(sqlite3.Connection):
+    """A connection whose authorizer refuses what reaches beyond its file, remembering why for the error."""
+
+    refused: str | None = None
+
+    def guard(self) -> None:
+        self.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        if hasattr(self, "enable_load_extension"):  # only where Python was built with extension loading
+            self.enable_load_extension(False)
+        self.set_authorizer(self.authorize)
+
+    def authorize(self, action: int, arg1: str | None, arg2: str | None, database: str | None, source) -> int:
+        if action == sqlite3.SQLITE_ATTACH:
+            self.refused = "ATTACH"
+        elif action == sqlite3.SQLITE_DETACH:
+            self.refused = "DETACH"
+        elif action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+            self.refused = "load_extension"
+        elif action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in REFUSED_PRAGMAS:
+            self.refused = f"PRAGMA {arg1.lower()}"
+        else:
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    def refusal(self, instruction: str) -> str:
+        """The step's error for the refusal of ``instruction``."""
+        what = self.refused or ""
+        if what == "ATTACH" and VACUUM.match(instruction):
+            return (
+                f"VACUUM {NOT_ALLOWED}: it works through an attached database, and VACUUM INTO writes a copy of "
+                "the file anywhere; compact the file outside erpflow."
+            )
+        if what == "ATTACH":
+            return f"ATTACH {NOT_ALLOWED}: a statement may only use the connector's own database file."
+        if what == "DETACH":
+            return f"DETACH {NOT_ALLOWED}: no other database is ever attached."
+        if what == "load_extension":
+            return f"load_extension() {NOT_ALLOWED}: an extension would run native code inside erpflow."
+        return f"{what} {NOT_ALLOWED}: {REFUSED_PRAGMAS[what.removeprefix('PRAGMA ')]}."
 
 
 @register
@@ -72,15 +142,16 @@ class SQLiteType(ConnectorType):
     label = "SQLite file"
     category = "database"
     icon = "sqlite"
-    description = "A SQLite database file in erpflow's data folder: local data and demos, no server needed."
+    description = "A SQLite database file in the organization's data folder: local data and demos, no server needed."
     language = "sql"
     paramstyle = "named"
     sql_dialect = "sqlite"
+    per_organization = True
     fields = (
         Field(
             "path",
             "Database file",
-            "Path of the file, relative to erpflow's data folder (ERPFLOW_DATA_DIR).",
+            "Path of the file, relative to the organization's own folder in erpflow's data folder.",
             kind="path",
             required=True,
             max=255,
@@ -99,14 +170,14 @@ class SQLiteType(ConnectorType):
         errors = check_pool(values)
         if values.get("path") is not None:
             try:
-                confined(values["path"])
+                confined(values["path"], values.get(ORGANIZATION))
             except ValueError as problem:
                 errors["path"] = str(problem)
         return errors
 
     def connect(self, settings: dict, timeout: float = 5.0) -> sqlite3.Connection:
         try:
-            path = confined(settings["path"])
+            path = confined(settings["path"], settings.get(ORGANIZATION))
         except ValueError as problem:
             raise ConnectorError(str(problem)) from None
         mode = "rw"
@@ -114,23 +185,26 @@ class SQLiteType(ConnectorType):
             mode = "rwc"
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
-            raise ConnectorError(f"there is no database file '{settings['path']}' in the data folder")
+            raise ConnectorError(f"there is no database file '{settings['path']}' in the organization's data folder")
         try:
-            return sqlite3.connect(
+            conn = sqlite3.connect(
                 f"file:{quote(str(path))}?mode={mode}",
                 uri=True,
                 timeout=timeout,
                 check_same_thread=False,  # the pool lends a connection to one thread at a time
                 isolation_level=None,
+                factory=GuardedConnection,
             )
         except sqlite3.Error as exc:
             raise ConnectorError(f"the database file '{settings['path']}' cannot be opened: {exc}") from None
+        conn.guard()
+        return conn
 
     def test(self, settings: dict) -> TestResult:
         stages = Stages()
         conn = None
         try:
-            stages.run("check path", lambda: confined(settings["path"]), first_line)
+            stages.run("check path", lambda: confined(settings["path"], settings.get(ORGANIZATION)), first_line)
             conn = stages.run("open file", lambda: self.connect(settings), first_line)
             stages.run(
                 "trivial statement",
@@ -142,7 +216,7 @@ class SQLiteType(ConnectorType):
         finally:
             if conn is not None:
                 conn.close()
-        return stages.passed(f"Opened {settings['path']} in the data folder.")
+        return stages.passed(f"Opened {settings['path']} in the organization's data folder.")
 
     def open(self, settings: dict, *, name: str = "erpflow") -> SimplePool:
         return SimplePool(
@@ -160,15 +234,16 @@ class SQLiteType(ConnectorType):
         at = deadline.at
         client.set_progress_handler(lambda: time.monotonic() >= at, PROGRESS_EVERY)
         client.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+        client.refused = None
         cursor = client.cursor()
         try:
             cursor.execute(instruction, params)
             return fetched(cursor)
-        except sqlite3.OperationalError as exc:
-            if "interrupted" in str(exc) or time.monotonic() >= at:
-                raise timed_out(left * 1000, "SQLite interrupted it") from None
-            raise ConnectorError(str(exc)) from None
         except sqlite3.Error as exc:
+            if client.refused:
+                raise ConnectorError(client.refusal(instruction)) from None
+            if isinstance(exc, sqlite3.OperationalError) and ("interrupted" in str(exc) or time.monotonic() >= at):
+                raise timed_out(left * 1000, "SQLite interrupted it") from None
             raise ConnectorError(str(exc)) from None
         finally:
             cursor.close()

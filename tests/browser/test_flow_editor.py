@@ -29,7 +29,7 @@ def two_databases(org, owner):
     first = demo.build(org, owner)
     second = Connector.objects.create(organization=org, type_key=SQLiteType.key, name="Stock database")
     for row in first.settings.all():
-        stored = values.clean(SQLiteType, {"path": row.values["path"]})
+        stored = values.clean(SQLiteType, {"path": row.values["path"]}, organization=org)
         ConnectorSettings.objects.create(connector=second, environment=row.environment, values=stored)
     return first, second
 

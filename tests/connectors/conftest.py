@@ -61,7 +61,7 @@ def database_connector(org):
         connector = Connector.objects.create(organization=org, type_key=type_key, **fields)
         for environment in environments:
             ConnectorSettings.objects.create(
-                connector=connector, environment=environment, values=values.clean(type_cls, settings)
+                connector=connector, environment=environment, values=values.clean(type_cls, settings, organization=org)
             )
         return connector
 

@@ -30,7 +30,7 @@ def test_the_demo_organization_gets_a_tested_demo_database_in_every_environment(
     assert {row.environment for row in rows} == environments
     for row in rows:
         assert row.last_test["ok"] is True, row.last_test
-        assert (tmp_path / "data" / row.values["path"]).is_file()
+        assert (tmp_path / "data" / f"org-{demo.pk}" / row.values["path"]).is_file()
 
 
 def test_the_demo_database_answers_erp_like_queries_through_a_flow_call(demo):

@@ -1,4 +1,5 @@
-"""SQLite connectors open files inside the data folder only: a corpus of escapes, refused on save and on use."""
+"""SQLite connectors open files inside their organization's data folder only: a corpus of escapes, refused on
+save and on use (escapes into another organization's folder: ``test_sqlite_isolation``)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ SQLITE = type(catalog.get("sqlite"))
 
 
 @pytest.fixture
-def data_dir(settings, tmp_path):
-    folder = tmp_path / "data"
+def data_dir(settings, tmp_path, org):
+    """The organization's folder, with files in it and links around it."""
+    folder = tmp_path / "data" / f"org-{org.pk}"
     (folder / "sub").mkdir(parents=True)
     sqlite3.connect(folder / "ok.sqlite3").close()
     sqlite3.connect(folder / "sub" / "nested.sqlite3").close()
@@ -27,7 +29,7 @@ def data_dir(settings, tmp_path):
     os.symlink(outside, folder / "link-out.sqlite3")
     os.symlink(tmp_path, folder / "dir-link")
     os.symlink(folder / "ok.sqlite3", folder / "link-in.sqlite3")
-    settings.ERPFLOW_DATA_DIR = folder
+    settings.ERPFLOW_DATA_DIR = tmp_path / "data"
     return folder
 
 
@@ -39,6 +41,7 @@ def data_dir(settings, tmp_path):
         "..",
         "/etc/passwd",
         "/tmp/x.sqlite3",
+        "../ok.sqlite3",
         "link-out.sqlite3",
         "dir-link/outside.sqlite3",
         "",
@@ -48,32 +51,32 @@ def data_dir(settings, tmp_path):
         "ok.sqlite3\x00.txt",
     ],
 )
-def test_a_path_leaving_the_data_folder_is_refused_on_save(data_dir, path):
+def test_a_path_leaving_the_data_folder_is_refused_on_save(data_dir, org, path):
     with pytest.raises(values.SettingsInvalid) as refused:
-        values.clean(SQLITE, {"path": path})
+        values.clean(SQLITE, {"path": path}, organization=org)
     assert "path" in refused.value.errors
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
-def test_the_apps_own_database_is_refused_even_inside_the_data_folder(settings, data_dir):
+def test_the_apps_own_database_is_refused_even_inside_the_data_folder(settings, data_dir, org):
     """As under ``make run``: erpflow on SQLite, with the data folder around its database file."""
     own = data_dir / "erpflow.sqlite3"
     sqlite3.connect(own).close()
     settings.DATABASES = {**settings.DATABASES, "embedded": {"ENGINE": "django.db.backends.sqlite3", "NAME": own}}
     for path in ("erpflow.sqlite3", str(own), "erpflow.sqlite3-wal"):
         with pytest.raises(values.SettingsInvalid) as refused:
-            values.clean(SQLITE, {"path": path})
+            values.clean(SQLITE, {"path": path}, organization=org)
         assert "own database" in refused.value.errors["path"]
 
 
 @pytest.mark.parametrize("path", ["ok.sqlite3", "sub/nested.sqlite3", "link-in.sqlite3"])
-def test_a_path_inside_the_data_folder_is_accepted(data_dir, path):
-    assert values.clean(SQLITE, {"path": path})["path"] == path
+def test_a_path_inside_the_data_folder_is_accepted(data_dir, org, path):
+    assert values.clean(SQLITE, {"path": path}, organization=org)["path"] == path
 
 
-def test_an_absolute_path_inside_the_data_folder_is_accepted(data_dir):
+def test_an_absolute_path_inside_the_data_folder_is_accepted(data_dir, org):
     path = str(data_dir / "ok.sqlite3")
-    assert values.clean(SQLITE, {"path": path})["path"] == path
+    assert values.clean(SQLITE, {"path": path}, organization=org)["path"] == path
 
 
 def test_a_link_that_appears_after_saving_is_refused_when_the_file_opens(data_dir, database_connector, org):
@@ -82,7 +85,7 @@ def test_a_link_that_appears_after_saving_is_refused_when_the_file_opens(data_di
     sandbox = Environment.objects.get(organization=org, slug="sandbox")
     connector = database_connector("sqlite", {"path": "later.sqlite3", "create_missing": True}, [sandbox])
     os.symlink(data_dir.parent / "outside.sqlite3", data_dir / "later.sqlite3")
-    with pytest.raises(ConnectorError, match="inside the data folder"):
+    with pytest.raises(ConnectorError, match="inside the organization.s data folder"):
         runtime.call(connector, sandbox, "SELECT 1 AS one", {}, Deadline(2000))
     assert not Path(data_dir / "later.sqlite3").resolve().is_relative_to(data_dir)
 

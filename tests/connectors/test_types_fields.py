@@ -121,11 +121,11 @@ def test_each_type_declares_the_paramstyle_its_driver_binds(key, placeholder):
     assert rendered.params == {"p1": 7}
 
 
-def test_the_sqlite_type_has_a_path_and_a_smaller_pool_by_default(settings, tmp_path):
+def test_the_sqlite_type_has_a_path_and_a_smaller_pool_by_default(settings, tmp_path, org):
     settings.ERPFLOW_DATA_DIR = tmp_path
     cls = kind_of("sqlite")
     assert [f.name for f in cls.fields] == ["path", "create_missing", "min_idle", "max_pool", "idle_timeout_ms"]
-    stored = values.clean(cls, {"path": "erp.sqlite3"})
+    stored = values.clean(cls, {"path": "erp.sqlite3"}, organization=org)
     assert stored == {
         "path": "erp.sqlite3",
         "create_missing": False,
@@ -134,5 +134,5 @@ def test_the_sqlite_type_has_a_path_and_a_smaller_pool_by_default(settings, tmp_
         "idle_timeout_ms": 600_000,
     }
     with pytest.raises(values.SettingsInvalid) as refused:
-        values.clean(cls, {"path": "erp.sqlite3", "min_idle": 9})
+        values.clean(cls, {"path": "erp.sqlite3", "min_idle": 9}, organization=org)
     assert "maximum pool size (5)" in refused.value.errors["min_idle"]

@@ -163,6 +163,11 @@ class ConnectorType:
         """
         return {}
 
+    def derived_secrets(self, settings: dict) -> list[str]:
+        """Credentials the type builds from its resolved settings and sends (base64 of ``user:password``,
+        a header made of a plain setting): a server may echo them, so they are masked like the secrets."""
+        return []
+
     def test(self, settings: dict) -> TestResult:
         """Try the settings end to end, stage by stage; never raises."""
         raise NotImplementedError

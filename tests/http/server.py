@@ -13,7 +13,8 @@ Routes (every answer is JSON unless said otherwise):
   ``/entity/...`` needs a live session;
 - ``/status/<code>``: that status (with ``Retry-After`` for 429 and 503 when ``state.retry_after``);
 - ``/slow``: answers after ``state.slow_seconds``; ``/held``: holds ``state.hold_seconds`` and counts
-  requests in flight (``state.peak``); ``/redirect?to=``: a 302 there; ``/big``: ``state.big_bytes``
+  requests in flight (``state.peak``); ``/redirect?to=``: a 302 there (without ``to``: to
+  ``state.redirect_to``); ``/big``: ``state.big_bytes``
   bytes; ``/xml``: an XML document.
 """
 
@@ -53,6 +54,7 @@ class State:
         self.in_flight = 0
         self.peak = 0
         self.big_bytes = 0
+        self.redirect_to = ""
 
     def expire_sessions(self) -> None:
         with self.lock:
@@ -160,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
                     state.in_flight -= 1
             return self.answer(200, {"held": True})
         if route == "/redirect":
-            return self.answer(302, {"moved": True}, headers={"Location": seen["query"]["to"]})
+            target = seen["query"].get("to") or state.redirect_to
+            return self.answer(302, {"moved": True}, headers={"Location": target})
         if route == "/big":
             return self.answer(200, b"x" * state.big_bytes, content_type="text/plain")
         if route == "/xml":

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 
+import httpx
+
 from accounts.crypto import MASK
 
 _HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token"}
@@ -83,3 +85,9 @@ def derived_secrets(settings: dict) -> list[str]:
             if is_sensitive(header) and value:
                 found += [value, *[part for part in value.split(" ", 1)[1:] if len(part) >= 6]]
     return found
+
+
+def cookie_values(cookies: httpx.Cookies | None) -> list[str]:
+    """The values of a jar's cookies long enough to be credentials (read from the jar itself: httpx's
+    mapping view raises on one name set for two paths or domains)."""
+    return [cookie.value for cookie in list(cookies.jar if cookies else ()) if cookie.value and len(cookie.value) >= 6]

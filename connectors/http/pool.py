@@ -20,6 +20,7 @@ from connectors.catalog.base import ConnectorError, Deadline, pool_stats
 from connectors.http.auth import SessionLogin
 from connectors.http.client import build_client
 from connectors.http.fields import header_lines
+from connectors.http.masking import cookie_values
 from connectors.values import wire_forms
 
 
@@ -43,8 +44,8 @@ class Session:
         token = getattr(self.auth, "token", None)
         if token:
             live.append(token)
-        for jar in (getattr(self.auth, "cookies", None), self.client.cookies):
-            live += [value for value in (jar or {}).values() if len(value) >= 6]
+        for cookies in (getattr(self.auth, "cookies", None), self.client.cookies):
+            live += cookie_values(cookies)
         return [*self.secrets, *wire_forms(live)]
 
 

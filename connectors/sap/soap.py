@@ -212,10 +212,10 @@ class SoapSession:
     def credentials(self) -> list[str]:
         """The password, the basic credentials, SAP's session cookies and CSRF token, in every form they
         travel in."""
+        from connectors.http.masking import cookie_values
         from connectors.values import wire_forms
 
-        cookies = [value for value in self.http.cookies.values() if len(value) >= 6]
-        return wire_forms([*self.secrets, *cookies, self.csrf or ""])
+        return wire_forms([*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""])
 
     def _call(self, function: str, params: dict, deadline: Deadline) -> dict:
         body = envelope(function, params)

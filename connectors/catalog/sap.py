@@ -145,6 +145,7 @@ class SapType(ConnectorType):
             default=True,
             group=SOAP,
             admin_only=True,
+            strictness=(False, True),
         ),
         Field(
             "connect_timeout",

@@ -213,3 +213,21 @@ def test_the_sap_soap_transports_basic_auth_never_reaches_an_execution(api, owne
     assert "answered HTTP 500" in seen["detail"]["error"]
     assert api_server.state.requests[-1]["headers"]["authorization"].startswith("Basic ")
     assert leaked(seen, forms(srv.PASSWORD, b64(f"RFC_USER:{srv.PASSWORD}"))) == []
+
+
+def test_a_connection_test_does_not_show_the_client_secret_in_base64(api, http_connector, api_server):
+    wrong = "wr0ng-Cl13nt-S3cret"
+    connector = http_connector(
+        {
+            "auth_type": "oauth2_client_credentials",
+            "oauth_token_url": f"{api_server.url}/token",
+            "oauth_client_id": srv.CLIENT_ID,
+            "oauth_client_secret": wrong,
+            "oauth_client_auth": "basic",
+        }
+    )
+    answer = api.post(f"/api/v1/connectors/{connector.pk}/test/", {"environment": "sandbox"}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["ok"] is False
+    assert "token endpoint answered 401" in answer.json()["message"]
+    assert leaked(answer.json(), forms(wrong, b64(f"{srv.CLIENT_ID}:{wrong}"))) == []

@@ -4,7 +4,8 @@ Each authentication scheme calls a server that repeats the request (its headers,
 200 answer and in a 500 error page. The credential goes out in a derived form (base64 of
 ``user:password``, a URL-encoded query value, a token fetched from the token URL, a session cookie
 set by a login); the flow is run through the API as a person runs it, and the execution's detail
-and list, the managed call's answer and every error must hold none of those forms.
+and list, the managed call's answer, the connection test's answer and every error must hold none of
+those forms.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def forms(*secrets: str) -> set[str]:
 
 
 def leaked(answer, secrets: set[str]) -> list[str]:
+    """The forms found in ``answer`` as JSON text (where a value holding quotes shows JSON-escaped, a form
+    ``forms`` has), also after undoing one more level of escaping (a JSON body echoed inside a string)."""
     text = json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer
     return sorted(s for s in secrets if s in text or s in text.replace("\\\\", "\\"))
 

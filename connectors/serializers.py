@@ -239,6 +239,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             previous = {**saved.get(environment, {}), **pending.get(environment.slug, {})}
             if self.partial and environment in saved:
                 given = {**values.public(type_cls, saved[environment]), **given}
+            given = self._admin_only_kept(type_cls, saved.get(environment), given)
             try:
                 result[environment] = values.clean(type_cls, given, previous, organization=organization)
             except values.SettingsInvalid as problem:
@@ -260,16 +261,29 @@ class ConnectorSerializer(serializers.ModelSerializer):
             result.update({env: None for env in saved if env not in result})
         return result
 
+    def _may_change_admin_only(self) -> bool:
+        request = self.context.get("request")
+        return allows(getattr(request, "membership", None), "connectors", Action.CHANGE_ADMIN_ONLY_SETTINGS)
+
+    def _admin_only_kept(self, type_cls, saved: dict | None, given: dict) -> dict:
+        """For a member below admin, an admin-only setting left out of an edit keeps its saved value: a full
+        update by an editor must not reset what an admin chose (such as TLS verification turned off)."""
+        if saved is None or self._may_change_admin_only():
+            return given
+        kept = {f.name: saved[f.name] for f in type_cls.fields if f.admin_only and f.name in saved}
+        return {**kept, **given}
+
     def _admin_only_changes(self, type_cls, saved: dict | None, stored: dict) -> dict[str, list[str]]:
         """Settings marked ``admin_only`` that a member below admin tried to set away from the saved value
-        (or, for new settings, the default): refused with a field error, so nothing is saved."""
-        request = self.context.get("request")
-        if allows(getattr(request, "membership", None), "connectors", Action.CHANGE_ADMIN_ONLY_SETTINGS):
+        (or, for new settings, the default), except toward the strict end of an ordered one: refused with
+        a field error, so nothing is saved."""
+        if self._may_change_admin_only():
             return {}
+        before = saved or {}
         return {
             field.name: ["Only an admin or owner may change this setting; it keeps its current value."]
             for field in type_cls.fields
-            if field.admin_only and stored.get(field.name) != (saved or {}).get(field.name, field.default)
+            if field.admin_only and _weakened(field, before.get(field.name, field.default), stored.get(field.name))
         }
 
     # -- saving -----------------------------------------------------------------------------------
@@ -314,6 +328,15 @@ class ConnectorSerializer(serializers.ModelSerializer):
             ) from None
         connector.refresh_from_db()
         return connector
+
+
+def _weakened(field, before, after) -> bool:
+    """Whether moving an admin-only setting from ``before`` to ``after`` is a change a member below admin
+    may not make: any change, except toward the strict end of a setting with ``strictness``."""
+    if after == before:
+        return False
+    order = field.strictness
+    return not (before in order and after in order and order.index(after) > order.index(before))
 
 
 def _save_settings(connector: Connector, stored: dict[Environment, dict | None]) -> bool:

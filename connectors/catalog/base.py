@@ -70,9 +70,13 @@ class Field:
     # Where the connection goes (a host, a port, a URL): changing it makes saved secrets be entered again,
     # so an editor cannot redirect a stored password to a server of their own.
     destination: bool = False
-    # Only an admin or owner may change it (network allowlists): an editor who could widen them could
-    # point a connector at internal services.
+    # Only an admin or owner may change it (network allowlists, TLS verification, CA certificates, SSL
+    # modes): an editor who could widen them could point a connector at internal services, or let a
+    # connection be read or impersonated on the way.
     admin_only: bool = False
+    # For an admin-only setting with ordered values, weakest first (an SSL mode; TLS verification off,
+    # on): a member below admin may still move it toward the strict end, just never back.
+    strictness: tuple = ()
 
     def schema(self) -> dict:
         """The JSON description the catalog endpoint and the editor's forms are built from."""
@@ -175,6 +179,11 @@ class ConnectorType:
         message for each problem.
         """
         return {}
+
+    def derived_secrets(self, settings: dict) -> list[str]:
+        """Credentials the type builds from its resolved settings and sends (base64 of ``user:password``,
+        a header made of a plain setting): a server may echo them, so they are masked like the secrets."""
+        return []
 
     def test(self, settings: dict) -> TestResult:
         """Try the settings end to end, stage by stage; never raises."""

@@ -32,15 +32,18 @@ def server_fields(
     ssl_modes: tuple[tuple[str, str], ...],
     ssl_default: str,
 ) -> tuple:
-    """The fields of a server database, in the order the form shows them."""
+    """The fields of a server database, in the order the form shows them; ``ssl_modes`` weakest first."""
     ssl = Field(
         "ssl_mode",
         "SSL mode",
-        "Whether the connection must be encrypted, and how strictly the server is checked.",
+        "Whether the connection must be encrypted, and how strictly the server is checked. Only admins may "
+        "make it less strict.",
         kind="choice",
         default=ssl_default,
         choices=ssl_modes,
         group="advanced",
+        admin_only=True,
+        strictness=tuple(value for value, _ in ssl_modes),
     )
     return (
         Field("host", "Host", "Name or IP address of the database server.", required=True, max=255, destination=True),

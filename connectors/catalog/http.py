@@ -13,6 +13,7 @@ from connectors.catalog import register
 from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, Stage, TestResult
 from connectors.http import auth as auth_schemes
 from connectors.http import fields as shared
+from connectors.http.masking import derived_secrets
 from connectors.http.pool import HttpPool
 from connectors.http.request import execute as send
 
@@ -121,6 +122,9 @@ class HttpType(ConnectorType):
 
     def check(self, values: dict) -> dict[str, str]:
         return shared.check_common(values)
+
+    def derived_secrets(self, settings: dict) -> list[str]:
+        return derived_secrets(settings)
 
     def open(self, settings: dict, *, name: str = "erpflow") -> HttpPool:
         base_url = settings["base_url"]

@@ -145,6 +145,7 @@ class SapType(ConnectorType):
             default=True,
             group=SOAP,
             admin_only=True,
+            strictness=(False, True),
         ),
         Field(
             "connect_timeout",
@@ -196,6 +197,14 @@ class SapType(ConnectorType):
         elif values.get("ashost") and _empty(values, "sysnr"):
             errors["sysnr"] = "A fixed application server needs its system number."
         return errors
+
+    def derived_secrets(self, settings: dict) -> list[str]:
+        """The SOAP transport's basic credentials, which an error page of the SAP system may repeat."""
+        if settings.get("transport") != SOAP or not settings.get("passwd"):
+            return []
+        from connectors.sap.soap import basic_credentials
+
+        return [basic_credentials(settings)]
 
     # -- the test ---------------------------------------------------------------------------------
 

@@ -192,7 +192,7 @@ class SessionLogin(httpx.Auth):
             return
         request = client.build_request("POST", self.logout_url, timeout=5.0)
         self.apply(cookies, request)
-        with contextlib.suppress(httpx.HTTPError):
+        with contextlib.suppress(httpx.HTTPError, ConnectorError):  # ConnectorError: a refused redirect
             client.send(request, auth=None).close()
 
 

@@ -1,9 +1,15 @@
-"""The one place an httpx client is built for a connector: TLS, connection limits, the egress guard.
+"""The one place an httpx client is built for a connector: TLS, connection limits, the egress guard,
+redirects.
 
 Every outbound connection of an HTTP-based connector goes through the transport made here, so the
 egress policy (``connectors.egress``: internal addresses refused unless the connector's admin-set
 allowlists name them) applies to API calls, token requests and session logins alike, and to each
 redirect hop.
+
+A redirect is followed only within the request's origin (scheme, host and port). httpx drops just
+``Authorization`` on a cross-origin hop; an API key header or query parameter, a credential default
+header, session cookies and a token request's or login's body would all go along. Refusing the hop
+before it is sent keeps every one of them, present and future, with the server they were meant for.
 """
 
 from __future__ import annotations
@@ -61,14 +67,44 @@ def build_transport(settings: dict, *, max_connections: int) -> httpx.BaseTransp
     )
 
 
+class CrossOriginRedirect(ConnectorError):
+    """A server redirected a request to another scheme, host or port; see the module docstring."""
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme)
+
+
+def same_origin_redirects_only(response: httpx.Response) -> None:
+    """httpx's response hook, run before it follows a redirect: CrossOriginRedirect for another origin."""
+    if not response.has_redirect_location:
+        return
+    source = response.request.url
+    try:
+        target = source.join(response.headers["location"])
+    except httpx.InvalidURL:
+        return  # httpx refuses to follow it itself
+    if origin(target) == origin(source):
+        return
+    shown = target.copy_with(query=None, fragment=None)
+    raise CrossOriginRedirect(
+        f"{response.request.method} {source.copy_with(query=None)} was redirected to another origin ({shown}); "
+        "erpflow follows redirects only to the same scheme, host and port, so the connector's credentials go "
+        "nowhere else. Use that address as the base URL, or in a connector of its own."
+    )
+
+
 def build_client(settings: dict, *, max_connections: int = 20, base_url: str = "") -> httpx.Client:
     """A client whose connections all go through the guarded transport; redirects are followed hop by
-    hop through it (so each hop is checked) and never carry credentials to another host (httpx drops
-    ``Authorization`` on a cross-origin redirect)."""
+    hop through it (so each hop is checked), and only within the request's origin."""
     return httpx.Client(
         base_url=base_url,
         transport=build_transport(settings, max_connections=max_connections),
         follow_redirects=True,
         max_redirects=5,
         trust_env=False,
+        event_hooks={"response": [same_origin_redirects_only]},
     )

@@ -28,17 +28,22 @@ def tls_fields() -> tuple[Field, ...]:
         Field(
             "verify_tls",
             "Verify TLS certificates",
-            "Check the server's certificate and name. Turn off only for a test server you control.",
+            "Check the server's certificate and name. Turn off only for a test server you control; only admins "
+            "may turn it off.",
             kind="bool",
             default=True,
             group="tls",
+            admin_only=True,
+            strictness=(False, True),
         ),
         Field(
             "ca_bundle",
             "CA certificates (PEM)",
-            "Certificates of a private certificate authority to trust besides the public ones, pasted as PEM.",
+            "Certificates of a private certificate authority to trust besides the public ones, pasted as PEM. "
+            "Only admins may change it.",
             kind="text",
             group="tls",
+            admin_only=True,
         ),
     )
 

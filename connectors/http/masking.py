@@ -4,9 +4,17 @@ The engine records a step's rendered parameters; an instruction may set ``Author
 cookie itself, from a variable that is not marked secret. ``Sensitive`` is a dict whose visible
 content holds the mask for such values, so every copy, serialization or record of it shows the
 mask, while the request is sent with ``Sensitive.real()``: the one place that reads the values.
+
+A connector's own credentials leave in forms the settings do not hold (base64 of ``user:password``,
+a default header's value); ``derived_secrets`` names them, so a server echoing a request cannot put
+them into an output or an error.
 """
 
 from __future__ import annotations
+
+import base64
+
+import httpx
 
 from accounts.crypto import MASK
 
@@ -48,3 +56,38 @@ def masked_headers(headers) -> dict[str, str]:
         value = MASK if is_sensitive(key) else value
         shown[key] = f"{shown[key]}, {value}" if key in shown and value != MASK else value
     return shown
+
+
+def basic_credentials(username: str, password: str) -> str:
+    """The base64 part of ``Authorization: Basic``, encoded as httpx encodes it."""
+    return base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def derived_secrets(settings: dict) -> list[str]:
+    """What an HTTP-based connector builds from its resolved settings and sends besides the secrets
+    themselves: basic credentials in base64 (the API's, and the OAuth2 client's at the token URL), and
+    the values of default and token-request headers named like credentials (with any scheme cut off)."""
+    from connectors.http.fields import header_lines
+
+    found = []
+    kind = settings.get("auth_type")
+    if kind == "basic" and settings.get("password"):
+        found.append(basic_credentials(settings.get("username") or "", settings["password"]))
+    client_secret = settings.get("oauth_client_secret")
+    if kind == "oauth2_client_credentials" and settings.get("oauth_client_auth") == "basic" and client_secret:
+        found.append(basic_credentials(settings.get("oauth_client_id") or "", client_secret))
+    for name in ("default_headers", "oauth_headers"):
+        try:
+            headers = header_lines(settings.get(name))
+        except ValueError:  # refused when saved; the pool names the problem when it opens
+            continue
+        for header, value in headers:
+            if is_sensitive(header) and value:
+                found += [value, *[part for part in value.split(" ", 1)[1:] if len(part) >= 6]]
+    return found
+
+
+def cookie_values(cookies: httpx.Cookies | None) -> list[str]:
+    """The values of a jar's cookies long enough to be credentials (read from the jar itself: httpx's
+    mapping view raises on one name set for two paths or domains)."""
+    return [cookie.value for cookie in list(cookies.jar if cookies else ()) if cookie.value and len(cookie.value) >= 6]

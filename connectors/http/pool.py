@@ -20,6 +20,8 @@ from connectors.catalog.base import ConnectorError, Deadline, pool_stats
 from connectors.http.auth import SessionLogin
 from connectors.http.client import build_client
 from connectors.http.fields import header_lines
+from connectors.http.masking import cookie_values
+from connectors.values import wire_forms
 
 
 @dataclass(frozen=True)
@@ -34,17 +36,17 @@ class Session:
     secrets: tuple[str, ...] = ()
 
     def credentials(self) -> list[str]:
-        """Every credential a call may carry: the settings' secrets, the current OAuth2 token and the
-        session cookies. A server that echoes a request (a debugging endpoint, an error page) must not
-        put them into a step's output."""
-        found = list(self.secrets)
+        """Every credential a call may carry, in every form it travels in: the settings' secrets and what
+        the type derives from them (``secrets``), the current OAuth2 token, the session login's cookies
+        and any cookie a server set on the client. A server that echoes a request (a debugging endpoint,
+        an error page) must not put them into a step's output."""
+        live = []
         token = getattr(self.auth, "token", None)
         if token:
-            found.append(token)
-        cookies = getattr(self.auth, "cookies", None)
-        if cookies:
-            found += [value for value in cookies.values() if len(value) >= 6]
-        return found
+            live.append(token)
+        for cookies in (getattr(self.auth, "cookies", None), self.client.cookies):
+            live += cookie_values(cookies)
+        return [*self.secrets, *wire_forms(live)]
 
 
 class HttpPool:

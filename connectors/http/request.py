@@ -21,6 +21,7 @@ from connectors.http.auth import excerpt, join
 from connectors.http.masking import is_sensitive, real
 from connectors.http.pool import Session
 from connectors.http.response import output
+from connectors.values import wire_forms
 
 RETRYABLE = {429, 503}
 FIRST_BACKOFF = 0.2
@@ -31,7 +32,11 @@ def execute(session: Session, params: dict, deadline: Deadline, options: dict) -
     where = f"{method} {path}"
     attempts = 1 + int(options.get("retries") or 0)
     for attempt in range(1, attempts + 1):
-        status, result, pause = _once(session, params, deadline, where)
+        try:
+            status, result, pause = _once(session, params, deadline, where)
+        except ConnectorError as exc:  # a token request's or a login's answer may repeat what it was sent
+            exc.args = (_without_credentials(session, params, str(exc)),)
+            raise
         if status not in RETRYABLE or attempt == attempts:
             break
         if pause >= deadline.remaining():
@@ -91,14 +96,15 @@ def _once(session: Session, params: dict, deadline: Deadline, where: str) -> tup
 
 def _without_credentials(session: Session, params: dict, value: Any) -> Any:
     """``value`` with every credential masked: the connector's, and those the request itself carried in a
-    sensitive header or query parameter (the whole value, and its part after a scheme or cookie name)."""
+    sensitive header or query parameter (the whole value, and its part after a scheme or cookie name),
+    in every form they travel in."""
     from flows.expressions import Masker
 
     sent = []
     for name, given in real(params.get("headers")) + real(params.get("query")):
         if is_sensitive(name) and given:
             sent += [given, given.split(" ", 1)[-1], given.split("=", 1)[-1]]
-    return Masker(session.credentials() + [s for s in sent if len(s) >= 6]).value(value)
+    return Masker(session.credentials() + wire_forms([s for s in sent if len(s) >= 6])).value(value)
 
 
 def _read(response: httpx.Response, deadline: Deadline, limit: int, where: str) -> bytes:

@@ -16,6 +16,7 @@ The step's deadline is the HTTP timeout of each request; when it passes, the req
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,11 @@ from connectors.sap.network import egress_policy
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 RFC_NS = "urn:sap-com:document:sap:rfc:functions"
 USER_AGENT = "erpflow-sap-soap"
+
+
+def basic_credentials(settings: dict) -> str:
+    """The base64 part of the ``Authorization: Basic`` header the session sends, as httpx encodes it."""
+    return base64.b64encode(f"{settings['user']}:{settings.get('passwd') or ''}".encode()).decode()
 
 
 def http_client(settings: dict, *, timeout: float) -> httpx.Client:
@@ -163,6 +169,7 @@ class SoapSession:
         self.connect_timeout = connect_timeout
         self.http = http_client(settings, timeout=connect_timeout)
         self.csrf: str | None = None
+        self.secrets = [settings.get("passwd") or "", basic_credentials(settings)]
 
     def _timeout(self, deadline: Deadline) -> httpx.Timeout:
         left = deadline.remaining()
@@ -191,6 +198,26 @@ class SoapSession:
         self.csrf = response.headers.get("x-csrf-token") or None
 
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:
+        """The function's answer, with the session's credentials masked in it and in any error: an SAP
+        error page or a fault may repeat the request's ``Authorization`` header or cookies."""
+        from flows.expressions import Masker
+
+        masker = Masker(self.credentials())
+        try:
+            return masker.value(self._call(function, params, deadline))
+        except ConnectorError as exc:
+            exc.args = (masker.text(str(exc)),)
+            raise
+
+    def credentials(self) -> list[str]:
+        """The password, the basic credentials, SAP's session cookies and CSRF token, in every form they
+        travel in."""
+        from connectors.http.masking import cookie_values
+        from connectors.values import wire_forms
+
+        return wire_forms([*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""])
+
+    def _call(self, function: str, params: dict, deadline: Deadline) -> dict:
         body = envelope(function, params)
         for attempt in range(2):
             headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{RFC_NS}:{xml_name(function)}"}

@@ -3,14 +3,18 @@
 Routes (every answer is JSON unless said otherwise):
 
 - ``/echo/...``: the request as received (method, path, query, headers, body);
+  ``/echo-error``: a 500 whose text repeats the request's credential headers and raw path, as a
+  debugging error page would;
 - ``/basic``, ``/bearer``, ``/apikey-header``, ``/apikey-query``: 200 only with the right credentials;
 - ``/token``: an OAuth2 token endpoint (client credentials in the body or as basic auth), counting
-  requests; ``/oauth/...`` accepts only a live token it issued;
+  requests; a refusal repeats the request's ``Authorization``; ``/oauth/...`` accepts only a live
+  token it issued;
 - ``/entity/auth/login`` and ``/entity/auth/logout``: a session login setting a cookie;
   ``/entity/...`` needs a live session;
 - ``/status/<code>``: that status (with ``Retry-After`` for 429 and 503 when ``state.retry_after``);
 - ``/slow``: answers after ``state.slow_seconds``; ``/held``: holds ``state.hold_seconds`` and counts
-  requests in flight (``state.peak``); ``/redirect?to=``: a 302 there; ``/big``: ``state.big_bytes``
+  requests in flight (``state.peak``); ``/redirect?to=``: a 302 there (without ``to``: to
+  ``state.redirect_to``); ``/big``: ``state.big_bytes``
   bytes; ``/xml``: an XML document.
 """
 
@@ -50,6 +54,7 @@ class State:
         self.in_flight = 0
         self.peak = 0
         self.big_bytes = 0
+        self.redirect_to = ""
 
     def expire_sessions(self) -> None:
         with self.lock:
@@ -102,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests.append(seen)
         route = parts.path
+        if route == "/echo-error":
+            shown = [f"{k}: {v}" for k, v in seen["headers"].items() if k in ("authorization", "cookie", "x-api-key")]
+            text = "; ".join([*shown, seen["raw_path"]]).encode()
+            return self.answer(500, text, content_type="text/plain")
         if route.startswith("/echo"):
             return self.answer(200, seen)
         if route == "/basic":
@@ -153,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
                     state.in_flight -= 1
             return self.answer(200, {"held": True})
         if route == "/redirect":
-            return self.answer(302, {"moved": True}, headers={"Location": seen["query"]["to"]})
+            target = seen["query"].get("to") or state.redirect_to
+            return self.answer(302, {"moved": True}, headers={"Location": target})
         if route == "/big":
             return self.answer(200, b"x" * state.big_bytes, content_type="text/plain")
         if route == "/xml":
@@ -177,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             state.token_requests += 1
             state.token_forms.append({**form, "_query": seen["query"], "_headers": seen["headers"]})
         if form.get("grant_type") != "client_credentials" or (client_id, client_secret) != (CLIENT_ID, CLIENT_SECRET):
-            return self.answer(401, {"error": "invalid_client"})
+            return self.answer(401, {"error": "invalid_client", "seen": seen["headers"].get("authorization", "")})
         token = secrets.token_hex(8)
         with state.lock:
             state.tokens[token] = time.monotonic() + state.token_lifetime

@@ -11,12 +11,13 @@ Here every file appears whole: it is written under a name no reader looks at and
 rename within one folder is atomic). The worker claims a message by renaming it within the queue folder
 instead of kombu's move to the system temp folder (a copy when that is another filesystem, which two
 consumers could both make), and a file that still does not decode is set aside with an error logged
-rather than stopping the worker. ``CELERY_BROKER_TRANSPORT`` in config/settings.py selects this module
-for the default ``CELERY_BROKER_URL`` (``filesystem://``).
+rather than stopping the worker. config/celery.py makes ``filesystem://``, the default
+``CELERY_BROKER_URL``, name this transport.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -90,12 +91,10 @@ class Channel(filesystem.Channel):
         self.control_folder.mkdir(exist_ok=True)
         table = self._exchange_file(exchange)
         if not table.exists():
-            try:
+            # FileExistsError: another process created it meanwhile, and kombu adds to that one. Any other
+            # error (a filesystem without hard links): kombu creates it as it always did.
+            with contextlib.suppress(OSError):
                 _write_whole(table, b"[]", replace=False)
-            except FileExistsError:
-                pass  # another process created it meanwhile: kombu adds to that one
-            except OSError as exc:
-                raise ChannelError(f"Cannot open {table}") from exc
         super()._queue_bind(exchange, routing_key, pattern, queue)
 
 

@@ -15,14 +15,9 @@ import sys
 import time
 from queue import Empty
 
-from django.conf import settings
 from kombu import Connection
 
 from tests.accounts.embedded import ROOT
-
-# The transport the default CELERY_BROKER_URL gets (pytest runs with the settings of `make test`, whose
-# broker is that default, so the settings name it).
-TRANSPORT = getattr(settings, "CELERY_BROKER_TRANSPORT", None) or "filesystem"
 
 
 def folders(tmp_path) -> dict[str, str]:
@@ -37,7 +32,8 @@ def folders(tmp_path) -> dict[str, str]:
 
 
 def connect(options):
-    return Connection("filesystem://", transport=TRANSPORT, transport_options=options)
+    """A connection to ``filesystem://`` as the app's processes make it (they all load config.celery)."""
+    return Connection("filesystem://", transport_options=options)
 
 
 def produce(options, producer: int, count: int) -> None:
@@ -99,13 +95,14 @@ def test_processes_binding_queues_to_a_new_exchange_together_all_get_bound(tmp_p
         assert sorted(q.queue for q in table) == [f"q{i}" for i in range(6)], f"attempt {attempt}"
 
 
-def test_the_default_broker_url_uses_erpflows_filesystem_transport(tmp_path):
+def test_the_default_broker_url_uses_erpflows_filesystem_transport_and_other_urls_keep_theirs(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
     env["ERPFLOW_VAR_DIR"] = str(tmp_path)
     script = (
         "from config.celery import app\n"
         "with app.connection_for_write() as conn:\n"
         "    print(type(conn.transport).__module__, type(conn.default_channel).__module__)\n"
+        "print(app.connection_for_write('redis://127.0.0.1:1/0').transport_cls)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["config.broker", "config.broker"]
+    assert out.stdout.split() == ["config.broker", "config.broker", "redis"]

@@ -105,7 +105,9 @@ def supervise(children: list[Child], grace: float) -> None:
     deadline = time.monotonic() + grace
     while any(child.running() for child in running) and time.monotonic() < deadline and len(stops) < 2:
         time.sleep(0.1)
-    for child in running:
+    for child in children:
+        if child.process is None:
+            continue  # waiting for its restart
         if child.running():
             log.warning("%s (pid %d) did not stop within %g s; killing it", child.name, child.process.pid, grace)
         child.signal(signal.SIGKILL)  # the child if it is still there, and anything it left behind

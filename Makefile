@@ -39,7 +39,9 @@ $(NODE_STAMP): frontend/package-lock.json
 frontend: $(NODE_STAMP)
 	cd frontend && npm run build
 
+# bin/test-setup installs what the machine lacks for the suite (Debian's chromium) or says what to install.
 test: $(STAMP) $(NODE_STAMP)
+	bin/test-setup
 	$(MAKE) lint
 	cd frontend && npm run typecheck && npm test
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run

@@ -6,8 +6,14 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_ready
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# "filesystem://" (the broker of `make run`) names erpflow's variant of kombu's filesystem transport, whose
+# message files appear only whole (config/broker.py), in every process that loads this app. By URL scheme
+# rather than Celery's broker_transport setting, which would also apply to any other URL a process is given.
+TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
 
 app = Celery("erpflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
 # Celery: one task per execution, acknowledged only after it finished, never lost with a worker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
+    # "filesystem://" is erpflow's variant of kombu's transport, registered in config/celery.py: kombu's own
+    # lets the worker read a message before it is written and die of it (config/broker.py).
     _queue_dir = VAR_DIR / "broker"
     for _sub in ("in", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)

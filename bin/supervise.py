@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Keep the processes of `make run` up: start them, restart one that dies, stop them all when told to.
+
+    supervise.py [--grace SECONDS] NAME COMMAND [ARG...] [--- NAME COMMAND [ARG...]]...
+
+A child that dies is started again after a back-off: 1 s, doubling up to 30 s while it keeps dying,
+back to 1 s once it had stayed up a minute, so a crash loop neither spins nor keeps the app down long.
+Only SIGINT, SIGTERM or SIGHUP stops everything: each child gets SIGTERM, and one still running after
+the grace period (10 s) is killed.
+
+Each child runs in a process group of its own, with whatever it starts (gunicorn's workers), so that
+a child is signalled, and cleaned up, as a whole: like systemd with a service's control group, what a
+dead child leaves behind is killed before it starts again, and nothing outlives the stop. It also keeps
+Ctrl-C in a terminal from reaching the children directly: each gets exactly one SIGTERM, from here, not
+the terminal's SIGINT followed by that (a second signal means "hurry" to Celery and gunicorn).
+Standard library only: bin/run starts it with the venv's Python before anything of the app is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+FIRST_DELAY = 1.0
+MAX_DELAY = 30.0
+STABLE_AFTER = 60.0  # a child up this long before it died was not in a crash loop
+GRACE = 10.0
+
+log = logging.getLogger("supervise")
+
+
+def next_delay(previous: float, uptime: float) -> float:
+    """Seconds to wait before restarting a child that died after ``uptime`` seconds, when the wait
+    before its last restart was ``previous`` (0 if it was never restarted)."""
+    if previous == 0 or uptime >= STABLE_AFTER:
+        return FIRST_DELAY
+    return min(previous * 2, MAX_DELAY)
+
+
+class Child:
+    def __init__(self, name: str, argv: list[str]):
+        self.name, self.argv = name, argv
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+        self.delay = 0.0
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        self.restart_at = None
+        self.started = time.monotonic()
+        try:
+            self.process = subprocess.Popen(self.argv, process_group=0)  # noqa: S603 - bin/run's own commands
+        except OSError as exc:  # e.g. the command is missing: back off as if it had died at once
+            self._schedule_restart(f"could not start ({exc})")
+            return
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    def check(self, now: float) -> None:
+        """Notice a death, or start again when the back-off is over."""
+        if self.process is not None and self.process.poll() is not None:
+            status = self.process.returncode
+            how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
+            self._schedule_restart(f"(pid {self.process.pid}) {how} after {now - self.started:.1f} s")
+            self.signal(signal.SIGKILL)  # what it left behind (its group's other processes)
+            self.process = None
+        elif self.restart_at is not None and now >= self.restart_at:
+            self.start()
+
+    def _schedule_restart(self, what: str) -> None:
+        now = time.monotonic()
+        self.delay = next_delay(self.delay, now - self.started)
+        self.restart_at = now + self.delay
+        log.warning("%s %s; restarting it in %g s", self.name, what, self.delay)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the child's process group: the child and what it started."""
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone
+            os.killpg(self.process.pid, signum)
+
+
+def supervise(children: list[Child], grace: float) -> None:
+    stops: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda signum, _frame: stops.append(signum))
+    for child in children:
+        child.start()
+    while not stops:
+        for child in children:
+            child.check(time.monotonic())
+        time.sleep(0.2)
+
+    running = [child for child in children if child.running()]
+    log.info("%s: stopping %s", signal.Signals(stops[0]).name, ", ".join(child.name for child in running))
+    for child in running:
+        child.signal(signal.SIGTERM)
+    # A second Ctrl-C ends the wait at once.
+    deadline = time.monotonic() + grace
+    while any(child.running() for child in running) and time.monotonic() < deadline and len(stops) < 2:
+        time.sleep(0.1)
+    for child in children:
+        if child.process is None:
+            continue  # waiting for its restart
+        if child.running():
+            log.warning("%s (pid %d) did not stop within %g s; killing it", child.name, child.process.pid, grace)
+        child.signal(signal.SIGKILL)  # the child if it is still there, and anything it left behind
+        child.process.wait()
+    log.info("stopped")
+
+
+def parse(args: list[str]) -> tuple[list[Child], float]:
+    grace = GRACE
+    if args[:1] == ["--grace"]:
+        grace, args = float(args[1]), args[2:]
+    children, current = [], []
+    for arg in [*args, "---"]:
+        if arg != "---":
+            current.append(arg)
+            continue
+        if len(current) < 2:
+            sys.exit(__doc__.split("\n\n")[1])
+        children.append(Child(current[0], current[1:]))
+        current = []
+    return children, grace
+
+
+if __name__ == "__main__":
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
+    supervise(*parse(sys.argv[1:]))

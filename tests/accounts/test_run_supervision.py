@@ -8,6 +8,7 @@ import importlib.util
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -168,3 +169,14 @@ def test_ten_clients_for_a_minute_on_the_filesystem_broker(tmp_path):
     assert not failures, failures[:10]
     assert len(started_pids(log, "worker")) == 1, "the same worker process served the whole minute"
     assert len(results) >= clients * 10
+
+
+def test_make_run_stops_at_once_saying_so_when_its_port_is_taken(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")}
+        env.update({"PYTHON": sys.executable, "PORT": str(port), "ERPFLOW_VAR_DIR": str(tmp_path)})
+        done = subprocess.run([str(ROOT / "bin" / "run")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+    assert not (tmp_path / "erpflow.sqlite3").exists(), "nothing was set up before the refusal"

@@ -12,8 +12,11 @@ evaluation can outlast the deadline by much:
   widths in ``format`` and ``%``, ``join``, ``replace``, ``expandtabs``, JSONata ``$pad``/``$join``);
 - ranges: at most ``MAX_RANGE`` items (Jinja's ``range`` and JSONata's ``[a..b]``; jsonata-js
   allows ten million, which takes a pure-Python JSONata seconds to sum);
-- regular expressions in JSONata run with the time left as their timeout (the ``regex`` module
-  stops a backtracking match; ``re`` cannot be interrupted).
+- regular expressions in JSONata run with a third of the time left as their timeout (the ``regex``
+  module stops a backtracking match, checking coarsely; ``re`` cannot be interrupted).
+
+A single operation on data of the largest allowed size (sorting a million items, say) can still
+outlast the deadline by a fraction of a second: the deadline is checked between operations.
 
 Doing it in-process keeps evaluation cheap: every trigger evaluates expressions, and handing each
 one to a killable process would cost milliseconds. A budget that runs out raises ``BudgetExceeded``,

@@ -14,13 +14,18 @@ The loop:
    keeps them and their outputs; the first delivery has none to read) and the environment's variables.
 3. For each step in topological order that has no StepRun yet: check between steps (at most every
    ``CONTROL_INTERVAL`` seconds; the read after the claim is the first check) that the lease is
-   still ours and whether a cancel was requested; render the instruction; execute it (a connector
-   step through ``connectors.runtime.call`` under a ``Deadline`` of the step's timeout, a mapping
-   step with JSONata); store the StepRun at once.
+   still ours and whether a cancel was requested; render the instruction (its expressions within
+   the step's deadline, see ``flows.budgets``); execute it (a connector step through
+   ``connectors.runtime.call`` under the same ``Deadline``, a mapping step with JSONata); store the
+   StepRun at once.
 4. Ignore Errors decides what a failed or timed-out step means: on, the step is recorded as
    ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); off, the execution
    ends ``failed`` right there and no later step runs.
 5. Finish with a conditional UPDATE guarded by the lease, then wake waiters (``flows.notify``).
+
+An unexpected error anywhere in the loop (a step record the database refuses, a bug) ends the
+execution ``failed`` with that error at once; only a lost database connection is left to the task,
+which comes back and resumes.
 
 While an execution runs, a per-process thread refreshes its heartbeat, so the watchdog
 (``flows.tasks.fail_vanished``) and a redelivery can tell a live worker from a vanished one.
@@ -40,12 +45,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from accounts.models import Variable
 from config.logging import log_context
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from flows import budgets
 from flows import graph as graphs
 from flows.expressions import ExpressionError, Masker, Rendered, evaluate_mapping, properties, render_instruction
 from flows.models import Execution, FlowVersion, StepRun
@@ -91,7 +97,29 @@ def run(execution_id: int) -> Execution:
         return execution
     context = log_context(execution_id=execution.pk, flow_id=execution.flow_id, correlation_id=execution.correlation_id)
     with _HEARTBEATS.beating(execution.pk, lease), context:
-        return _Run(execution, lease).run()
+        delivery = None
+        try:
+            delivery = _Run(execution, lease)
+            return delivery.run()
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable: the task comes back and resumes (flows.tasks)
+        except Exception as exc:
+            logger.exception("execution %s: unexpected error; failing it", execution.pk)
+            return _fail_unexpectedly(execution, lease, delivery, exc)
+
+
+def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, exc: Exception) -> Execution:
+    """End the execution as failed with the error at once, rather than leave it running until the
+    watchdog gives up on its heartbeat minutes later (a step output PostgreSQL's jsonb refuses, a bug)."""
+    step = delivery.current if delivery is not None else None
+    where = f"Step '{step}' could not be recorded" if step else "The execution stopped on an unexpected error"
+    error = f"{where}: {type(exc).__name__}: {exc}"
+    masker = delivery.masker if delivery is not None else Masker([])
+    if execution.finish(Status.FAILED, error=storable(masker.text(error))[:2000], lease=lease):
+        publish_finished(execution.pk)
+    else:
+        execution.refresh_from_db()
+    return execution
 
 
 class _Claim:
@@ -235,6 +263,7 @@ class _Run:
         self.masker = Masker([self.env[v.key] for v in variables if v.secret])
         self.trigger = execution.input if isinstance(execution.input, dict) else {}
         self.connectors: dict[int, Any] | None = None
+        self.current: str | None = None  # the step being run and recorded, for an unexpected error
         # The execution was read right after the claim: that counts as the first check.
         self.last_control = time.monotonic()
         self.cancel_requested = execution.cancel_requested
@@ -256,8 +285,10 @@ class _Run:
                     return self.reread()
                 if stop == "cancel":
                     return self.cancel(position)
+                self.current = step["name"]
                 with log_context(step=step["name"]):
                     record, output = self.run_step(step, position, outputs)
+                self.current = None
                 if record is None:
                     return self.reread()
             else:
@@ -353,9 +384,12 @@ class _Run:
 
         connector = self.connector(step.get("connector"))
         kind = connector.type
-        rendered = render_instruction(kind.language, kind.paramstyle, step["instruction"], context, kind.sql_dialect)
+        deadline = Deadline(step["timeout_ms"])  # rendering the expressions counts against the step's timeout
+        with budgets.time_budget(deadline.remaining_ms()):
+            rendered = render_instruction(
+                kind.language, kind.paramstyle, step["instruction"], context, kind.sql_dialect
+            )
         sent.text, sent.params = rendered.text, rendered.params
-        deadline = Deadline(step["timeout_ms"])
         return runtime.call(
             connector, self.execution.environment, rendered.text, rendered.params, deadline, step.get("options")
         )

@@ -2,7 +2,8 @@
 
 1. The request mapping (JSONata over ``{payload, env}``) computes ``mapped``; without one it is None.
 2. The request (HTTP instruction format) is rendered with ``payload``, ``env`` and ``mapped`` as its
-   properties; when it has no body of its own, ``mapped`` is sent as the JSON body.
+   properties, within the time left of the call's timeout; when it has no body of its own,
+   ``mapped`` is sent as the JSON body.
 3. ``connectors.runtime.call`` sends it through the connector's pool, under its concurrency limit,
    inside the call's timeout; a 4xx or 5xx answer is a failure.
 4. The response mapping (JSONata over ``{status, headers, body, payload}``) computes the answer's
@@ -18,6 +19,7 @@ from typing import Any
 from accounts.models import Variable
 from connectors import runtime
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from flows import budgets
 from flows.expressions import ExpressionError, Masker, evaluate_mapping, render_instruction
 
 OPTIONS = {"fail_on_error_status": True, "retries": 0, "response_mapping": ""}
@@ -49,7 +51,9 @@ def _run(call, payload: Any, environment, env: dict, deadline: Deadline) -> Any:
     if call.request_mapping.strip():
         mapped = _mapping("request_mapping", call.request_mapping, {"payload": payload, "env": env}, deadline)
     try:
-        rendered = render_instruction("http", None, call.request, {"payload": payload, "env": env, "mapped": mapped})
+        properties = {"payload": payload, "env": env, "mapped": mapped}
+        with budgets.time_budget(deadline.remaining_ms()):
+            rendered = render_instruction("http", None, call.request, properties)
     except ExpressionError as exc:
         raise CallFailed("request", str(exc)) from None
     params = dict(rendered.params)

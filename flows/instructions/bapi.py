@@ -266,7 +266,10 @@ def parse(text: str) -> list[Call]:
     """The calls of an instruction; ``BapiSyntaxError`` saying where and what was expected."""
     if text is None or not str(text).strip():
         raise BapiSyntaxError(1, 1, "the instruction is empty; start it with CALL FUNCTION <NAME>: [ ... ]")
-    return _Parser(str(text)).instruction()
+    try:
+        return _Parser(str(text)).instruction()
+    except RecursionError:  # the parser recurses once per list or structure inside another
+        raise BapiSyntaxError(1, 1, "the instruction is nested too deeply (lists in lists)") from None
 
 
 # -- formatting -----------------------------------------------------------------------------------

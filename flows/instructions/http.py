@@ -227,6 +227,8 @@ def _json_body(text: str, parts: list[Part]) -> Body:
         document = json.loads(sub.text)
     except json.JSONDecodeError as exc:
         raise _Problem(sub.original(exc.pos), f"the JSON body does not parse: {exc.msg}") from None
+    except RecursionError:
+        raise _Problem(sub.original(0), "the JSON body is nested too deeply") from None
     return Body("json", document, sub.expressions)
 
 

@@ -159,7 +159,7 @@ def test_a_runaway_mapping_times_out_at_its_step_timeout():
     from connectors.catalog.base import StepTimeout
 
     with pytest.raises(StepTimeout, match="longer than its timeout of 50 ms"):
-        evaluate_mapping("$count($map([1..1000000], function($v){ $v * 2 }))", {}, 50)
+        evaluate_mapping("$count($map([1..100000], function($v){ $v * 2 }))", {}, 50)
 
 
 def test_a_mapping_returning_a_function_is_refused():

@@ -25,6 +25,7 @@ from connectors.serializers import (
     TestResultSerializer,
     UnsavedTestSerializer,
     UsageSerializer,
+    admin_only_changes,
     find_environment,
     type_class,
 )
@@ -170,6 +171,9 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {"settings": {name: [message] for name, message in problem.errors.items()}}
             ) from None
+        refused = admin_only_changes(request.membership, type_class(data["type"]), previous or None, stored)
+        if refused:
+            raise exceptions.ValidationError({"settings": refused})
         return Response(runtime.test(data["type"], stored, environment).as_dict())
 
     @extend_schema(responses={200: UsageSerializer, 404: ErrorSerializer})

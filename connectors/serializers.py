@@ -274,17 +274,8 @@ class ConnectorSerializer(serializers.ModelSerializer):
         return {**kept, **given}
 
     def _admin_only_changes(self, type_cls, saved: dict | None, stored: dict) -> dict[str, list[str]]:
-        """Settings marked ``admin_only`` that a member below admin tried to set away from the saved value
-        (or, for new settings, the default), except toward the strict end of an ordered one: refused with
-        a field error, so nothing is saved."""
-        if self._may_change_admin_only():
-            return {}
-        before = saved or {}
-        return {
-            field.name: ["Only an admin or owner may change this setting; it keeps its current value."]
-            for field in type_cls.fields
-            if field.admin_only and _weakened(field, before.get(field.name, field.default), stored.get(field.name))
-        }
+        request = self.context.get("request")
+        return admin_only_changes(getattr(request, "membership", None), type_cls, saved, stored)
 
     # -- saving -----------------------------------------------------------------------------------
 
@@ -328,6 +319,20 @@ class ConnectorSerializer(serializers.ModelSerializer):
             ) from None
         connector.refresh_from_db()
         return connector
+
+
+def admin_only_changes(membership, type_cls, saved: dict | None, stored: dict) -> dict[str, list[str]]:
+    """Settings marked ``admin_only`` that a member below admin tried to set away from the saved value
+    (or, for new settings, the default), except toward the strict end of an ordered one: refused with
+    a field error, so nothing is saved, and nothing is tested with them either."""
+    if allows(membership, "connectors", Action.CHANGE_ADMIN_ONLY_SETTINGS):
+        return {}
+    before = saved or {}
+    return {
+        field.name: ["Only an admin or owner may change this setting; it keeps its current value."]
+        for field in type_cls.fields
+        if field.admin_only and _weakened(field, before.get(field.name, field.default), stored.get(field.name))
+    }
 
 
 def _weakened(field, before, after) -> bool:

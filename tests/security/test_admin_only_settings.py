@@ -197,3 +197,34 @@ def test_each_admin_only_setting_answers_each_role_through_the_api(personas, typ
             for value in stricter(field, chosen):
                 assert patch(client, pk, **{field.name: value}).status_code == 200, (role, chosen, value)
                 patch(personas[Role.OWNER], pk, **{field.name: chosen})
+
+
+# -- testing unsaved settings: the same rule, so an editor cannot reach a server with TLS off ---------------
+
+
+def unsaved_test(client, connector=None, **settings):
+    body = {"type": "http", "environment": "sandbox", "settings": {**BASE, **settings}}
+    if connector is not None:
+        body["connector"] = connector
+    return client.post("/api/v1/connectors/test/", body, format="json")
+
+
+@pytest.mark.parametrize(
+    "setting", [{"verify_tls": False}, {"allowed_networks": "10.0.0.0/8"}], ids=["verify_tls", "allowed_networks"]
+)
+def test_an_editor_cannot_test_unsaved_settings_that_weaken_an_admin_only_one(editor_api, api, setting):
+    refused = unsaved_test(editor_api, **setting)
+    assert refused.status_code == 400, refused.content
+    (name,) = setting
+    assert refused.json()["errors"]["settings"][name] == [
+        "Only an admin or owner may change this setting; it keeps its current value."
+    ]
+    assert unsaved_test(api, **setting).status_code == 200, "an owner may test them"
+
+
+def test_an_editor_may_test_a_connector_with_the_admin_only_values_an_owner_saved(api, editor_api):
+    created = create(api, verify_tls=False)
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert unsaved_test(editor_api, connector=pk, verify_tls=False).status_code == 200
+    assert unsaved_test(editor_api, connector=pk).status_code == 200, "left out: the saved value stands"

@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -102,3 +104,21 @@ def needs_rotation(token: str) -> bool:
 def mask(value: str | None) -> str:
     """What any page or response shows for a stored secret: a fixed mask, never a hint of length."""
     return MASK if value else ""
+
+
+def wire_forms(secrets: list[str]) -> list[str]:
+    """Each secret as sent and as a server may repeat it: as is, URL-encoded (a path, a query, a form
+    body) and JSON-escaped; each once."""
+    found: dict[str, None] = {}
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in (
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+        ):
+            found[form] = None
+    return list(found)

@@ -12,12 +12,11 @@ runtime agree without a field list written twice. Three forms of the same settin
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from accounts import crypto
+from accounts.crypto import wire_forms
 from accounts.rotation import rotator, save_rotated
 from connectors.catalog.base import ORGANIZATION
 
@@ -235,24 +234,6 @@ def secret_values(type_cls, resolved: dict) -> list[str]:
     travel in, for scrubbing from any message or output that might echo them."""
     plain = [str(resolved[field.name]) for field in type_cls.fields if field.secret and resolved.get(field.name)]
     return wire_forms(plain + type_cls().derived_secrets(resolved))
-
-
-def wire_forms(secrets: list[str]) -> list[str]:
-    """Each secret as sent and as a server may repeat it: as is, URL-encoded (a path, a query, a form
-    body) and JSON-escaped; each once."""
-    found: dict[str, None] = {}
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in (
-            secret,
-            quote(secret, safe=""),
-            quote_plus(secret),
-            json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1],
-        ):
-            found[form] = None
-    return list(found)
 
 
 @rotator("connector settings")

@@ -48,7 +48,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jsonata import functions as jsonata_functions
 from jsonata.regex_engine import RegexFlags
 
-from accounts.crypto import MASK
+from accounts.crypto import MASK, wire_forms
 from flows import budgets
 from flows.budgets import BudgetExceeded, check_time
 from flows.instructions import Rendered, renderer_for
@@ -562,10 +562,11 @@ def step_references(text: str) -> list[tuple[str, int]]:
 
 
 class Masker:
-    """Replaces every secret value of an environment wherever it appears in text or JSON."""
+    """Replaces every secret value of an environment wherever it appears in text or JSON, in each form
+    it takes on the wire (URL-encoded in a path or query, JSON-escaped in a body) as well as written."""
 
     def __init__(self, secrets: list[str]):
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets = sorted(set(wire_forms(secrets)), key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.secrets:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from accounts.crypto import wire_forms
 from connectors.catalog.base import ConnectorError, Deadline, pool_stats
 from connectors.http.auth import SessionLogin
 from connectors.http.client import build_client
 from connectors.http.fields import header_lines
 from connectors.http.masking import cookie_values
-from connectors.values import wire_forms
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from connectors.http.auth import excerpt, join
 from connectors.http.masking import is_sensitive, real
 from connectors.http.pool import Session
 from connectors.http.response import output
-from connectors.values import wire_forms
 
 RETRYABLE = {429, 503}
 FIRST_BACKOFF = 0.2
@@ -104,7 +103,7 @@ def _without_credentials(session: Session, params: dict, value: Any) -> Any:
     for name, given in real(params.get("headers")) + real(params.get("query")):
         if is_sensitive(name) and given:
             sent += [given, given.split(" ", 1)[-1], given.split("=", 1)[-1]]
-    return Masker(session.credentials() + wire_forms([s for s in sent if len(s) >= 6])).value(value)
+    return Masker(session.credentials() + [s for s in sent if len(s) >= 6]).value(value)
 
 
 def _read(response: httpx.Response, deadline: Deadline, limit: int, where: str) -> bytes:

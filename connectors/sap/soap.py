@@ -210,12 +210,11 @@ class SoapSession:
             raise
 
     def credentials(self) -> list[str]:
-        """The password, the basic credentials, SAP's session cookies and CSRF token, in every form they
-        travel in."""
+        """The password, the basic credentials, SAP's session cookies and CSRF token (the masker adds
+        every form they travel in)."""
         from connectors.http.masking import cookie_values
-        from connectors.values import wire_forms
 
-        return wire_forms([*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""])
+        return [*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""]
 
     def _call(self, function: str, params: dict, deadline: Deadline) -> dict:
         body = envelope(function, params)

@@ -234,3 +234,21 @@ def test_a_connection_test_does_not_show_the_client_secret_in_base64(api, http_c
     assert answer.json()["ok"] is False
     assert "token endpoint answered 401" in answer.json()["message"]
     assert leaked(answer.json(), forms(wrong, b64(f"{srv.CLIENT_ID}:{wrong}"))) == []
+
+
+def test_a_secret_variable_in_a_request_path_is_masked_in_every_form(
+    api, owner, org, sandbox, http_connector, api_server
+):
+    from accounts.models import Variable
+
+    variable = Variable(organization=org, environment=sandbox, key="PARTNER_KEY", secret=True)
+    variable.set_value(ODD_KEY)
+    variable.save()
+    connector = http_connector({})
+    instruction = "GET /echo/customers/{{ env.PARTNER_KEY }}\n?key={{ env.PARTNER_KEY }}"
+    seen = run_through_the_api(api, owner, graph([sql("a", connector, instruction, name="Echo")]))
+
+    assert seen["detail"]["status"] == Execution.Status.SUCCEEDED, seen["detail"]
+    sent = json.dumps(api_server.state.requests)
+    assert quote(ODD_KEY, safe="") in sent, "the secret went out URL-encoded"
+    assert leaked(seen, forms(ODD_KEY)) == []

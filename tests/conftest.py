@@ -34,6 +34,17 @@ def require_service(name: str, url: str) -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The suite's own database is checked like the other services before pytest-django creates it, so a
+    PostgreSQL that is not running skips the tests that need it (and says how to start it) outside CI."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "postgresql" in database["ENGINE"]:
+        require_service("postgresql", f"postgresql://{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}")
+
+
 @pytest.fixture
 def redis_url():
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")

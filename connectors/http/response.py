@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 import httpx
 import xmltodict
 
+from accounts.payloads import load_json
 from connectors.http.masking import masked_headers
 
 
@@ -23,14 +23,16 @@ def body_kind(content_type: str) -> str:
 
 def parsed_body(content: bytes, content_type: str, encoding: str | None) -> Any:
     """JSON or XML as data (XML the way ``xmltodict`` maps it: attributes as ``@name``, text as ``#text``);
-    anything else, or a body that does not parse as what it claims, as text."""
+    anything else, or a body that does not parse as what it claims, as text. JSON is read as erpflow
+    reads every body (``accounts.payloads``): one holding a number out of range or nested too deeply
+    to be stored stays text too."""
     if not content:
         return None
     text = content.decode(encoding or "utf-8", errors="replace")
     kind = body_kind(content_type)
     try:
         if kind == "json":
-            return json.loads(text)
+            return load_json(text, "response body")
         if kind == "xml":
             return xmltodict.parse(text, disable_entities=True)
     except (ValueError, ExpatError):

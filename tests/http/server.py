@@ -15,7 +15,7 @@ Routes (every answer is JSON unless said otherwise):
 - ``/slow``: answers after ``state.slow_seconds``; ``/held``: holds ``state.hold_seconds`` and counts
   requests in flight (``state.peak``); ``/redirect?to=``: a 302 there (without ``to``: to
   ``state.redirect_to``); ``/big``: ``state.big_bytes``
-  bytes; ``/xml``: an XML document.
+  bytes; ``/raw-json``: ``state.raw_json`` as ``application/json``; ``/xml``: an XML document.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class State:
         self.in_flight = 0
         self.peak = 0
         self.big_bytes = 0
+        self.raw_json = b""
         self.redirect_to = ""
 
     def expire_sessions(self) -> None:
@@ -164,6 +165,8 @@ class Handler(BaseHTTPRequestHandler):
         if route == "/redirect":
             target = seen["query"].get("to") or state.redirect_to
             return self.answer(302, {"moved": True}, headers={"Location": target})
+        if route == "/raw-json":
+            return self.answer(200, state.raw_json, content_type="application/json")
         if route == "/big":
             return self.answer(200, b"x" * state.big_bytes, content_type="text/plain")
         if route == "/xml":

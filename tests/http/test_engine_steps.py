@@ -143,3 +143,19 @@ def test_a_bad_instruction_is_refused_when_the_flow_is_saved(org, owner, http_co
     problems = versions.save_draft(flow, graph([http_step("a", connector, "GET /x\nnot a header")]), owner)
     assert [(p.step, p.field, p.line, p.column) for p in problems] == [("a", "instruction", 2, 1)]
     assert "expected a header" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"amount": 1e400}', b'{"n": NaN}', b"[" * 100_000 + b"]" * 100_000],
+    ids=["number out of range", "NaN", "nested 100,000 deep"],
+)
+def test_a_json_response_erpflow_cannot_store_is_kept_as_text(publish, start, http_connector, api_server, api, body):
+    api_server.state.raw_json = body
+    version = publish(graph([http_step("a", http_connector({}), "GET /raw-json")]))
+    execution = engine.run(start(version, {}).pk)
+
+    assert execution.status == Execution.Status.SUCCEEDED, execution.error
+    detail = api.get(f"/api/v1/executions/{execution.pk}/")
+    assert detail.status_code == 200
+    assert detail.json()["steps"][0]["output"]["body"] == body.decode()

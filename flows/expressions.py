@@ -95,8 +95,8 @@ def _size(value: Any, limit: int) -> int:
 def _width(spec: str) -> int:
     """The largest text a format spec can ask for: the sum of its numbers (width, precision, fill)."""
     runs = re.findall(r"\d+", spec)
-    if any(len(run) > 7 for run in runs):
-        return budgets.MAX_TEXT + 1
+    if any(len(run) > 18 for run in runs):  # past any budget; int() of thousands of digits is slow itself
+        return 10**18
     return sum(int(run) for run in runs)
 
 

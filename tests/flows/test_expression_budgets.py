@@ -105,6 +105,8 @@ def test_the_budget_message_says_what_was_exceeded(context):
         evaluate("'a'.ljust(10**8)", context)
     with pytest.raises(ExpressionError, match=r"exceeded its size budget: .*range of more than 100,000 items"):
         evaluate("range(10**7)|sum", context)
+    with pytest.raises(ExpressionError, match=r"format width would build text of about 100,000,000 characters"):
+        evaluate("'{:100000000}'.format(1)", context)
     with pytest.raises(ExpressionError, match=r"exceeded its time budget"), budgets.time_budget(200):
         evaluate(JINJA_BOMBS["pure-Python loop over filters"], context)
 

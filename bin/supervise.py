@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Keep the processes of `make run` up: start them, restart one that dies, stop them all when told to.
 
-    supervise.py [--grace SECONDS] NAME COMMAND [ARG...] [--- NAME COMMAND [ARG...]]...
+    supervise.py [--grace SECONDS] < CHILDREN
+
+CHILDREN, on standard input, is NUL-separated: NAME COMMAND [ARG...] [--- NAME COMMAND [ARG...]]...
+It is not given as arguments so that the supervisor's own command line never matches a child's:
+`pkill -f "celery -A config worker"` must kill the worker, not the supervisor that restarts it.
 
 A child that dies is started again after a back-off: 1 s, doubling up to 30 s while it keeps dying,
 back to 1 s once it had stayed up a minute, so a crash loop neither spins nor keeps the app down long.
@@ -54,7 +58,9 @@ class Child:
         self.restart_at = None
         self.started = time.monotonic()
         try:
-            self.process = subprocess.Popen(self.argv, process_group=0)  # noqa: S603 - bin/run's own commands
+            self.process = subprocess.Popen(  # noqa: S603 - bin/run's own commands
+                self.argv, process_group=0, stdin=subprocess.DEVNULL
+            )
         except OSError as exc:  # e.g. the command is missing: back off as if it had died at once
             self._schedule_restart(f"could not start ({exc})")
             return
@@ -115,12 +121,15 @@ def supervise(children: list[Child], grace: float) -> None:
     log.info("stopped")
 
 
-def parse(args: list[str]) -> tuple[list[Child], float]:
+def parse(args: list[str], listed: bytes) -> tuple[list[Child], float]:
+    """The children listed (see the module docstring) and the grace period from the arguments."""
     grace = GRACE
     if args[:1] == ["--grace"]:
         grace, args = float(args[1]), args[2:]
+    if args:
+        sys.exit(__doc__.split("\n\n")[1])
     children, current = [], []
-    for arg in [*args, "---"]:
+    for arg in [*(item.decode() for item in listed.split(b"\0") if item), "---"]:
         if arg != "---":
             current.append(arg)
             continue
@@ -133,4 +142,4 @@ def parse(args: list[str]) -> tuple[list[Child], float]:
 
 if __name__ == "__main__":
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
-    supervise(*parse(sys.argv[1:]))
+    supervise(*parse(sys.argv[1:], sys.stdin.buffer.read()))

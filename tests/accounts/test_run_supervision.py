@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,13 @@ def load_supervise():
     return module
 
 
+def command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:  # gone meanwhile
+        return ""
+
+
 def started_pids(log: str, name: str) -> list[int]:
     return [int(pid) for pid in re.findall(rf"started {name} \(pid (\d+)\)", log)]
 
@@ -39,9 +47,16 @@ def supervise(tmp_path):
 
     def start(*args: str):
         log = open(tmp_path / f"supervise-{len(started)}.log", "w+")  # noqa: SIM115 - closed below
+        grace = [*args[:2]] if args[:1] == ("--grace",) else []
         process = subprocess.Popen(
-            [sys.executable, str(SUPERVISE), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [sys.executable, str(SUPERVISE), *grace],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        process.stdin.write(b"".join(arg.encode() + b"\0" for arg in args[len(grace) :]))
+        process.stdin.close()
         started.append((process, log))
 
         def read() -> str:
@@ -102,6 +117,10 @@ def test_make_run_restarts_a_killed_worker_and_flows_run_again(tmp_path):
         log = app.read_log()
         worker, web, beat = (started_pids(log, name) for name in ("worker", "web", "beat"))
         assert len(worker) == 1, log
+        # As a person would (`pkill -9 -f "celery -A config worker"`): every process whose command line
+        # says so, which must be the worker alone, not the supervisor that starts it.
+        matching = [pid for pid in session_members(app.process.pid) if "celery -A config worker" in command_line(pid)]
+        assert matching == worker, matching
         os.kill(worker[0], signal.SIGKILL)
 
         log = wait_for(lambda: len(started_pids(text := app.read_log(), "worker")) == 2 and text, 30, "a new worker")

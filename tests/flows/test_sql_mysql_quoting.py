@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 
 from flows import engine
 from flows.models import Deployment, Execution, Flow, FlowVersion, StepRun
 from tests.flows.builders import graph, sql
+from tests.flows.test_sql_injection import mariadb_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +34,7 @@ EXPLOITS = {
 @pytest.fixture
 def mariadb(mysql_url):
     """A direct connection to the test server, outside erpflow, and a table holding a secret row."""
-    import pymysql
-
-    parts = urlsplit(mysql_url)
-    connection = pymysql.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-        database=parts.path.lstrip("/"),
-        autocommit=True,
-        charset="utf8mb4",
-    )
+    connection = mariadb_connection(mysql_url)
     table = f"dialect_secret_{uuid.uuid4().hex[:10]}"
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {table} (secret text) CHARACTER SET utf8mb4")

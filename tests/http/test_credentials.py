@@ -167,21 +167,27 @@ def test_acumatica_session_cookie_and_password_never_reach_an_execution(api, own
     assert leaked(seen, forms(srv.PASSWORD, *api_server.state.sessions)) == []
 
 
-def test_a_refused_token_request_does_not_show_the_client_secret_in_base64(api, owner, http_connector, api_server):
-    wrong = "wr0ng-Cl13nt-S3cret"
-    connector = http_connector(
+WRONG_CLIENT_SECRET = "wr0ng-Cl13nt-S3cret"
+
+
+def wrong_client_secret_connector(http_connector, api_server):
+    return http_connector(
         {
             "auth_type": "oauth2_client_credentials",
             "oauth_token_url": f"{api_server.url}/token",
             "oauth_client_id": srv.CLIENT_ID,
-            "oauth_client_secret": wrong,
+            "oauth_client_secret": WRONG_CLIENT_SECRET,
             "oauth_client_auth": "basic",
         }
     )
+
+
+def test_a_refused_token_request_does_not_show_the_client_secret_in_base64(api, owner, http_connector, api_server):
+    connector = wrong_client_secret_connector(http_connector, api_server)
     seen = run_through_the_api(api, owner, graph([sql("a", connector, "GET /oauth/x", name="Call")]))
     assert seen["detail"]["status"] == Execution.Status.FAILED
     assert "token endpoint answered 401" in seen["detail"]["error"]
-    assert leaked(seen, forms(wrong, b64(f"{srv.CLIENT_ID}:{wrong}"))) == []
+    assert leaked(seen, forms(WRONG_CLIENT_SECRET, b64(f"{srv.CLIENT_ID}:{WRONG_CLIENT_SECRET}"))) == []
 
 
 def test_the_connectors_own_credential_headers_are_not_recorded_with_the_request(
@@ -219,21 +225,12 @@ def test_the_sap_soap_transports_basic_auth_never_reaches_an_execution(api, owne
 
 
 def test_a_connection_test_does_not_show_the_client_secret_in_base64(api, http_connector, api_server):
-    wrong = "wr0ng-Cl13nt-S3cret"
-    connector = http_connector(
-        {
-            "auth_type": "oauth2_client_credentials",
-            "oauth_token_url": f"{api_server.url}/token",
-            "oauth_client_id": srv.CLIENT_ID,
-            "oauth_client_secret": wrong,
-            "oauth_client_auth": "basic",
-        }
-    )
+    connector = wrong_client_secret_connector(http_connector, api_server)
     answer = api.post(f"/api/v1/connectors/{connector.pk}/test/", {"environment": "sandbox"}, format="json")
     assert answer.status_code == 200, answer.content
     assert answer.json()["ok"] is False
     assert "token endpoint answered 401" in answer.json()["message"]
-    assert leaked(answer.json(), forms(wrong, b64(f"{srv.CLIENT_ID}:{wrong}"))) == []
+    assert leaked(answer.json(), forms(WRONG_CLIENT_SECRET, b64(f"{srv.CLIENT_ID}:{WRONG_CLIENT_SECRET}"))) == []
 
 
 def test_a_secret_variable_in_a_request_path_is_masked_in_every_form(

@@ -133,7 +133,8 @@ def build_the_flow(page) -> None:
     assert page.locator(".code-mirror .tok-kw").first.inner_text() == "SELECT", "the SQL is highlighted"
     instruction.fill("SELECT code, name FROM customers WHERE code = {{ trigger.payload.customer }}")
     page.get_by_role("button", name="Save", exact=True).click()
-    assert "5000 ms" in node(page, "step-1").inner_text()
+    # The node re-renders with its new settings after the drawer closes: wait for it rather than read it once.
+    node(page, "step-1").get_by_text("5000 ms").wait_for()
 
     edit_step(page, "step-2")
     page.get_by_label("Name", exact=True).fill("Check stock")

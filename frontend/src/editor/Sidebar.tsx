@@ -1,16 +1,10 @@
 /** The palette: the connectors the user may use, grouped by type with their icons, plus the mapping step. */
-import { useMemo, useState, type DragEvent } from "react";
-import type { Catalog } from "./context";
+import { useReactFlow } from "@xyflow/react";
+import { useMemo, useState } from "react";
 import type { PaletteItem } from "./dnd/DnDContext";
+import { useDnD } from "./dnd/useDnD";
 import { StepIcon } from "./icons";
-
-interface Props {
-  catalog: Catalog;
-  loading: boolean;
-  readOnly: boolean;
-  onAdd: (item: PaletteItem) => void;
-  onDragStart: (event: DragEvent, item: PaletteItem) => void;
-}
+import { useEditor, useEditorStore } from "./useEditor";
 
 const MAPPING: PaletteItem = { kind: "mapping", label: "Mapping", icon: "mapping", category: "mapping" };
 
@@ -22,7 +16,26 @@ function matches(item: PaletteItem, query: string, typeLabel: string): boolean {
     .every((word) => text.includes(word));
 }
 
-export function Sidebar({ catalog, loading, readOnly, onAdd, onDragStart }: Props) {
+/** A click adds the step in view: a third of the way down the canvas, each new one shifted a little. */
+function useAddInView() {
+  const store = useEditorStore();
+  const flow = useReactFlow();
+  return (item: PaletteItem) => {
+    const pane = document.querySelector(".canvas")?.getBoundingClientRect();
+    const centre = pane ? flow.screenToFlowPosition({ x: pane.left + pane.width / 2, y: pane.top + pane.height / 3 }) : { x: 0, y: 0 };
+    const { nodes, addStep } = store.getState();
+    const shift = (nodes.length % 6) * 24;
+    addStep(item, { x: Math.round(centre.x - 110 + shift), y: Math.round(centre.y + shift) });
+  };
+}
+
+export function Sidebar() {
+  const catalog = useEditor((s) => s.catalog);
+  const loading = useEditor((s) => s.loading);
+  const readOnly = useEditor((s) => s.readOnly);
+  const addStep = useEditor((s) => s.addStep);
+  const { onDragStart } = useDnD(addStep);
+  const onAdd = useAddInView();
   const [query, setQuery] = useState("");
   const groups = useMemo(() => {
     const byType = new Map<string, PaletteItem[]>();

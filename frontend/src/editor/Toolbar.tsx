@@ -1,37 +1,32 @@
 /** The flow toolbar: save, validate, publish, deploy, run; undo/redo, copy/paste, delete, layout. */
 import { useState } from "react";
-import type { Environment } from "./api";
+import { useClipboard } from "./hooks/useClipboard";
+import { useHistory } from "./hooks/useHistory";
+import { useEditor } from "./useEditor";
 
 export interface ToolbarProps {
-  dirty: boolean;
-  busy: string | null;
-  readOnly: boolean;
   canRun: boolean;
-  canUndo: boolean;
-  canRedo: boolean;
-  hasSelection: boolean;
-  hasClip: boolean;
-  environments: Environment[];
   links: { versions: string; diff: string; executions: string };
   onSave: () => void;
   onValidate: () => void;
   onPublish: (message: string) => void;
   onDeploy: (environment: string) => void;
   onRun: (payload: unknown) => void;
-  onUndo: () => void;
-  onRedo: () => void;
-  onCopy: () => void;
-  onPaste: () => void;
-  onDelete: () => void;
   onLayout: () => void;
 }
 
 type Open = "publish" | "deploy" | "run" | null;
 
 export function Toolbar(props: ToolbarProps) {
+  const dirty = useEditor((s) => s.revision !== s.savedRevision);
+  const busy = useEditor((s) => s.busy);
+  const readOnly = useEditor((s) => s.readOnly);
+  const environments = useEditor((s) => s.environments);
+  const history = useHistory();
+  const clipboard = useClipboard();
   const [open, setOpen] = useState<Open>(null);
   const [message, setMessage] = useState("");
-  const [environment, setEnvironment] = useState(props.environments[0]?.slug ?? "");
+  const [environment, setEnvironment] = useState(environments[0]?.slug ?? "");
   const [payload, setPayload] = useState("{}");
   const payloadError = (() => {
     try {
@@ -42,7 +37,6 @@ export function Toolbar(props: ToolbarProps) {
     }
   })();
   const toggle = (which: Open) => setOpen(open === which ? null : which);
-  const { readOnly, busy } = props;
   return (
     <div className="toolbar" role="toolbar" aria-label="Flow">
       {!readOnly && (
@@ -50,23 +44,23 @@ export function Toolbar(props: ToolbarProps) {
           <button type="button" className="primary" onClick={props.onSave} disabled={busy !== null} title="Save the draft (Ctrl+S)">
             Save draft
           </button>
-          <span className={`save-state ${props.dirty ? "dirty" : ""}`} aria-live="polite">
-            {props.dirty ? "Unsaved changes" : "All changes saved"}
+          <span className={`save-state ${dirty ? "dirty" : ""}`} aria-live="polite">
+            {dirty ? "Unsaved changes" : "All changes saved"}
           </span>
           <span className="sep" />
-          <button type="button" onClick={props.onUndo} disabled={!props.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">
+          <button type="button" onClick={history.undo} disabled={!history.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">
             ↶
           </button>
-          <button type="button" onClick={props.onRedo} disabled={!props.canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">
+          <button type="button" onClick={history.redo} disabled={!history.canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">
             ↷
           </button>
-          <button type="button" onClick={props.onCopy} disabled={!props.hasSelection} title="Copy the selected steps (Ctrl+C)">
+          <button type="button" onClick={clipboard.copy} disabled={!clipboard.hasSelection} title="Copy the selected steps (Ctrl+C)">
             Copy
           </button>
-          <button type="button" onClick={props.onPaste} disabled={!props.hasClip} title="Paste (Ctrl+V)">
+          <button type="button" onClick={clipboard.paste} disabled={!clipboard.hasClip} title="Paste (Ctrl+V)">
             Paste
           </button>
-          <button type="button" onClick={props.onDelete} disabled={!props.hasSelection} title="Delete the selection (Delete)">
+          <button type="button" onClick={clipboard.remove} disabled={!clipboard.hasSelection} title="Delete the selection (Delete)">
             Delete
           </button>
           <button type="button" onClick={props.onLayout} title="Arrange the steps in run order">
@@ -127,7 +121,7 @@ export function Toolbar(props: ToolbarProps) {
         >
           <label htmlFor="deploy-environment">Environment</label>
           <select id="deploy-environment" value={environment} onChange={(e) => setEnvironment(e.target.value)}>
-            {props.environments.map((env) => (
+            {environments.map((env) => (
               <option key={env.slug} value={env.slug}>
                 {env.name}
               </option>

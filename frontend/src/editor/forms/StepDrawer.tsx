@@ -3,13 +3,14 @@
  * type, options the connector's type declares, the instruction with its properties and the fx builder,
  * Ignore Errors. Save puts the values on the canvas; "Save draft" then stores the graph.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
-import { api, type Field, type Problem, type Properties } from "../api";
+import { useEffect, useMemo, useState } from "react";
+import { api, type Problem, type Properties } from "../api";
 import type { Catalog } from "../context";
 import { referenceKey, timeoutProblem, type Step } from "../graph";
-import { insertAt } from "../highlight";
 import { ExpressionBuilder } from "./ExpressionBuilder";
 import { InstructionEditor } from "./InstructionEditor";
+import { OptionInput } from "./OptionInput";
+import { useCaretInsert } from "./useCaretInsert";
 import { allExpressions, PropertiesTree, type UpstreamStep } from "./PropertiesTree";
 
 interface Props {
@@ -30,43 +31,6 @@ const IGNORE_MEANING = {
   off: "Off: if this step fails, the execution stops here and no following step runs.",
 };
 
-function OptionInput({ field, value, onChange }: { field: Field; value: unknown; onChange: (v: unknown) => void }) {
-  const id = `option-${field.name}`;
-  if (field.kind === "bool") {
-    return (
-      <label className="switch-row" htmlFor={id}>
-        <input id={id} type="checkbox" checked={Boolean(value ?? field.default)} onChange={(e) => onChange(e.target.checked)} />
-        {field.label}
-        {field.help && <span className="help"> {field.help}</span>}
-      </label>
-    );
-  }
-  return (
-    <div className="field">
-      <label htmlFor={id}>{field.label}</label>
-      {field.kind === "choice" ? (
-        <select id={id} value={String(value ?? field.default ?? "")} onChange={(e) => onChange(e.target.value)}>
-          {field.choices.map((c) => (
-            <option key={c.value} value={c.value}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-      ) : (
-        <input
-          id={id}
-          type={field.kind === "int" ? "number" : "text"}
-          min={field.min ?? undefined}
-          max={field.max ?? undefined}
-          value={String(value ?? field.default ?? "")}
-          onChange={(e) => onChange(field.kind === "int" ? (e.target.value === "" ? null : Number(e.target.value)) : e.target.value)}
-        />
-      )}
-      {field.help && <p className="help">{field.help}</p>}
-    </div>
-  );
-}
-
 export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedStepIds, problems, readOnly, onSave, onClose }: Props) {
   const [name, setName] = useState(step.name);
   const [connector, setConnector] = useState<number | null>(step.connector ?? null);
@@ -77,8 +41,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   const [properties, setProperties] = useState<Properties | null>(null);
   const [propertiesError, setPropertiesError] = useState<string | null>(null);
   const [fxOpen, setFxOpen] = useState(false);
-  const selection = useRef({ start: step.instruction.length, end: step.instruction.length });
-  const textarea = useRef<HTMLTextAreaElement>(null);
+  const { textarea, insert, onSelect } = useCaretInsert(instruction, setInstruction);
 
   const current = connector != null ? catalog.connectorById.get(connector) : undefined;
   const type = current ? catalog.types.get(current.type) : undefined;
@@ -105,17 +68,6 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   const timeoutError = timeoutProblem(timeout);
   const connectorError = step.kind === "connector" && connector == null ? "Choose a connector." : null;
   const invalid = Boolean(nameError || timeoutError || connectorError);
-
-  const insert = (text: string) => {
-    const { start, end } = selection.current;
-    const next = insertAt(instruction, start, end, text);
-    setInstruction(next.text);
-    selection.current = { start: next.caret, end: next.caret };
-    requestAnimationFrame(() => {
-      textarea.current?.focus();
-      textarea.current?.setSelectionRange(next.caret, next.caret);
-    });
-  };
 
   const save = () => {
     if (invalid) return;
@@ -217,7 +169,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
             value={instruction}
             readOnly={readOnly}
             onChange={setInstruction}
-            onSelect={(start, end) => (selection.current = { start, end })}
+            onSelect={onSelect}
           />
           <p className="help">
             {step.kind === "mapping"

@@ -1,15 +1,13 @@
 /** A step that calls a connector: shows the connector and its type. */
-import type { Node, NodeProps } from "@xyflow/react";
+import type { NodeProps } from "@xyflow/react";
 import { memo } from "react";
-import { useCanvas } from "../context";
-import type { Step } from "../graph";
+import type { StepNode } from "../flowGraph";
 import { StepIcon } from "../icons";
+import { useEditor } from "../useEditor";
 import { StepCard } from "./StepCard";
 
-export type StepNode = Node<{ step: Step }, "connector" | "mapping">;
-
 export const ConnectorNode = memo(function ConnectorNode({ data, selected }: NodeProps<StepNode>) {
-  const { catalog } = useCanvas();
+  const catalog = useEditor((s) => s.catalog);
   const connector = data.step.connector != null ? catalog.connectorById.get(data.step.connector) : undefined;
   const type = connector ? catalog.types.get(connector.type) : undefined;
   const subtitle = connector ? `${connector.name} · ${type?.label ?? connector.type}` : "choose a connector";

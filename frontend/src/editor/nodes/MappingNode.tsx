@@ -2,7 +2,7 @@
 import type { NodeProps } from "@xyflow/react";
 import { memo } from "react";
 import { StepIcon } from "../icons";
-import type { StepNode } from "./ConnectorNode";
+import type { StepNode } from "../flowGraph";
 import { StepCard } from "./StepCard";
 
 export const MappingNode = memo(function MappingNode({ data, selected }: NodeProps<StepNode>) {

@@ -1,8 +1,11 @@
 /** The body every step kind shares: handles, icon, name, what it calls, badges, run status, problems, buttons. */
 import { Handle, Position } from "@xyflow/react";
 import type { ReactNode } from "react";
-import { STATUS_LABELS, useCanvas } from "../context";
+import { useShallow } from "zustand/react/shallow";
+import type { Problem } from "../api";
+import { STATUS_LABELS } from "../context";
 import type { Step } from "../graph";
+import { useEditor } from "../useEditor";
 
 export interface StepCardProps {
   step: Step;
@@ -11,10 +14,16 @@ export interface StepCardProps {
   subtitle: string;
 }
 
+const NO_PROBLEMS: Problem[] = [];
+
+/** Selects its own run status and problems by id: a status poll re-renders only the steps whose status changed. */
 export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
-  const { statuses, problems, readOnly, edit, duplicate, remove, showRun } = useCanvas();
-  const status = statuses[step.id];
-  const found = problems[step.id] ?? [];
+  const status = useEditor((s) => s.statuses[step.id]);
+  const found = useEditor((s) => s.problemsByStep[step.id] ?? NO_PROBLEMS);
+  const readOnly = useEditor((s) => s.readOnly);
+  const { edit, duplicate, removeStep, showRun } = useEditor(
+    useShallow(({ edit, duplicate, removeStep, showRun }) => ({ edit, duplicate, removeStep, showRun })),
+  );
   const classes = ["step-node", selected ? "selected" : "", status ? `run-${status.status}` : "", found.length ? "has-problems" : ""];
   return (
     <div
@@ -51,7 +60,7 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
           <button type="button" title="Copy the step with its settings" aria-label={`Copy ${step.name}`} onClick={() => duplicate(step.id)}>
             ⧉
           </button>
-          <button type="button" title="Remove the step" aria-label={`Remove ${step.name}`} onClick={() => remove(step.id)}>
+          <button type="button" title="Remove the step" aria-label={`Remove ${step.name}`} onClick={() => removeStep(step.id)}>
             🗑
           </button>
         </div>

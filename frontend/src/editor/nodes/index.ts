@@ -3,4 +3,4 @@ import { ConnectorNode } from "./ConnectorNode";
 import { MappingNode } from "./MappingNode";
 
 export const nodeTypes = { connector: ConnectorNode, mapping: MappingNode };
-export type { StepNode } from "./ConnectorNode";
+export type { StepNode } from "../flowGraph";

@@ -1,0 +1,81 @@
+/** The canvas: React Flow drawing the store's nodes and edges, drops from the palette, and what floats on it. */
+import { Background, Controls, MiniMap, ReactFlow } from "@xyflow/react";
+import { useShallow } from "zustand/react/shallow";
+import { useDnD } from "./dnd/useDnD";
+import { nodeTypes } from "./nodes";
+import { Notices } from "./Notices";
+import { ProblemsPanel } from "./ProblemsPanel";
+import { useEditor } from "./useEditor";
+
+const SNAP: [number, number] = [16, 16];
+
+function EmptyCanvas() {
+  return (
+    <div className="empty-canvas">
+      <h2>Start your flow</h2>
+      <p>Drag a connector from the palette onto the canvas, or click it to add it here.</p>
+      <p>Then connect the bottom dot of one step to the top dot of the next; steps run from top to bottom.</p>
+    </div>
+  );
+}
+
+function Flow() {
+  const { nodes, edges, readOnly, fitOnOpen } = useEditor(
+    useShallow(({ nodes, edges, readOnly, fitOnOpen }) => ({ nodes, edges, readOnly, fitOnOpen })),
+  );
+  const actions = useEditor(
+    useShallow(({ changeNodes, changeEdges, connect, checkConnection, dragStarted, dragStopped, openStep }) => ({
+      changeNodes,
+      changeEdges,
+      connect,
+      checkConnection,
+      dragStarted,
+      dragStopped,
+      openStep,
+    })),
+  );
+  return (
+    <>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={actions.changeNodes}
+        onEdgesChange={actions.changeEdges}
+        onConnect={actions.connect}
+        isValidConnection={actions.checkConnection}
+        onNodeDragStart={actions.dragStarted}
+        onNodeDragStop={actions.dragStopped}
+        onNodeDoubleClick={(_, node) => actions.openStep(node.id)}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        deleteKeyCode={null}
+        snapToGrid
+        snapGrid={SNAP}
+        fitView={fitOnOpen}
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        minZoom={0.1}
+        defaultEdgeOptions={{ type: "smoothstep" }}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={16} />
+        <Controls />
+        <MiniMap pannable zoomable ariaLabel="Overview of the flow" />
+      </ReactFlow>
+      {nodes.length === 0 && <EmptyCanvas />}
+    </>
+  );
+}
+
+export function Canvas() {
+  const loading = useEditor((s) => s.loading);
+  const addStep = useEditor((s) => s.addStep);
+  const dnd = useDnD(addStep);
+  return (
+    <div className="canvas" onDrop={dnd.onDrop} onDragOver={dnd.onDragOver}>
+      {!loading && <Flow />}
+      <Notices />
+      <ProblemsPanel />
+    </div>
+  );
+}

@@ -1,0 +1,336 @@
+/**
+ * The editor's state in one zustand store, with actions named for what the user did (``addStep``,
+ * ``connect``, ``undo``, ``applyRunStatus``...). The graph lives in React Flow's nodes and edges; every change
+ * the user makes goes through ``commit`` so undo and redo see it, and the saved revision tells whether there
+ * are unsaved changes. Components select the slice they show: a step selects its own run status and
+ * problems by id, so a status poll re-renders only the steps whose status changed. No side effects here:
+ * loading, saving and polling are hooks (``hooks/``) that call these actions.
+ */
+import { applyEdgeChanges, applyNodeChanges, type Connection, type Edge, type EdgeChange, type NodeChange } from "@xyflow/react";
+import { createStore, type StoreApi } from "zustand/vanilla";
+import { ApiError, type Environment, type Execution, type Problem } from "./api";
+import { emptyCatalog, type Catalog, type StepStatus } from "./context";
+import type { PaletteItem } from "./dnd/DnDContext";
+import { fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
+import {
+  DEFAULT_TIMEOUT_MS,
+  History,
+  autoLayout,
+  connectionProblem,
+  copySteps,
+  nextId,
+  pasteSteps,
+  runStatuses,
+  uniqueName,
+  type Clip,
+  type Graph,
+  type Position,
+  type Step,
+} from "./graph";
+
+export interface Notice {
+  kind: "ok" | "error";
+  text: string;
+}
+
+export interface EditorState {
+  readOnly: boolean;
+  loading: boolean;
+  loadError: string | null;
+  /** Whether the flow opened with steps: then the view fits them; an empty canvas keeps zoom 1. */
+  fitOnOpen: boolean;
+  catalog: Catalog;
+  environments: Environment[];
+  nodes: StepNode[];
+  edges: Edge[];
+  editing: string | null;
+  runView: string | null;
+  problems: Problem[];
+  problemsByStep: Record<string, Problem[]>;
+  execution: Execution | null;
+  statuses: Record<string, StepStatus>;
+  notice: Notice | null;
+  hint: string | null;
+  busy: string | null;
+  revision: number;
+  savedRevision: number;
+  savedIds: Set<string>;
+  canUndo: boolean;
+  canRedo: boolean;
+  clip: Clip | null;
+
+  /** The graph as the API stores it, positions rounded. */
+  graph: () => Graph;
+  nameOf: (id: string) => string;
+
+  loaded: (graph: Graph, catalog: Catalog, environments: Environment[]) => void;
+  loadFailed: (message: string) => void;
+  changeNodes: (changes: NodeChange<StepNode>[]) => void;
+  changeEdges: (changes: EdgeChange[]) => void;
+  checkConnection: (connection: Edge | Connection) => boolean;
+  connect: (connection: Connection) => void;
+  dragStarted: () => void;
+  dragStopped: () => void;
+  addStep: (item: PaletteItem, position: Position) => void;
+  removeSteps: (ids: Set<string>, edgeIds?: Set<string>) => void;
+  removeStep: (id: string) => void;
+  deleteSelection: () => void;
+  copySelection: () => void;
+  paste: () => void;
+  duplicate: (id: string) => void;
+  duplicateSelection: () => void;
+  undo: () => void;
+  redo: () => void;
+  arrange: () => void;
+  saveStep: (step: Step) => void;
+  edit: (id: string) => void;
+  showRun: (id: string) => void;
+  openStep: (id: string) => void;
+  focusStep: (id: string) => void;
+  closePanels: () => void;
+  say: (kind: Notice["kind"], text: string) => void;
+  dismissNotice: () => void;
+  dismissHint: () => void;
+  setBusy: (what: string | null) => void;
+  draftSaved: (atRevision: number, graph: Graph) => void;
+  showProblems: (problems: Problem[]) => void;
+  hideProblems: () => void;
+  reportFailure: (error: unknown, what: string) => void;
+  runStarted: (execution: Execution) => void;
+  applyRunStatus: (execution: Execution) => void;
+}
+
+export type EditorStore = StoreApi<EditorState>;
+
+const plural = (n: number) => (n === 1 ? "" : "s");
+
+function groupByStep(problems: Problem[]): Record<string, Problem[]> {
+  const grouped: Record<string, Problem[]> = {};
+  for (const problem of problems) if (problem.step) (grouped[problem.step] ??= []).push(problem);
+  return grouped;
+}
+
+export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorStore {
+  // Kept outside the state: nothing renders them, and they change without a render.
+  const history = new History<Graph>();
+  let extra: Record<string, unknown> = {};
+  let pastes = 0;
+  let dragStart: Graph | null = null;
+
+  return createStore<EditorState>()((set, get) => {
+    const selectedIds = () => new Set(get().nodes.filter((n) => n.selected).map((n) => n.id));
+    const show = (graph: Graph, selected?: Set<string>) => set({ nodes: toNodes(graph, selected), edges: toEdges(graph) });
+    const historyChanged = () => set((s) => ({ revision: s.revision + 1, canUndo: history.canUndo, canRedo: history.canRedo }));
+
+    /** Apply a change the user made: remembered for undo, counted as unsaved. */
+    const commit = (change: (current: Graph) => Graph, selected?: Set<string>) => {
+      const before = get().graph();
+      history.push(before);
+      show(change(structuredClone(before)), selected);
+      historyChanged();
+    };
+
+    const pasteClip = (source: Clip) => {
+      if (get().readOnly) return;
+      pastes += 1;
+      const offset = 32 * pastes;
+      const pasted = pasteSteps(get().graph(), source, { x: offset, y: offset });
+      commit((g) => ({ ...g, steps: [...g.steps, ...pasted.steps], edges: [...g.edges, ...pasted.edges] }), new Set(pasted.steps.map((s) => s.id)));
+      get().say("ok", `Pasted ${pasted.steps.length} step${plural(pasted.steps.length)} with their settings.`);
+    };
+
+    const travel = (move: (current: Graph) => Graph | null) => {
+      const target = move(get().graph());
+      if (!target) return;
+      show(target);
+      historyChanged();
+    };
+
+    return {
+      readOnly,
+      loading: true,
+      loadError: null,
+      fitOnOpen: false,
+      catalog: emptyCatalog,
+      environments: [],
+      nodes: [],
+      edges: [],
+      editing: null,
+      runView: null,
+      problems: [],
+      problemsByStep: {},
+      execution: null,
+      statuses: {},
+      notice: null,
+      hint: null,
+      busy: null,
+      revision: 0,
+      savedRevision: 0,
+      savedIds: new Set(),
+      canUndo: false,
+      canRedo: false,
+      clip: null,
+
+      graph: () => fromFlow(get().nodes, get().edges, extra),
+      nameOf: (id) => get().nodes.find((n) => n.id === id)?.data.step.name ?? id,
+
+      loaded: (graph, catalog, environments) => {
+        const { steps = [], edges = [], ...rest } = graph;
+        extra = rest;
+        show({ steps, edges });
+        set({ catalog, environments, fitOnOpen: steps.length > 0, savedIds: new Set(steps.map((s) => s.id)), loading: false });
+      },
+      loadFailed: (message) => set({ loadError: message, loading: false }),
+
+      // Moves and selection go straight to the nodes; removals go through removeSteps (the Delete key).
+      changeNodes: (changes) => set((s) => ({ nodes: applyNodeChanges(changes.filter((c) => c.type !== "remove"), s.nodes) })),
+      changeEdges: (changes) => set((s) => ({ edges: applyEdgeChanges(changes.filter((c) => c.type !== "remove"), s.edges) })),
+
+      checkConnection: (connection) => {
+        const reason = connectionProblem(get().graph().edges, connection.source, connection.target, get().nameOf);
+        if (reason) set({ hint: reason });
+        return reason === null;
+      },
+      connect: (connection) => {
+        const reason = connectionProblem(get().graph().edges, connection.source, connection.target, get().nameOf);
+        if (reason) {
+          set({ hint: reason });
+          return;
+        }
+        set({ hint: null });
+        commit((g) => ({ ...g, edges: [...g.edges, { source: connection.source, target: connection.target }] }));
+      },
+
+      dragStarted: () => {
+        dragStart = get().graph();
+      },
+      dragStopped: () => {
+        const before = dragStart;
+        dragStart = null;
+        if (!before) return;
+        const { nodes } = get();
+        const moved = before.steps.some((step) => {
+          const node = nodes.find((n) => n.id === step.id);
+          return node && (Math.round(node.position.x) !== step.position.x || Math.round(node.position.y) !== step.position.y);
+        });
+        if (!moved) return;
+        history.push(before);
+        historyChanged();
+      },
+
+      addStep: (item, position) => {
+        const { readOnly, catalog } = get();
+        if (readOnly) return;
+        const current = get().graph();
+        const id = nextId(current.steps.map((s) => s.id));
+        const type = item.connector ? catalog.types.get(item.connector.type) : undefined;
+        const defaults = Object.fromEntries((type?.step_options ?? []).filter((f) => f.default !== null).map((f) => [f.name, f.default]));
+        const step: Step = {
+          id,
+          kind: item.kind,
+          name: uniqueName(item.kind === "mapping" ? "Mapping" : item.label, current.steps.map((s) => s.name)),
+          timeout_ms: DEFAULT_TIMEOUT_MS,
+          ignore_errors: false,
+          instruction: item.kind === "mapping" ? "{}" : "",
+          position,
+          ...(item.kind === "connector" ? { connector: item.connector?.id ?? null, options: defaults } : {}),
+        };
+        commit((g) => ({ ...g, steps: [...g.steps, step] }), new Set([id]));
+      },
+
+      removeSteps: (ids, edgeIds = new Set()) => {
+        if (get().readOnly || (!ids.size && !edgeIds.size)) return;
+        commit((g) => ({
+          ...g,
+          steps: g.steps.filter((s) => !ids.has(s.id)),
+          edges: g.edges.filter((e) => !ids.has(e.source) && !ids.has(e.target) && !edgeIds.has(`${e.source}->${e.target}`)),
+        }));
+        const { editing } = get();
+        if (editing && ids.has(editing)) set({ editing: null });
+      },
+      removeStep: (id) => get().removeSteps(new Set([id])),
+      deleteSelection: () => get().removeSteps(selectedIds(), new Set(get().edges.filter((e) => e.selected).map((e) => e.id))),
+
+      copySelection: () => {
+        const ids = selectedIds();
+        if (!ids.size) return;
+        pastes = 0;
+        set({ clip: copySteps(get().graph(), ids) });
+        get().say("ok", `Copied ${ids.size} step${plural(ids.size)}; paste with Ctrl+V.`);
+      },
+      paste: () => {
+        const { clip } = get();
+        if (clip) pasteClip(clip);
+      },
+      duplicate: (id) => {
+        pastes = 0;
+        pasteClip(copySteps(get().graph(), [id]));
+      },
+      duplicateSelection: () => {
+        const ids = selectedIds();
+        if (!ids.size) return;
+        pastes = 0;
+        pasteClip(copySteps(get().graph(), ids));
+      },
+
+      undo: () => travel((current) => history.undo(current)),
+      redo: () => travel((current) => history.redo(current)),
+
+      arrange: () => {
+        const current = get().graph();
+        const positions = autoLayout(current.steps, current.edges);
+        commit((g) => ({ ...g, steps: g.steps.map((s) => ({ ...s, position: positions.get(s.id) ?? s.position })) }));
+      },
+
+      saveStep: (step) => {
+        commit((g) => ({ ...g, steps: g.steps.map((s) => (s.id === step.id ? { ...step, position: s.position } : s)) }), new Set([step.id]));
+        set({ editing: null });
+      },
+
+      edit: (id) => set({ runView: null, editing: id }),
+      showRun: (id) => set({ editing: null, runView: id }),
+      openStep: (id) => (get().execution ? get().showRun(id) : get().edit(id)),
+      focusStep: (id) => {
+        set((s) => ({ nodes: s.nodes.map((n) => ({ ...n, selected: n.id === id })) }));
+        get().edit(id);
+      },
+      closePanels: () => set({ editing: null, runView: null }),
+
+      say: (kind, text) => set({ notice: { kind, text } }),
+      dismissNotice: () => set({ notice: null }),
+      dismissHint: () => set({ hint: null }),
+      setBusy: (what) => set({ busy: what }),
+
+      draftSaved: (atRevision, graph) => {
+        set({ savedRevision: atRevision, savedIds: new Set(graph.steps.map((s) => s.id)) });
+        get().hideProblems();
+        get().say("ok", "Saved the draft.");
+      },
+      showProblems: (problems) => set({ problems, problemsByStep: groupByStep(problems) }),
+      hideProblems: () => get().showProblems([]),
+      reportFailure: (error, what) => {
+        if (error instanceof ApiError && error.problems.length) {
+          get().showProblems(error.problems);
+          get().say("error", `${what}: ${error.problems.length} problem${plural(error.problems.length)} to fix (listed below).`);
+        } else get().say("error", `${what}: ${(error as Error).message}`);
+      },
+
+      runStarted: (execution) => {
+        get().applyRunStatus(execution);
+        set({ runView: null });
+        get().say("ok", `Execution #${execution.id} started in the sandbox.`);
+      },
+      /** Each step's status from the execution; a step whose status did not change keeps its object, so it does not re-render. */
+      applyRunStatus: (execution) => {
+        const { steps, edges } = get().graph();
+        const previous = get().statuses;
+        const statuses: Record<string, StepStatus> = {};
+        for (const [id, now] of Object.entries(runStatuses(execution.status, execution.steps ?? [], steps, edges))) {
+          const before = previous[id];
+          statuses[id] = before && before.status === now.status && before.duration_ms === now.duration_ms ? before : now;
+        }
+        set({ execution, statuses });
+      },
+    };
+  });
+}

@@ -36,6 +36,7 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from flows.instructions import InstructionProblem, register
 from flows.instructions.generic import empty_problem, expression_problems, problem_at
@@ -139,10 +140,11 @@ DIALECTS = tuple(READINGS)
 
 @dataclass(frozen=True)
 class Lexed:
-    """An instruction cut into literal SQL and expressions, plus what is wrong with it."""
+    """An instruction cut into literal SQL and expressions, plus what is wrong with it (immutable: ``lex``
+    hands the same one to every step that runs the instruction)."""
 
-    parts: list[Part]
-    problems: list[InstructionProblem]
+    parts: tuple[Part, ...]
+    problems: tuple[InstructionProblem, ...]
 
 
 @dataclass(frozen=True)
@@ -162,21 +164,26 @@ class _Region:
     problem: str = ""
 
 
+@lru_cache(maxsize=2048)
 def lex(text: str, dialect: str | None = None) -> Lexed:
-    """``text`` cut as the database of ``dialect`` reads it (every database's reading when None)."""
+    """``text`` cut as the database of ``dialect`` reads it (every database's reading when None).
+
+    Cached: a step runs the same instruction on every execution, and MySQL's several readings would
+    otherwise cut it up to eight times each time."""
     if dialect is None:
         return _any_database(text)
     if dialect not in READINGS:
         raise ValueError(f"unknown SQL dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
     first, *others = READINGS[dialect]
     cut = _cut(text, first)
+    parts = tuple(cut.parts)
     if cut.problems:
-        return Lexed(cut.parts, cut.problems)
+        return Lexed(parts, tuple(cut.problems))
     for reading in others:
         other = _cut(text, reading)
         if other.parts != cut.parts:
-            return Lexed(cut.parts, [problem_at(text, _divergence(cut.skipped, other.skipped), reading.differs)])
-    return Lexed(cut.parts, [])
+            return Lexed(parts, (problem_at(text, _divergence(cut.skipped, other.skipped), reading.differs),))
+    return Lexed(parts, ())
 
 
 def _any_database(text: str) -> Lexed:
@@ -193,7 +200,7 @@ def _any_database(text: str) -> Lexed:
                 problem = InstructionProblem(problem.line, problem.column, message)
             problems.add(problem)
     ordered = sorted(problems, key=lambda p: (p.line, p.column, p.message))
-    return Lexed(found[DIALECTS[0]].parts, ordered)
+    return Lexed(found[DIALECTS[0]].parts, tuple(ordered))
 
 
 def _divergence(mine: list[tuple[int, int]], theirs: list[tuple[int, int]]) -> int:
@@ -389,4 +396,4 @@ def check(text: str, dialect: str | None = None) -> list[InstructionProblem]:
     if empty:
         return [empty]
     lexed = lex(text, dialect)
-    return lexed.problems + expression_problems(text, lexed.parts)
+    return [*lexed.problems, *expression_problems(text, list(lexed.parts))]

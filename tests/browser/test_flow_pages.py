@@ -76,3 +76,24 @@ def test_create_save_run_and_read_the_execution_of_a_flow(chromium, owner, org):
     assert (execution.trigger, execution.environment.slug) == ("manual", "sandbox")
     engine.run(execution.pk)  # what a worker does with the queued execution
     chromium(owner, lambda page: read_the_log(page, execution.pk))
+
+
+def test_deploy_from_the_canvas_uses_the_environment_the_form_shows(chromium, owner, org):
+    from flows import versions
+    from flows.models import Deployment
+
+    flow = Flow.objects.create(organization=org, name="Order sync", slug="order-sync")
+    assert versions.save_draft(flow, GREETING, owner) == []
+    versions.publish(flow, owner, "first")
+
+    def deploy(page) -> None:
+        page.goto("/flows/order-sync/")
+        page.locator('.editor-shell[data-ready="true"]').wait_for()
+        page.get_by_role("button", name="Deploy…").click()
+        shown = page.locator("#deploy-environment").input_value()
+        assert shown == "sandbox", shown
+        page.get_by_role("button", name="Deploy latest version").click()
+        page.get_by_text("now runs in sandbox").wait_for()
+
+    chromium(owner, deploy)
+    assert Deployment.objects.get(flow=flow).environment.slug == "sandbox"

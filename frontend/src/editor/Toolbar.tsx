@@ -26,7 +26,10 @@ export function Toolbar(props: ToolbarProps) {
   const clipboard = useClipboard();
   const [open, setOpen] = useState<Open>(null);
   const [message, setMessage] = useState("");
-  const [environment, setEnvironment] = useState(environments[0]?.slug ?? "");
+  // The environments may arrive after the toolbar first renders: until one is picked, the first one
+  // listed is the choice, as the select shows it.
+  const [picked, setEnvironment] = useState("");
+  const environment = picked || environments[0]?.slug || "";
   const [payload, setPayload] = useState("{}");
   const payloadError = (() => {
     try {

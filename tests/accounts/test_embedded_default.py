@@ -1,4 +1,5 @@
-"""The app started exactly as `make run` starts it: temp var/, SQLite, filesystem broker, real worker."""
+"""The app started exactly as `make run` starts it: temp var/, SQLite, filesystem broker, real worker; and
+stopped as a developer stops it, with Ctrl-C in the terminal."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import re
 import urllib.parse
 import urllib.request
 
-from tests.accounts.embedded import running_app, wait_for
+import pytest
+
+from tests.accounts.embedded import running_app, session_members, wait_for
+
+SHUTDOWN_BOUND = 10  # seconds from Ctrl-C until no process of `make run` is left
 
 
-def test_make_run_serves_the_login_and_the_dashboard(tmp_path):
+@pytest.mark.slow
+def test_make_run_serves_the_login_and_the_dashboard_and_ctrl_c_stops_every_process_within_10_s(tmp_path):
     with running_app(tmp_path) as app:
         password = app.password()
         jar = http.cookiejar.CookieJar()
@@ -38,3 +44,8 @@ def test_make_run_serves_the_login_and_the_dashboard(tmp_path):
         assert health["checks"]["broker"]["ok"]
         assert (tmp_path / "erpflow.sqlite3").exists()
         assert (tmp_path / "encryption.key").exists()
+
+        assert len(session_members(app.process.pid)) > 1, "bin/run and the processes it supervises"
+        left = app.ctrl_c(within=SHUTDOWN_BOUND)
+        assert left == [], f"still running {SHUTDOWN_BOUND} s after Ctrl-C: {left}\n{app.read_log()[-3000:]}"
+        assert app.process.returncode is not None

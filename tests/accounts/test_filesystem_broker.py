@@ -15,6 +15,7 @@ import sys
 import time
 from queue import Empty
 
+import pytest
 from kombu import Connection
 
 from tests.accounts.embedded import ROOT
@@ -76,6 +77,7 @@ def test_every_message_is_taken_whole_and_once_while_two_processes_write(tmp_pat
     assert not os.listdir(tmp_path / "in"), "nothing is left behind in the queue folder"
 
 
+@pytest.mark.slow
 def test_processes_binding_queues_to_a_new_exchange_together_all_get_bound(tmp_path):
     options = folders(tmp_path)
     context = multiprocessing.get_context("fork")

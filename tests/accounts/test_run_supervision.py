@@ -83,6 +83,7 @@ def test_back_off_doubles_from_one_second_to_thirty_and_resets_after_a_stable_ru
     assert next_delay(30, uptime=120) == 1, "a child that stayed up a while starts the back-off over"
 
 
+@pytest.mark.slow
 def test_a_child_that_dies_is_restarted_and_the_others_keep_running(supervise):
     process, read = supervise("steady", "sleep", "60", "---", "flaky", "sh", "-c", "exit 3")
     log = wait_for(lambda: (text := read()).count("restarting it in") >= 3 and text, 20, "three restarts")

@@ -9,7 +9,7 @@ from connectors import pools, runtime
 from connectors.catalog.base import Deadline
 from connectors.models import Connector
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SECRET = "s3cr3t-typed-in-the-browser"
 

@@ -18,7 +18,7 @@ from connectors.models import Connector, ConnectorSettings
 from flows import engine
 from flows.models import Execution, Flow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CTRL = "Control"
 

@@ -9,7 +9,7 @@ import pytest
 from flows import engine
 from flows.models import Execution, Flow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 GREETING = {
     "steps": [

@@ -8,7 +8,7 @@ from flows import engine
 from tests.flows.builders import chain, graph, mapping
 from tests.flows.conftest import publish, start  # noqa: F401 - the flow fixtures
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def read_the_charts(page) -> dict:

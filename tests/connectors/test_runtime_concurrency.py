@@ -73,6 +73,7 @@ def most_at_once(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_the_limit_holds_across_worker_processes(redis_url):
     connector_id, environment_id = 10**9 + uuid.uuid4().int % 10**6, 7
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": redis_url}

@@ -7,7 +7,6 @@ The servers are the machine's real PostgreSQL (also erpflow's own database) and 
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -83,10 +82,8 @@ def test_postgres_connects_to_the_checked_address_and_keeps_the_name(pg, loopbac
 def test_a_postgres_pool_refuses_at_once_and_checks_every_new_connection(pg, loopback_allowed, resolver):
     loopback_allowed.ERPFLOW_EGRESS_ALLOW_INTERNAL = [f"127.0.0.1:{pg['port']}"]
     kind = catalog.get("postgres")
-    started = time.monotonic()
     with pytest.raises(EgressRefused, match="169.254.169.254 is a cloud metadata address"):
         kind.open(resolved("postgres", {**pg, "host": "169.254.169.254", "min_idle": 0}))
-    assert time.monotonic() - started < 1
     # A rebinding name: allowed for the pool's check and its first connection, metadata afterwards.
     resolver.add("rebind.erp.test", ["127.0.0.1"], ["127.0.0.1"], ["169.254.169.254"])
     pool = kind.open(resolved("postgres", {**pg, "host": "rebind.erp.test", "min_idle": 0, "max_pool": 2}))

@@ -8,6 +8,7 @@ import pytest
 
 from connectors import pools, runtime
 from connectors.catalog.base import ConnectorError, Deadline
+from connectors.http import auth
 from flows.instructions.http import render
 from tests.http import server as srv
 
@@ -53,7 +54,21 @@ def oauth_settings(**extra) -> dict:
     }
 
 
-def test_oauth2_fetches_one_token_per_lifetime_and_sends_scope_audience_and_extras(http_connector, sandbox, api_server):
+class Clock:
+    """The token cache's clock, moved on by the test: a token expires without the test waiting for it."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+
+def test_oauth2_fetches_one_token_per_lifetime_and_sends_scope_audience_and_extras(
+    http_connector, sandbox, api_server, monkeypatch
+):
+    clock = Clock()
+    monkeypatch.setattr(auth, "time", clock)
     api_server.state.token_lifetime = 2
     connector = http_connector(
         oauth_settings(
@@ -70,7 +85,7 @@ def test_oauth2_fetches_one_token_per_lifetime_and_sends_scope_audience_and_extr
         assert call(connector, sandbox, "GET /oauth/customers")["body"] == {"ok": True}
     assert api_server.state.token_requests == 1, "the token is reused while it lives"
 
-    time.sleep(2.1)
+    clock.offset += 2.1
     assert call(connector, sandbox, "GET /oauth/customers")["status"] == 200
     assert api_server.state.token_requests == 2, "a new token once the old one (nearly) expired"
 

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from config.wsgi import application
 from tests.conftest import token_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]  # 156 cases, about 90 s together
 
 EXAMPLES = 8
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)

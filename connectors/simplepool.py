@@ -52,7 +52,11 @@ class SimplePool:
         self.connect_timeout = connect_timeout
         self.is_alive = is_alive
         self.name = name
-        self.cond = threading.Condition()
+        # Borrowers wait on ``cond``, the upkeep thread on ``upkeep`` (same lock): a connection given back
+        # must wake a borrower, and a single ``notify`` on one shared condition could wake the upkeep thread.
+        lock = threading.RLock()
+        self.cond = threading.Condition(lock)
+        self.upkeep = threading.Condition(lock)
         self.idle: list[tuple[Any, float]] = []  # (connection, returned at); the end is the most recent
         self.size = 0  # open or being opened
         self.in_use = 0
@@ -175,7 +179,7 @@ class SimplePool:
                     break
             with self.cond:
                 if not self.closing:
-                    self.cond.wait(tick)
+                    self.upkeep.wait(tick)
 
     def expired(self) -> list:
         """Remove and return the idle connections past the timeout, above the minimum (lock held)."""
@@ -235,6 +239,7 @@ class SimplePool:
             self.size -= len(idle)
             self.closed += len(idle)
             self.cond.notify_all()
+            self.upkeep.notify_all()
         for conn in idle:
             self.discard(conn)
 

@@ -153,11 +153,6 @@ def test_a_borrower_waits_within_its_deadline_for_a_connection_given_back(make_p
     assert pool.stats()["errors"] == 0
 
 
-@pytest.mark.xfail(
-    strict=False,  # the borrower is woken when the maintenance thread's tick happens to end in between
-    reason="release() wakes one thread of the pool's condition with notify(), and the maintenance thread waits "
-    "on that condition too: when it is the one woken, the borrower sleeps until its deadline",
-)
 def test_a_waiting_borrower_is_woken_as_soon_as_a_connection_is_given_back(make_pool, factory):
     pool = make_pool(max_size=1)
     first = pool.acquire(Deadline(1000))

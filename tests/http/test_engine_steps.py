@@ -94,7 +94,7 @@ def test_a_slow_server_beyond_the_deadline_times_the_step_out_and_drops_the_conn
 
     record = StepRun.objects.get(execution=execution)
     assert record.status == StepRun.Status.TIMED_OUT
-    assert record.duration_ms >= 700, "it waited the step's timeout, not the server's 5 s"
+    assert 700 <= record.duration_ms < 5000, "cut at the step's timeout, before the server answered after 5 s"
     assert "did not answer within the step's timeout" in record.error
 
 

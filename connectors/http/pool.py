@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from accounts.crypto import wire_forms
 from connectors.catalog.base import ConnectorError, Deadline, pool_stats
 from connectors.http.auth import SessionLogin
 from connectors.http.client import build_client
@@ -46,7 +45,7 @@ class Session:
             live.append(token)
         for cookies in (getattr(self.auth, "cookies", None), self.client.cookies):
             live += cookie_values(cookies)
-        return [*self.secrets, *wire_forms(live)]
+        return [*self.secrets, *live]  # the masker adds the forms they travel in
 
 
 class HttpPool:

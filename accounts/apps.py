@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organizations"
 
     def ready(self):
-        from accounts import rotation, schema  # noqa: F401 - register the rotator and the schema extension
+        from accounts import rotation  # noqa: F401 - registers the rotator

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts import crypto
 from accounts.choices import Role, Scope
 from accounts.models import VARIABLE_KEY, Variable
+from core import masking
 
 
 class VariableForm(forms.Form):
@@ -31,7 +31,7 @@ class VariableForm(forms.Form):
     def save(self) -> Variable:
         variable = self.instance or Variable(organization=self.environment.organization, environment=self.environment)
         previous = variable.plain_value() if variable.pk else ""
-        keep_secret = variable.pk and variable.secret and self.cleaned_data["value"] in ("", crypto.MASK)
+        keep_secret = variable.pk and variable.secret and self.cleaned_data["value"] in ("", masking.MASK)
         variable.key = self.cleaned_data["key"]
         variable.secret = self.cleaned_data["secret"]
         variable.set_value(previous if keep_secret else self.cleaned_data["value"])

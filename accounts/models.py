@@ -11,9 +11,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import crypto
 from accounts.choices import DEFAULT_ENVIRONMENTS, ROLE_RANK, Role, Scope
 from accounts.tenancy import OrganizationQuerySet, OrganizationScoped
+from core import crypto, masking
 
 VARIABLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -115,7 +115,7 @@ class Variable(OrganizationScoped):
 
     @property
     def display_value(self) -> str:
-        return crypto.mask(self.value) if self.secret else self.value
+        return masking.mask(self.value) if self.secret else self.value
 
 
 TOKEN_PREFIX = "erp"  # noqa: S105 - a public marker, not a secret
@@ -196,17 +196,3 @@ class ApiToken(OrganizationScoped):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
-
-
-class WorkerHeartbeat(models.Model):
-    """The last sign of life of one Celery worker, read by /healthz (installation-wide, no tenant)."""
-
-    hostname = models.CharField(max_length=255, unique=True)
-    seen = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.hostname
-
-    @classmethod
-    def beat(cls, hostname: str) -> None:
-        cls.objects.update_or_create(hostname=hostname, defaults={"seen": timezone.now()})

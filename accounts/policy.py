@@ -43,51 +43,51 @@ class Rule:
         return ROLE_RANK[Role(role)] >= ROLE_RANK[self.role]
 
 
-V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
+VIEWER, EDITOR, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 
 POLICY: dict[str, dict[Action, Rule]] = {
     "connectors": {
-        Action.READ: Rule(V, Scope.CONNECTORS_READ),
+        Action.READ: Rule(VIEWER, Scope.CONNECTORS_READ),
         # Creating, changing, deleting and testing a connection (a test reaches out to a host).
-        Action.WRITE: Rule(E, Scope.CONNECTORS_WRITE),
+        Action.WRITE: Rule(EDITOR, Scope.CONNECTORS_WRITE),
         # Settings a type marks ``admin_only`` (network allowlists, TLS verification): an editor who could
         # widen them could point a connector at internal services.
-        Action.CHANGE_ADMIN_ONLY_SETTINGS: Rule(A, Scope.CONNECTORS_WRITE),
+        Action.CHANGE_ADMIN_ONLY_SETTINGS: Rule(ADMIN, Scope.CONNECTORS_WRITE),
     },
     "flows": {
-        Action.READ: Rule(V, Scope.FLOWS_READ),
-        Action.WRITE: Rule(E, Scope.FLOWS_WRITE),
-        Action.DEPLOY: Rule(E, Scope.FLOWS_WRITE),
-        Action.RUN: Rule(E, Scope.EXECUTIONS_RUN),
-        Action.ROTATE_WEBHOOK_SECRETS: Rule(E, Scope.FLOWS_WRITE),
-        Action.CHANGE_PROTECTED_FLOWS: Rule(A, Scope.FLOWS_WRITE),
+        Action.READ: Rule(VIEWER, Scope.FLOWS_READ),
+        Action.WRITE: Rule(EDITOR, Scope.FLOWS_WRITE),
+        Action.DEPLOY: Rule(EDITOR, Scope.FLOWS_WRITE),
+        Action.RUN: Rule(EDITOR, Scope.EXECUTIONS_RUN),
+        Action.ROTATE_WEBHOOK_SECRETS: Rule(EDITOR, Scope.FLOWS_WRITE),
+        Action.CHANGE_PROTECTED_FLOWS: Rule(ADMIN, Scope.FLOWS_WRITE),
     },
     "executions": {
-        Action.READ: Rule(V, Scope.MONITORING_READ),
-        Action.REPLAY: Rule(E, Scope.EXECUTIONS_RUN),
-        Action.CANCEL: Rule(E, Scope.EXECUTIONS_RUN),
+        Action.READ: Rule(VIEWER, Scope.MONITORING_READ),
+        Action.REPLAY: Rule(EDITOR, Scope.EXECUTIONS_RUN),
+        Action.CANCEL: Rule(EDITOR, Scope.EXECUTIONS_RUN),
     },
     "monitoring": {
-        Action.READ: Rule(V, Scope.MONITORING_READ),
+        Action.READ: Rule(VIEWER, Scope.MONITORING_READ),
     },
     "environments": {
-        Action.READ: Rule(V, Scope.FLOWS_READ),
+        Action.READ: Rule(VIEWER, Scope.FLOWS_READ),
     },
     "variables": {
-        Action.READ: Rule(V, Scope.FLOWS_READ),
-        Action.WRITE: Rule(A, Scope.FLOWS_WRITE),
+        Action.READ: Rule(VIEWER, Scope.FLOWS_READ),
+        Action.WRITE: Rule(ADMIN, Scope.FLOWS_WRITE),
     },
     "tokens": {
         # Every member manages their own tokens, and only from a browser session.
-        Action.READ: Rule(V, None),
-        Action.MANAGE_TOKENS: Rule(V, None),
+        Action.READ: Rule(VIEWER, None),
+        Action.MANAGE_TOKENS: Rule(VIEWER, None),
     },
     "members": {
-        Action.READ: Rule(V, None),
-        Action.MANAGE_MEMBERS: Rule(A, None),
+        Action.READ: Rule(VIEWER, None),
+        Action.MANAGE_MEMBERS: Rule(ADMIN, None),
     },
     "audit": {
-        Action.READ: Rule(A, Scope.AUDIT_READ),
+        Action.READ: Rule(ADMIN, Scope.AUDIT_READ),
     },
 }
 

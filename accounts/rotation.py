@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from accounts import crypto
+from core import crypto
 
 ROTATORS: dict[str, Callable[[], int]] = {}
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts import crypto
 from accounts.choices import Role, Scope
 from accounts.models import VARIABLE_KEY, ApiToken, Environment, Membership, Variable
+from core import masking
 
 
 class EnvironmentSerializer(serializers.ModelSerializer):
@@ -59,7 +59,7 @@ class VariableSerializer(serializers.ModelSerializer):
         plain = instance.plain_value() if instance.pk else ""
         for name, field_value in validated.items():
             setattr(instance, name, field_value)
-        if value is None or (was_secret and value == crypto.MASK):
+        if value is None or (was_secret and value == masking.MASK):
             value = plain
         instance.set_value(value)
         instance.save()

@@ -16,11 +16,11 @@ from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from accounts.crypto import MASK
 from audit import context
 from audit.models import AuditEvent
+from core.masking import MASK
+from flows.signals import execution_cancelled
 
-A = AuditEvent.Action
 CHANGED = "(changed)"
 
 
@@ -45,24 +45,24 @@ def _flow_org(obj) -> int:
 
 def _token_action(obj, created, changes):
     if not created and "revoked_at" in changes and changes["revoked_at"][0] is None:
-        return A.REVOKE
+        return AuditEvent.Action.REVOKE
     return None
 
 
 def _webhook_action(obj, created, changes):
-    return A.ROTATE if not created and "rotated" in changes else None
+    return AuditEvent.Action.ROTATE if not created and "rotated" in changes else None
 
 
 def _version_action(obj, created, changes):
-    return A.PUBLISH if created and not obj.snapshot else False
+    return AuditEvent.Action.PUBLISH if created and not obj.snapshot else False
 
 
 def _deployment_action(obj, created, changes):
-    return A.DEPLOY
+    return AuditEvent.Action.DEPLOY
 
 
 def _execution_action(obj, created, changes):
-    return A.REPLAY if created and obj.replay_of_id else False
+    return AuditEvent.Action.REPLAY if created and obj.replay_of_id else False
 
 
 TRACKED: dict[str, Tracked] = {
@@ -191,7 +191,7 @@ def _after_save(sender, instance, created, raw=False, **_):
     if action is None:
         if not created and not changes:
             return
-        action = A.CREATE if created else A.UPDATE
+        action = AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE
     _record_row(instance, spec, action, changes)
 
 
@@ -199,7 +199,7 @@ def _after_delete(sender, instance, **_):
     spec = _spec_of(sender)
     if spec is None or spec.subject is not None:
         return
-    _record_row(instance, spec, A.DELETE, _diff(_snapshot(instance, spec), {}, spec))
+    _record_row(instance, spec, AuditEvent.Action.DELETE, _diff(_snapshot(instance, spec), {}, spec))
 
 
 # -- connector settings: recorded on the connector, secrets masked ---------------------------------
@@ -253,7 +253,7 @@ def _record_settings(row, before: dict, after: dict) -> None:
     if changes:
         record(
             organization_id=connector.organization_id,
-            action=A.UPDATE,
+            action=AuditEvent.Action.UPDATE,
             object_type="connector",
             object_id=connector.pk,
             object_repr=connector.name,
@@ -276,7 +276,7 @@ def _scope_changed(sender, instance, action, model, pk_set, reverse=False, **_):
     verb = "added" if action == "post_add" else "removed"
     record(
         organization_id=instance.organization_id,
-        action=A.UPDATE,
+        action=AuditEvent.Action.UPDATE,
         object_type="connector",
         object_id=instance.pk,
         object_repr=instance.name,
@@ -315,13 +315,14 @@ def connect() -> None:
         m2m_changed.connect(_scope_changed, sender=through, dispatch_uid=f"audit-scope-{through._meta.label}")
     task_prerun.connect(_task_started, dispatch_uid="audit-task-start", weak=False)
     task_postrun.connect(_task_finished, dispatch_uid="audit-task-end", weak=False)
+    execution_cancelled.connect(_cancelled, dispatch_uid="audit-cancel")
 
 
-def record_cancel(execution) -> None:
-    """Cancelling is an update in SQL, which sends no signal: the API and the page call this instead."""
+def _cancelled(sender, execution, **_) -> None:
+    """Cancelling is an update in SQL, which sends no model signal; the engine sends its own."""
     record(
         organization_id=execution.organization_id,
-        action=A.CANCEL,
+        action=AuditEvent.Action.CANCEL,
         object_type="execution",
         object_id=execution.pk,
         object_repr=f"execution #{execution.pk}",

@@ -76,7 +76,7 @@ def main() -> None:
     from connectors.catalog.base import Deadline
     from connectors.catalog.http import HttpType
     from connectors.http.client import build_client
-    from flows.instructions.http import render
+    from instructions.http import render
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

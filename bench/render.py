@@ -34,7 +34,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from flows.expressions import properties, render_instruction
+    from expressions.properties import properties
+    from instructions.render import render_instruction
 
     context = properties(
         env={"COMPANY": "1000"},

@@ -37,9 +37,9 @@ def setup_django() -> None:
 
 def store_secrets(organization, environment) -> dict[tuple[str, int], str]:
     """Secret variables and connector passwords under the current key; returns the plain values by row."""
-    from accounts import crypto
     from accounts.models import Variable
     from connectors.models import Connector, ConnectorSettings
+    from core import crypto
 
     plain: dict[tuple[str, int], str] = {}
     values = [secrets.token_urlsafe(24) for _ in range(VARIABLES)]
@@ -72,9 +72,9 @@ def store_secrets(organization, environment) -> dict[tuple[str, int], str]:
 
 def failures(organization, plain: dict[tuple[str, int], str], new_key_id: str) -> list[str]:
     """Every secret not made with the new key or not decrypting to its original value."""
-    from accounts import crypto
     from accounts.models import Variable
     from connectors.models import ConnectorSettings
+    from core import crypto
 
     stored = {
         ("variable", pk): token
@@ -101,9 +101,10 @@ def main() -> None:
     setup_django()
     from django.conf import settings
 
-    from accounts import crypto
     from accounts.models import Environment, Organization
     from accounts.rotation import rotate_all
+    from config import keys
+    from core import crypto
 
     old_keys = list(settings.ERPFLOW_ENCRYPTION_KEYS)
     organization = Organization.create(f"bench rotation {uuid.uuid4().hex[:8]}")
@@ -112,7 +113,7 @@ def main() -> None:
         started = time.perf_counter()
         plain = store_secrets(organization, environment)
         stored_in = time.perf_counter() - started
-        new_key = crypto.generate_key()
+        new_key = keys.generate_key()
         settings.ERPFLOW_ENCRYPTION_KEYS = [new_key, *old_keys]
         new_key_id, _ = crypto.key_ring()
         started = time.perf_counter()

@@ -41,7 +41,7 @@ def main() -> None:
     from connectors.catalog.base import Deadline
     from connectors.catalog.sap import SapType
     from connectors.sap import mockserver, sessions
-    from flows.expressions import render_instruction
+    from instructions.render import render_instruction
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one log line per request would be measured too
     mock = mockserver.start(args=("--no-request-log",))

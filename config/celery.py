@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_ready
+from celery.signals import task_postrun, task_prerun
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -18,13 +18,6 @@ TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
 app = Celery("erpflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-@worker_ready.connect
-def _start_heartbeat(sender=None, **_):
-    from config.health import start_heartbeat
-
-    start_heartbeat(getattr(sender, "hostname", None) or "worker")
 
 
 @task_prerun.connect

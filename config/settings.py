@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_from_url
 from config.env import env_bool, env_int, env_list, env_str, generated_secret, new_secret_key
+from config.keys import generate_key, validate_keys
+from config.production import refuse_weak_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ERPFLOW_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,27 +31,17 @@ def _required_in_production(name: str, dev_default):
     return dev_default()
 
 
-def _validate_encryption_keys(keys: list[str]) -> None:
-    from accounts.crypto import validate_keys
-
-    validate_keys(keys)
-
-
 def _dev_encryption_key() -> str:
-    from accounts.crypto import generate_key
-
     return generated_secret(VAR_DIR, "encryption.key", generate_key)
 
 
 SECRET_KEY = _required_in_production("SECRET_KEY", lambda: generated_secret(VAR_DIR, "secret.key", new_secret_key))
 if not DEBUG:
-    from accounts.production import refuse_weak_secret_key
-
     refuse_weak_secret_key(SECRET_KEY)
 ERPFLOW_ENCRYPTION_KEYS = [
     key.strip() for key in _required_in_production("ERPFLOW_ENCRYPTION_KEYS", _dev_encryption_key).split(",")
 ]
-_validate_encryption_keys(ERPFLOW_ENCRYPTION_KEYS)
+validate_keys(ERPFLOW_ENCRYPTION_KEYS)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else None)
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG is off")
@@ -66,6 +58,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_filters",
+    "core",
     "accounts",
     "connectors",
     "flows",
@@ -81,7 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
-    "accounts.middleware.QueryStringGuardMiddleware",
+    "core.middleware.QueryStringGuardMiddleware",
     "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -165,15 +159,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsOrganizationMember"],
     "DEFAULT_PARSER_CLASSES": [
-        "accounts.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "accounts.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.OrganizationRateThrottle"],
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.OrganizationRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

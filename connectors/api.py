@@ -29,7 +29,7 @@ from connectors.serializers import (
     find_environment,
     type_class,
 )
-from flows.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer
 
 ERRORS = {code: ErrorSerializer for code in (400, 403, 404)}
 
@@ -117,11 +117,7 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             usage.delete(connector)
         except usage.ConnectorInUse as refused:
             return Response(
-                {
-                    "detail": str(refused),
-                    "flows": usage.describe(refused.flows),
-                    "managed_calls": usage.describe_managed_calls(refused.managed_calls),
-                },
+                {"detail": str(refused), **refused.uses},
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -179,9 +175,9 @@ class ConnectorViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={200: UsageSerializer, 404: ErrorSerializer})
     @action(detail=True, methods=["get"])
     def usage(self, request, pk=None):
-        """The flows whose draft or any version uses this connector."""
-        flows = usage.flows_using(self.get_object())
-        return Response({"count": len(flows), "flows": usage.describe(flows)})
+        """The flows whose draft or any version uses this connector, and the managed calls that name it."""
+        found = usage.uses(self.get_object())
+        return Response({"count": sum(len(users) for users in found.values()), **found})
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer})
     @action(detail=True, methods=["get"], url_path="pool-stats")

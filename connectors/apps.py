@@ -13,7 +13,7 @@ class ConnectorsConfig(AppConfig):
 
         if demo.build not in DEMO_BUILDERS:
             DEMO_BUILDERS.append(demo.build)
-        from connectors.sap import demo as sap_demo  # the "Demo SAP" connector and its flow
+        from connectors.sap import demo as sap_demo  # the "Demo SAP" connector
 
         if sap_demo.build not in DEMO_BUILDERS:
             DEMO_BUILDERS.append(sap_demo.build)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts import crypto
 from accounts.models import Environment
 from connectors.catalog.base import Field
 from connectors.models import Connector
 from connectors.serializers import ConnectorSerializer, groups_of, members_of
+from core import crypto, masking
 
 SEALED = "__sealed"
 
@@ -127,7 +127,7 @@ class ConnectorForm(forms.Form):
             for field in (f for f in self.type_cls.fields if f.secret):
                 name = setting_name(environment, field)
                 typed = self.data.get(name, "")
-                if typed and typed != crypto.MASK:
+                if typed and typed != masking.MASK:
                     pending.setdefault(environment.slug, {})[field.name] = crypto.encrypt(typed)
                 elif sealed := self._valid_token(self.data.get(name + SEALED, "")):
                     pending.setdefault(environment.slug, {})[field.name] = sealed
@@ -164,7 +164,7 @@ class ConnectorForm(forms.Form):
                 kept = field.name in self.pending.get(environment.slug, {}) or self.saved.get(environment.pk, {}).get(
                     field.name
                 )
-                data[name] = crypto.MASK if kept else ""
+                data[name] = masking.MASK if kept else ""
         self.data = data
 
     # -- layout -----------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ class ConnectorForm(forms.Form):
     @staticmethod
     def _setting_value(field: Field, value):
         # A typed secret is already sealed in ``pending``: the mask tells the serializer to take it from there.
-        return crypto.MASK if field.secret and value else value
+        return masking.MASK if field.secret and value else value
 
     def clean(self):
         cleaned = super().clean()
@@ -265,7 +265,7 @@ class ConnectorForm(forms.Form):
 def initial_value(field: Field, stored: dict):
     """What a field shows before any submit: the saved value, the mask for a saved secret, else the default."""
     if field.secret:
-        return crypto.mask(stored.get(field.name))
+        return masking.mask(stored.get(field.name))
     value = stored.get(field.name, field.default)
     return "" if value is None else value
 

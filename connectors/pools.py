@@ -57,7 +57,7 @@ class LivePool:
 
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with every one of ``secrets`` replaced by the mask."""
-    from accounts.crypto import MASK
+    from core.masking import MASK
 
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:

@@ -422,15 +422,16 @@ class FlowUseSerializer(serializers.Serializer):
     page = serializers.CharField(help_text="The flow's page")
 
 
-class UsageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    flows = FlowUseSerializer(many=True)
-
-
 class ManagedCallUseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
+
+
+class UsageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="how many flows and managed calls use the connector")
+    flows = FlowUseSerializer(many=True)
+    managed_calls = ManagedCallUseSerializer(many=True)
 
 
 class InUseSerializer(serializers.Serializer):

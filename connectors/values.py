@@ -5,7 +5,7 @@ runtime agree without a field list written twice. Three forms of the same settin
 
 - *incoming*: what a user sent (strings from a form, JSON from the API, the mask for a kept secret);
 - *stored*: ``ConnectorSettings.values``: kinds coerced, defaults applied (so the saved record shows
-  them), secrets encrypted with ``accounts.crypto``, ``{{ env.KEY }}`` references kept as written;
+  them), secrets encrypted with ``core.crypto``, ``{{ env.KEY }}`` references kept as written;
 - *resolved*: plain values for a driver, built only when a pool opens or a test runs, because
   environment variables may change between saving a connector and using it.
 """
@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from accounts import crypto
-from accounts.crypto import wire_forms
 from accounts.rotation import rotator, save_rotated
 from connectors.catalog.base import ORGANIZATION
+from core import crypto, masking
+from core.masking import wire_forms
 
 REFERENCE = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -124,7 +124,7 @@ def _moved(field, stored: dict, previous: dict) -> bool:
 
 
 def _clean_secret(field, raw: Any, previous: dict, moved: list[str]) -> str:
-    if _is_empty(raw) or raw == crypto.MASK:
+    if _is_empty(raw) or raw == masking.MASK:
         kept = previous.get(field.name) or ""
         if kept and moved:
             raise ValueError(
@@ -177,7 +177,7 @@ def missing(type_cls, values: dict) -> list[str]:
 def public(type_cls, stored: dict) -> dict:
     """What responses and pages show: every value, with each stored secret replaced by the mask."""
     return {
-        field.name: crypto.mask(stored.get(field.name)) if field.secret else stored.get(field.name, field.default)
+        field.name: masking.mask(stored.get(field.name)) if field.secret else stored.get(field.name, field.default)
         for field in type_cls.fields
     }
 

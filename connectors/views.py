@@ -167,7 +167,7 @@ def connector_detail(request, pk: int):
             "connector": connector,
             "type": type_cls,
             "environments": environments,
-            "flows": usage.describe(usage.flows_using(connector)),
+            "flows": usage.uses(connector).get("flows", []),
             "can_edit": _can_edit(request),
         },
     )
@@ -196,19 +196,19 @@ def connector_delete(request, pk: int):
     """Confirm, then delete; a connector that flows use is refused with the flows named (409)."""
     connector = _connector(request, pk)
     require(request, "connectors", Action.WRITE)
-    flows, calls = usage.flows_using(connector), usage.managed_calls_using(connector)
-    refusal = usage.refusal(connector, flows, calls) if flows or calls else ""
+    found = usage.uses(connector)
+    refusal = usage.refusal(connector, found)
     if request.method == "POST":
         try:
             usage.delete(connector)
         except usage.ConnectorInUse as refused:
-            flows, refusal = refused.flows, str(refused)
+            found, refusal = refused.uses, str(refused)
         else:
             messages.success(request, f"Deleted {connector.name} and its settings.")
             return redirect("connector_list")
     return render(
         request,
         "connectors/delete.html",
-        {"connector": connector, "flows": usage.describe(flows), "refusal": refusal},
+        {"connector": connector, "flows": found.get("flows", []), "refusal": refusal},
         status=409 if request.method == "POST" else 200,
     )

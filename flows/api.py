@@ -29,8 +29,8 @@ from accounts.models import Environment
 from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
-from audit.signals import record_cancel
 from connectors.models import Connector
+from core.serializers import ErrorSerializer
 from flows import engine, monitoring, notify, portable, properties, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.graph import InvalidGraph, Problem
@@ -42,7 +42,6 @@ from flows.serializers import (
     DeploymentSerializer,
     DeploySerializer,
     DraftSerializer,
-    ErrorSerializer,
     ExecutionDetailSerializer,
     ExecutionResultSerializer,
     ExecutionSerializer,
@@ -188,8 +187,8 @@ class FlowsAPI:
     What the domain modules raise is answered, so that actions need no try blocks: ``TriggerError``
     with its own status, ``InvalidGraph`` as a 400 with one problem per step and ``WebhookExists`` as
     a 409. What every API shares is elsewhere: a body over ``ERPFLOW_MAX_REQUEST_BYTES`` is a JSON 413
-    (``accounts.errors``), a body nested too deeply or holding a number out of range a 400
-    (``accounts.parsers``), a NUL in a query parameter a 400 (``accounts.middleware``).
+    (``core.errors``), a body nested too deeply or holding a number out of range a 400
+    (``core.parsers``), a NUL in a query parameter a 400 (``core.middleware``).
     """
 
     def handle_exception(self, exc):
@@ -540,7 +539,6 @@ class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModel
                 {"detail": f"Execution #{execution.pk} already ended ({execution.status}); nothing to cancel."},
                 status=status.HTTP_409_CONFLICT,
             )
-        record_cancel(execution)
         return Response(ExecutionSerializer(execution, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -630,8 +628,8 @@ def _monitored(request):
 def instruction_languages() -> list[str]:
     """What the check endpoint accepts: every language a checker is registered for or a connector type
     declares (those without a checker still get their ``{{ }}`` checked), and ``jsonata`` for mapping steps."""
+    import instructions
     from connectors import catalog
-    from flows import instructions
 
     declared = {kind.language for kind in catalog.all_types()}
     return sorted({*instructions.languages(), *declared, MAPPING_LANGUAGE})
@@ -640,8 +638,8 @@ def instruction_languages() -> list[str]:
 def check_instruction(language: str, text: str, dialect: str | None = None) -> list[dict]:
     """Problems of ``text`` in ``language`` (SQL read as ``dialect``'s database reads it) at line and
     column, as the graph validation finds them."""
-    from flows import instructions
-    from flows.expressions import mapping_syntax_error
+    import instructions
+    from expressions.mapping import mapping_syntax_error
 
     if language == MAPPING_LANGUAGE:
         error = mapping_syntax_error(text)

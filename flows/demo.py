@@ -1,16 +1,19 @@
 """The demo flows ``make run`` creates in the demo organization, so a newcomer can run a flow at once.
 
-Both need no server and are published and deployed to the sandbox:
+Each is published and deployed to the sandbox:
 
 - "price an order" maps the payload: it greets the customer and prices the order lines; trigger it
   with ``{"customer": "Ada", "lines": [{"sku": "A-1", "qty": 2, "price": 9.5}]}``;
 - "open orders" queries the "Demo database" connector (a SQLite file) for a customer's open
-  orders, then shapes the answer; trigger it with ``{"customer": "C-1000"}``.
+  orders, then shapes the answer; trigger it with ``{"customer": "C-1000"}``;
+- "SAP sales orders" calls a BAPI on the "Demo SAP" connector (mock-sap, which ``make run`` starts)
+  for a customer's sales orders, then totals them; trigger it with ``{"customer": "0001000001"}``.
 """
 
 from __future__ import annotations
 
 from accounts.models import Environment
+from connectors.models import Connector
 from flows import versions
 from flows.models import Flow
 
@@ -71,10 +74,42 @@ GRAPH = {
 }
 
 
-def build(organization, owner) -> None:
-    """Called by ``accounts.demo.create_demo`` for the new demo organization (after the demo database)."""
-    from connectors.models import Connector
+SALES_ORDERS = {
+    "steps": [
+        {
+            "id": "orders",
+            "kind": "connector",
+            "name": "Read sales orders",
+            "connector": None,  # the Demo SAP connector, set when the flow is built
+            "instruction": (
+                "* the customer's sales orders, through the SalesOrder BAPI\n"
+                "CALL FUNCTION BAPI_SALESORDER_GETLIST: [\n"
+                "  (CUSTOMER_NUMBER: {{ trigger.payload.customer }}),\n"
+                '  (SALES_ORGANIZATION: "1710")\n'
+                "]"
+            ),
+            "timeout_ms": 5000,
+            "position": {"x": 0, "y": 0},
+        },
+        {
+            "id": "summary",
+            "kind": "mapping",
+            "name": "Summary",
+            "instruction": (
+                '{"customer": trigger.payload.customer, '
+                '"orders": [steps.read_sales_orders.tables.SALES_ORDERS.SD_DOC], '
+                '"net_value": $sum(steps.read_sales_orders.tables.SALES_ORDERS.$number(NET_VALUE))}'
+            ),
+            "position": {"x": 0, "y": 120},
+        },
+    ],
+    "edges": [{"source": "orders", "target": "summary"}],
+}
 
+
+def build(organization, owner) -> None:
+    """Called by ``accounts.demo.create_demo`` for the new demo organization, after the connectors'
+    builders made the demo database and Demo SAP connectors that two of the flows use."""
     _publish(
         organization,
         owner,
@@ -96,6 +131,17 @@ def build(organization, owner) -> None:
             name="Demo: open orders of a customer",
             slug="demo-open-orders",
             description="Looks up a customer's open orders in the demo database and totals them.",
+        )
+    sap = Connector.objects.filter(organization=organization, name="Demo SAP").first()
+    if sap is not None:
+        graph = {**SALES_ORDERS, "steps": [{**SALES_ORDERS["steps"][0], "connector": sap.pk}, SALES_ORDERS["steps"][1]]}
+        _publish(
+            organization,
+            owner,
+            graph,
+            name="Demo: SAP sales orders of a customer",
+            slug="demo-sap-sales-orders",
+            description="Reads a customer's sales orders from the demo SAP system and totals them.",
         )
 
 

@@ -15,7 +15,7 @@ The loop:
 3. For each step in topological order that has no StepRun yet: check between steps (at most every
    ``CONTROL_INTERVAL`` seconds; the read after the claim is the first check) that the lease is
    still ours and whether a cancel was requested; render the instruction (its expressions within
-   the step's deadline, see ``flows.budgets``); execute it (a connector step through
+   the step's deadline, see ``expressions.budgets``); execute it (a connector step through
    ``connectors.runtime.call`` under the same ``Deadline``, a mapping step with JSONata); store the
    StepRun at once.
 4. Ignore Errors decides what a failed or timed-out step means: on, the step is recorded as
@@ -50,12 +50,19 @@ from django.utils import timezone
 
 from accounts.models import Variable
 from config.logging import log_context
-from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
-from flows import budgets
+from connectors.catalog.base import ConnectorError, Deadline
+from core.masking import Masker
+from expressions import budgets
+from expressions.budgets import OutOfTime
+from expressions.mapping import evaluate_mapping
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError
 from flows import graph as graphs
-from flows.expressions import ExpressionError, Masker, Rendered, evaluate_mapping, properties, render_instruction
 from flows.models import Execution, FlowVersion, StepRun
 from flows.notify import publish_finished
+from flows.signals import execution_cancelled
+from instructions import Rendered
+from instructions.render import render_instruction
 
 logger = logging.getLogger("erpflow.engine")
 
@@ -177,11 +184,13 @@ def request_cancel(execution: Execution) -> bool:
     )
     if queued:
         publish_finished(execution.pk)
-        execution.refresh_from_db()
-        return True
-    running = Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(cancel_requested=True)
+    running = not queued and Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(
+        cancel_requested=True
+    )
     execution.refresh_from_db()
-    return bool(running)
+    if queued or running:
+        execution_cancelled.send(sender=Execution, execution=execution)
+    return bool(queued or running)
 
 
 NUL, NUL_SHOWN = "\x00", "\u2400"
@@ -341,7 +350,7 @@ class _Run:
                 output = evaluate_mapping(step["instruction"], context, step["timeout_ms"])
             else:
                 output = self.call_connector(step, context, sent)
-        except StepTimeout as exc:
+        except OutOfTime as exc:
             status, error = StepStatus.TIMED_OUT, str(exc) or f"Timed out after {step['timeout_ms']} ms."
         except (ConnectorError, ExpressionError) as exc:
             status, error = StepStatus.FAILED, str(exc)

@@ -354,7 +354,7 @@ class _Validator:
         if not isinstance(text, str):
             return
         if step["kind"] == "mapping":
-            from flows.expressions import mapping_syntax_error
+            from expressions.mapping import mapping_syntax_error
 
             error = mapping_syntax_error(text)
             if error:
@@ -376,13 +376,14 @@ class _Validator:
                 "installation does not provide.",
             )
             return
-        from flows.instructions import check
+        from instructions import check
 
         for found in check(kind.language, text, kind.sql_dialect):
             self.add(step, "instruction", f"Step {_label(step)}: {found}", found.line, found.column)
 
     def check_references(self, edges: list[tuple[str, str]]) -> None:
-        from flows.expressions import mapping_step_references, step_references
+        from expressions.mapping import mapping_step_references
+        from expressions.sandbox import step_references
 
         by_name: dict[str, str] = {}
         for sid, step in self.steps.items():
@@ -406,7 +407,7 @@ class _Validator:
                 reported.add(name)
                 line = column = None
                 if offset is not None:
-                    from flows.instructions.template import position
+                    from expressions.template import position
 
                     where = position(text, offset)
                     line, column = where.line, where.column

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from core.masking import Masker
 from flows import graph as graphs
-from flows.expressions import Masker
 from flows.models import Execution, Flow, StepRun
 
 MAX_FIELDS = 200

@@ -11,12 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from accounts import crypto
 from accounts.choices import Role
 from accounts.models import Environment
+from core import masking
+from core.serializers import ProblemSerializer
 from flows import schedules, triggers, webhooks
-from flows.instructions.sql import DIALECTS as SQL_DIALECTS
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
+from instructions.sql import DIALECTS as SQL_DIALECTS
 
 RESERVED_SLUGS = {"import", "new"}
 
@@ -157,14 +158,6 @@ def _refuse_unknown(data: dict, known: tuple[str, ...]) -> None:
     unknown = [key for key in data if key not in known]
     if unknown:
         raise serializers.ValidationError({key: [f"Unknown key '{key}': the body is {SHAPES}."] for key in unknown})
-
-
-class ProblemSerializer(serializers.Serializer):
-    step = serializers.CharField(allow_null=True, help_text="id of the step, or null for the whole graph")
-    field = serializers.CharField()
-    message = serializers.CharField()
-    line = serializers.IntegerField(required=False)
-    column = serializers.IntegerField(required=False)
 
 
 class DraftSerializer(serializers.Serializer):
@@ -376,7 +369,7 @@ class WebhookSerializer(serializers.ModelSerializer):
 
     def get_url(self, webhook: Webhook) -> str:
         if not _can_edit(self):
-            return crypto.MASK
+            return masking.MASK
         return self.context["request"].build_absolute_uri(webhooks.path_of(webhook))
 
 
@@ -470,13 +463,6 @@ class StatsSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     flows = FlowStatsSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    # Messages per field; nested for nested input (``{"tags": {"2": ["..."]}}``), hence any JSON.
-    errors = serializers.DictField(child=serializers.JSONField(), required=False)
-    problems = ProblemSerializer(many=True, required=False)
 
 
 class InstructionCheckSerializer(serializers.Serializer):

@@ -3,8 +3,8 @@
 A trigger request is read and judged before anything is stored, so bad input leaves nothing
 behind: the body is read up to ``ERPFLOW_MAX_PAYLOAD_BYTES`` (413 above it), its content type
 must be JSON or XML (415 otherwise; a webhook also takes a form), JSON must parse (as every API
-body: ``accounts.payloads``), XML must be well-formed and free of DOCTYPE declarations in whatever
-encoding it comes, the payload may nest at most ``accounts.payloads.MAX_DEPTH`` levels, and no value
+body: ``core.payloads``), XML must be well-formed and free of DOCTYPE declarations in whatever
+encoding it comes, the payload may nest at most ``core.payloads.MAX_DEPTH`` levels, and no value
 may hold a NUL character or a number out of range (PostgreSQL, where executions are kept, cannot
 store either).
 
@@ -40,9 +40,9 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.errors import too_large_message
 from accounts.models import Environment
-from accounts.payloads import PayloadError, depth_problem, load_json, number_problem
+from core.errors import too_large_message
+from core.payloads import PayloadError, depth_problem, load_json, number_problem
 from flows import graph as graphs
 from flows.models import Deployment, Execution, Flow
 
@@ -156,7 +156,7 @@ def is_xml(media: str) -> bool:
 
 
 def parse_json(body: bytes, name: str) -> Any:
-    """``body`` read as every API body is (``accounts.payloads.load_json``); ``name`` is what it holds."""
+    """``body`` read as every API body is (``core.payloads.load_json``); ``name`` is what it holds."""
     try:
         return load_json(body, name)
     except PayloadError as exc:
@@ -276,7 +276,7 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         query=recorded_query(request, ENVELOPE),
     )
     # A NUL arrives as JSON's \u0000, a form's %00, or a raw byte: look closer only then. (One in the
-    # query string never gets here: accounts.middleware refuses it for every request.)
+    # query string never gets here: core.middleware refuses it for every request.)
     if any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")):
         refuse_unstorable(parsed_request.payload, "payload")
     return parsed_request
@@ -332,7 +332,7 @@ def parse_wait(value: Any) -> int:
 
 
 def storage_problem(value: Any, name: str) -> str | None:
-    """Why ``value`` cannot be stored, or None: nesting deeper than ``accounts.payloads.MAX_DEPTH``, a
+    """Why ``value`` cannot be stored, or None: nesting deeper than ``core.payloads.MAX_DEPTH``, a
     number out of range or a NUL character (PostgreSQL stores neither in jsonb), which would otherwise
     fail on saving with a 500. Values parsed from pages' text fields arrive here unchecked."""
     problem = depth_problem(value, name) or number_problem(value, name)

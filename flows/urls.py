@@ -1,12 +1,13 @@
-"""Pages of this app and the webhook receiver (mounted at the site root by config/urls.py)."""
+"""The home page, pages of this app and the webhook receiver (mounted at the site root by config/urls.py)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from flows import views
+from flows import dashboard, views
 
 urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
     path("flows/", views.flow_list, name="flow_list"),
     path("flows/new/", views.flow_new, name="flow_new"),
     path("flows/import/", views.flow_import, name="flow_import"),

@@ -21,12 +21,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import ratelimit
 from accounts.models import Environment
 from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
 from accounts.views import member_required
-from audit.signals import record_cancel
+from core import ratelimit
 from flows import engine, monitoring, portable, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.api import check_import, delete_flow, diff_refs, execution_outcome
@@ -502,7 +501,6 @@ def execution_cancel(request, pk):
     execution = get_scoped_or_404(Execution, request, pk=pk)
     require(request, "executions", Action.CANCEL)
     if engine.request_cancel(execution):
-        record_cancel(execution)
         messages.success(request, f"Cancel requested for execution #{execution.pk}.")
     else:
         messages.error(request, f"Execution #{execution.pk} already ended ({execution.status}).")

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import crypto
 from accounts.rotation import rotator, save_rotated
+from core import crypto
 from flows.models import Flow, Webhook
 
 PREFIX = "whk_"

@@ -5,3 +5,10 @@ class ManagedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "managed"
     verbose_name = "Managed calls"
+
+    def ready(self):
+        # A connector a managed call names cannot be deleted (connectors.usage asks the registered users).
+        from connectors import usage
+        from managed.uses import MANAGED_CALLS
+
+        usage.register(MANAGED_CALLS)

@@ -19,8 +19,12 @@ from typing import Any
 from accounts.models import Variable
 from connectors import runtime
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
-from flows import budgets
-from flows.expressions import ExpressionError, Masker, evaluate_mapping, render_instruction
+from core.masking import Masker
+from expressions import budgets
+from expressions.budgets import OutOfTime
+from expressions.mapping import evaluate_mapping
+from expressions.sandbox import ExpressionError
+from instructions.render import render_instruction
 
 OPTIONS = {"fail_on_error_status": True, "retries": 0, "response_mapping": ""}
 
@@ -73,7 +77,7 @@ def _run(call, payload: Any, environment, env: dict, deadline: Deadline) -> Any:
 def _mapping(stage: str, expression: str, data: dict, deadline: Deadline) -> Any:
     try:
         return evaluate_mapping(expression, data, max(1, deadline.remaining_ms()))
-    except StepTimeout as exc:
+    except OutOfTime as exc:
         raise CallFailed(stage, str(exc), timed_out=True) from None
     except ExpressionError as exc:
         raise CallFailed(stage, str(exc)) from None

@@ -5,8 +5,8 @@ from rest_framework import serializers
 from connectors.access import usable_by
 from connectors.models import Connector
 from connectors.serializers import find_environment, unknown_environment_message
-from flows.expressions import mapping_syntax_error
-from flows.instructions import check
+from expressions.mapping import mapping_syntax_error
+from instructions import check
 from managed.models import ManagedCall
 
 

@@ -13,12 +13,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from expressions.budgets import OutOfTime
+
 
 class ConnectorError(Exception):
     """A call or a connection failed; the message is shown to users, so it never holds a secret."""
 
 
-class StepTimeout(ConnectorError):
+class StepTimeout(ConnectorError, OutOfTime):
     """The deadline passed: waiting for a pooled connection or the call itself took too long."""
 
 
@@ -160,7 +162,7 @@ class ConnectorType:
     paramstyle: ClassVar[str | None] = None  # for SQL types: "pyformat", "named", "qmark", "format"
     # For SQL types: how the database reads quotes and comments, so the check before saving and the
     # rendering find each {{ }} where the database does ("postgresql", "mysql", "oracle", "sqlite";
-    # see flows.instructions.sql).
+    # see instructions.sql).
     sql_dialect: ClassVar[str | None] = None
     extra: ClassVar[str | None] = None  # the pip extra that installs the driver
     fields: ClassVar[tuple[Field, ...]] = ()

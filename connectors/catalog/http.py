@@ -1,5 +1,5 @@
 """Any HTTP/REST API: a base URL, an authentication scheme, and requests written in the HTTP instruction
-format (``flows.instructions.http``). The parts live in ``connectors.http``; this module declares
+format (``instructions.http``). The parts live in ``connectors.http``; this module declares
 the type and its connection test."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from connectors.catalog import register
 from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, Stage, TestResult
 from connectors.http import auth as auth_schemes
 from connectors.http import fields as shared
-from connectors.http.masking import derived_secrets
+from connectors.http.credentials import derived_secrets
 from connectors.http.pool import HttpPool
 from connectors.http.request import execute as send
 

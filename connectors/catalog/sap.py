@@ -1,6 +1,6 @@
 """SAP BAPI: function modules called over RFC (the pyrfc API) or over RFC-over-SOAP web services.
 
-Steps write ``CALL FUNCTION <NAME>: [ (PARAM: value), ... ]`` (``flows.instructions.bapi``) and get
+Steps write ``CALL FUNCTION <NAME>: [ (PARAM: value), ... ]`` (``instructions.bapi``) and get
 ``{"export", "changing", "tables", "messages"}`` back from either transport
 (``connectors.sap.results``). A BAPIRET2 message of type E or A fails the step; the step options
 ``commit`` and ``warnings_as_errors`` add the commit / rollback and the stricter reading of W.

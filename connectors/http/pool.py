@@ -19,8 +19,8 @@ import httpx
 from connectors.catalog.base import ConnectorError, Deadline, pool_stats
 from connectors.http.auth import SessionLogin
 from connectors.http.client import build_client
+from connectors.http.credentials import cookie_values
 from connectors.http.fields import header_lines
-from connectors.http.masking import cookie_values
 
 
 @dataclass(frozen=True)

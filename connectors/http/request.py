@@ -1,6 +1,6 @@
 """Sending one rendered request inside a step's deadline, and turning the answer into the step's output.
 
-The request comes from ``flows.instructions.http`` (``params``: method, path, query, headers,
+The request comes from ``instructions.http`` (``params``: method, path, query, headers,
 body). The time limit of every phase (waiting for a pooled connection, connecting, sending,
 reading) is what is left of the deadline, capped by the connector's request timeout; the body is
 read in chunks and the deadline and size cap are checked after each, so a slow or endless answer
@@ -18,9 +18,10 @@ import httpx
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.http.auth import excerpt, join
-from connectors.http.masking import is_sensitive, real
 from connectors.http.pool import Session
 from connectors.http.response import output
+from core.masking import Masker, is_sensitive, real
+from expressions.mapping import MappingTimeout, evaluate_mapping
 
 RETRYABLE = {429, 503}
 FIRST_BACKOFF = 0.2
@@ -48,9 +49,10 @@ def execute(session: Session, params: dict, deadline: Deadline, options: dict) -
     result = _without_credentials(session, params, result)
     mapping = options.get("response_mapping") or ""
     if mapping.strip():
-        from flows.expressions import evaluate_mapping
-
-        return evaluate_mapping(mapping, result, max(1, deadline.remaining_ms()))
+        try:
+            return evaluate_mapping(mapping, result, max(1, deadline.remaining_ms()))
+        except MappingTimeout as exc:
+            raise StepTimeout(str(exc)) from None
     return result
 
 
@@ -97,8 +99,6 @@ def _without_credentials(session: Session, params: dict, value: Any) -> Any:
     """``value`` with every credential masked: the connector's, and those the request itself carried in a
     sensitive header or query parameter (the whole value, and its part after a scheme or cookie name),
     in every form they travel in."""
-    from flows.expressions import Masker
-
     sent = []
     for name, given in real(params.get("headers")) + real(params.get("query")):
         if is_sensitive(name) and given:

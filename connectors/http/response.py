@@ -8,8 +8,8 @@ from xml.parsers.expat import ExpatError
 import httpx
 import xmltodict
 
-from accounts.payloads import load_json
-from connectors.http.masking import masked_headers
+from core.masking import masked_headers
+from core.payloads import load_json
 
 
 def body_kind(content_type: str) -> str:
@@ -24,7 +24,7 @@ def body_kind(content_type: str) -> str:
 def parsed_body(content: bytes, content_type: str, encoding: str | None) -> Any:
     """JSON or XML as data (XML the way ``xmltodict`` maps it: attributes as ``@name``, text as ``#text``);
     anything else, or a body that does not parse as what it claims, as text. JSON is read as erpflow
-    reads every body (``accounts.payloads``): one holding a number out of range or nested too deeply
+    reads every body (``core.payloads``): one holding a number out of range or nested too deeply
     to be stored stays text too."""
     if not content:
         return None

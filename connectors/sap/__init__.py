@@ -3,5 +3,5 @@ the one result shape both return, BAPIRET2 handling with commit and rollback, po
 the demo connector and a helper that runs mock-sap as a process.
 
 The connector type itself (settings, test, open, execute) is ``connectors.catalog.sap``; the
-instruction language is ``flows.instructions.bapi``.
+instruction language is ``instructions.bapi``.
 """

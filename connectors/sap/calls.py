@@ -73,8 +73,8 @@ def instruction_calls(text: str, params: dict | None) -> list[dict[str, Any]]:
     """The calls to run: those the renderer produced, or the instruction's own when it holds no ``{{ }}``."""
     if params and isinstance(params.get("calls"), list):
         return params["calls"]
-    from flows.expressions import ExpressionError
-    from flows.instructions.bapi import render
+    from expressions.sandbox import ExpressionError
+    from instructions.bapi import render
 
     try:
         return render(text, {}).params["calls"]

@@ -200,7 +200,7 @@ class SoapSession:
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:
         """The function's answer, with the session's credentials masked in it and in any error: an SAP
         error page or a fault may repeat the request's ``Authorization`` header or cookies."""
-        from flows.expressions import Masker
+        from core.masking import Masker
 
         masker = Masker(self.credentials())
         try:
@@ -212,7 +212,7 @@ class SoapSession:
     def credentials(self) -> list[str]:
         """The password, the basic credentials, SAP's session cookies and CSRF token (the masker adds
         every form they travel in)."""
-        from connectors.http.masking import cookie_values
+        from connectors.http.credentials import cookie_values
 
         return [*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""]
 

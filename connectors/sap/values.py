@@ -1,6 +1,6 @@
 """Parameter values as SAP receives them, the same for both transports.
 
-An instruction's values arrive typed (``flows.instructions.bapi.render``): text, whole numbers,
+An instruction's values arrive typed (``instructions.bapi.render``): text, whole numbers,
 exact decimals as text, booleans, null, structures (objects) and tables (lists). ABAP has no
 boolean type, so true and false become the flag values ``"X"`` and ``""``; null means "leave it
 initial" and is not sent at all. Names must be SAP names, because over SOAP they become XML

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from accounts import crypto
 from accounts.models import Environment, Variable
+from core import crypto
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.errors import _summary
+from core.errors import _summary
 
 
 @pytest.mark.parametrize(

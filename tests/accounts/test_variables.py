@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import crypto
 from accounts.models import Variable
+from core import masking
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def test_a_plain_variable_is_created_and_read_back(api):
 def test_a_secret_value_is_never_returned_after_saving(api):
     response = create(api, key="DB_PASSWORD", value="pa55word!", secret=True)
     assert response.status_code == 201
-    assert response.json()["value"] == crypto.MASK
+    assert response.json()["value"] == masking.MASK
     listing = api.get("/api/v1/variables/").content.decode()
     assert "pa55word!" not in listing
     assert Variable.objects.get(key="DB_PASSWORD").plain_value() == "pa55word!"
@@ -29,7 +29,7 @@ def test_a_secret_value_is_never_returned_after_saving(api):
 
 def test_sending_the_mask_back_keeps_the_secret(api):
     created = create(api, key="DB_PASSWORD", value="pa55word!", secret=True).json()
-    response = api.patch(f"/api/v1/variables/{created['id']}/", {"value": crypto.MASK}, format="json")
+    response = api.patch(f"/api/v1/variables/{created['id']}/", {"value": masking.MASK}, format="json")
     assert response.status_code == 200
     assert Variable.objects.get(key="DB_PASSWORD").plain_value() == "pa55word!"
 
@@ -90,7 +90,7 @@ def test_the_variables_page_masks_secrets_and_saves_edits(session_client, org):
     edit_page = session_client.get(f"/environments/sandbox/variables/{variable.pk}/").content.decode()
     assert "topsecret" not in edit_page
     session_client.post(
-        f"/environments/sandbox/variables/{variable.pk}/", {"key": "PASSWORD", "value": crypto.MASK, "secret": "on"}
+        f"/environments/sandbox/variables/{variable.pk}/", {"key": "PASSWORD", "value": masking.MASK, "secret": "on"}
     )
     assert Variable.objects.get(pk=variable.pk).plain_value() == "topsecret"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import crypto
 from connectors import catalog
 from connectors.models import Connector, ConnectorSettings
+from core import crypto, masking
 from tests.connectors.conftest import SECRET
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_creating_answers_the_connector_with_its_secret_masked(create_connector,
     assert body["tags"] == ["erp", "stock"]
     assert body["concurrency_limit"] == 4
     assert body["type"] == "postgres" and body["type_label"] == "PostgreSQL"
-    assert body["settings"]["sandbox"]["password"] == crypto.MASK
+    assert body["settings"]["sandbox"]["password"] == masking.MASK
     assert body["settings"]["sandbox"]["host"] == pg_values["host"]
     assert body["used_by"] == 0
     assert body["last_tests"] == {"sandbox": None}
@@ -51,7 +51,7 @@ def test_a_stored_password_is_not_sent_to_a_new_host_without_being_entered_again
     body = create_connector()
     url = f"/api/v1/connectors/{body['id']}/"
     token = stored(body["id"])["password"]
-    moved = {"sandbox": {"host": "collector.attacker.example", "password": crypto.MASK}}
+    moved = {"sandbox": {"host": "collector.attacker.example", "password": masking.MASK}}
     response = api.patch(url, {"settings": moved}, format="json")
     assert response.status_code == 400
     assert "Host changed, so enter the password again" in response.json()["detail"]
@@ -98,7 +98,7 @@ def test_an_edit_that_sends_the_mask_or_omits_the_secret_keeps_it(create_connect
     body = create_connector()
     url = f"/api/v1/connectors/{body['id']}/"
     token = stored(body["id"])["password"]
-    masked = {**pg_values, "password": crypto.MASK, "database": "postgres"}
+    masked = {**pg_values, "password": masking.MASK, "database": "postgres"}
     response = api.put(url, {"name": body["name"], "type": "postgres", "settings": {"sandbox": masked}}, format="json")
     assert response.status_code == 200, response.content
     assert stored(body["id"])["password"] == token
@@ -160,7 +160,7 @@ def test_every_change_bumps_the_revision_and_a_no_op_does_not(create_connector, 
     assert revision() == 4
     api.patch(url, {"tags": ["x"]}, format="json")
     assert revision() == 5
-    api.patch(url, {"description": "now described", "settings": {"sandbox": {"password": crypto.MASK}}}, format="json")
+    api.patch(url, {"description": "now described", "settings": {"sandbox": {"password": masking.MASK}}}, format="json")
     assert revision() == 5
 
 

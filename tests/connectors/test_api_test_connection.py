@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from accounts import crypto
 from accounts.models import Variable
 from connectors.models import ConnectorSettings
+from core import masking
 from tests.connectors.conftest import SECRET, closed_port
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_an_unsaved_test_of_an_edit_borrows_the_saved_secret_for_the_mask(api, m
     created = api.post(
         "/api/v1/connectors/", {"name": "Ledger", "type": "mysql", "settings": {"sandbox": account}}, format="json"
     ).json()
-    masked = {**account, "password": crypto.MASK}
+    masked = {**account, "password": masking.MASK}
     unsaved = {"type": "mysql", "environment": "sandbox", "settings": masked}
     borrowed = api.post("/api/v1/connectors/test/", {**unsaved, "connector": created["id"]}, format="json").json()
     assert borrowed["ok"] is True, borrowed

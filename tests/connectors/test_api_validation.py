@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.crypto import MASK
 from connectors import catalog
 from connectors.models import Connector, ConnectorSettings
+from core.masking import MASK
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from accounts import crypto
 from connectors import catalog
 from connectors.models import Connector, ConnectorSettings
+from core import crypto, masking
 from tests.connectors.conftest import SECRET, closed_port
 
 # From an input to the error shown under it (past its help text, if any).
@@ -108,9 +108,9 @@ def test_a_failed_test_shows_the_stages_and_offers_save_anyway_keeping_the_typed
     assert SECRET not in text
     sealed = re.search(r'name="sandbox__password__sealed" value="([^"]+)"', text).group(1)
     assert crypto.decrypt(sealed) == SECRET
-    assert re.search(r'name="sandbox__password" value="' + re.escape(crypto.MASK), text)
+    assert re.search(r'name="sandbox__password" value="' + re.escape(masking.MASK), text)
 
-    again = {**data, "sandbox__password": crypto.MASK, "sandbox__password__sealed": sealed, "save_anyway": "1"}
+    again = {**data, "sandbox__password": masking.MASK, "sandbox__password__sealed": sealed, "save_anyway": "1"}
     saved = session_client.post("/connectors/new/postgres/", again, follow=True)
     connector = Connector.objects.get(name="Warehouse")
     assert "although its test failed in Sandbox" in saved.content.decode()
@@ -120,7 +120,7 @@ def test_a_failed_test_shows_the_stages_and_offers_save_anyway_keeping_the_typed
 
 
 def test_a_forged_sealed_secret_is_ignored(session_client, pg_values):
-    data = form_data({**pg_values, "password": crypto.MASK})
+    data = form_data({**pg_values, "password": masking.MASK})
     data["sandbox__password__sealed"] = "v1:deadbeef:bm90IGEgcmVhbCB0b2tlbg=="
     session_client.post("/connectors/new/postgres/", data)
     assert ConnectorSettings.objects.get().values["password"] == ""
@@ -148,9 +148,9 @@ def test_editing_shows_the_mask_and_keeps_the_secret_when_it_comes_back(create_c
     body = create_connector(name="Warehouse")
     token = ConnectorSettings.objects.get(connector_id=body["id"]).values["password"]
     text = session_client.get(f"/connectors/{body['id']}/edit/").content.decode()
-    assert re.search(r'name="sandbox__password" value="' + re.escape(crypto.MASK), text)
+    assert re.search(r'name="sandbox__password" value="' + re.escape(masking.MASK), text)
     assert SECRET not in text and token not in text
-    data = form_data({**pg_values, "password": crypto.MASK, "max_pool": "30"}, version="2.0")
+    data = form_data({**pg_values, "password": masking.MASK, "max_pool": "30"}, version="2.0")
     response = session_client.post(f"/connectors/{body['id']}/edit/", data)
     assert response.status_code == 302
     connector = Connector.objects.get(pk=body["id"])
@@ -165,7 +165,7 @@ def test_the_connector_page_shows_masked_settings_tests_and_pool(create_connecto
     text = test.content.decode()
     assert "Sandbox: the connection test passed." in text
     assert "trivial statement" in text
-    assert crypto.MASK in text and SECRET not in text
+    assert masking.MASK in text and SECRET not in text
     assert f"/api/v1/connectors/{body['id']}/pool-stats/" in text
     assert 'data-environment="sandbox"' in text
     assert "No flow uses this connector." in text

@@ -14,11 +14,11 @@ import re
 import pytest
 from django.test import Client
 
-from accounts import crypto
 from accounts.models import Variable
 from connectors import pools, runtime
 from connectors.catalog.base import Deadline
 from connectors.models import Connector, ConnectorSettings
+from core import crypto
 from tests.conftest import token_client
 from tests.connectors.conftest import SECRET
 

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from accounts import crypto
 from connectors import catalog, values
-from flows.expressions import properties, render_sql
+from core import crypto
+from expressions.properties import properties
+from instructions.render import render_sql
 
 pytestmark = pytest.mark.django_db
 

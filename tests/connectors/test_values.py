@@ -8,11 +8,11 @@ import os
 import pytest
 from django.core.management import call_command
 
-from accounts import crypto
 from accounts.models import Environment, Variable
 from connectors import values
 from connectors.catalog.base import ConnectorType, Field
 from connectors.models import Connector, ConnectorSettings
+from core import crypto, masking
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_secrets_are_stored_encrypted_and_kept_when_the_mask_or_nothing_comes_ba
     first = values.clean(ExampleType, {"host": "db", "password": "hunter2"})
     assert "hunter2" not in str(first)
     assert crypto.decrypt(first["password"]) == "hunter2"
-    for kept in ({"password": crypto.MASK}, {"password": ""}, {}):
+    for kept in ({"password": masking.MASK}, {"password": ""}, {}):
         again = values.clean(ExampleType, {"host": "db", **kept}, previous=first)
         assert again["password"] == first["password"]
     changed = values.clean(ExampleType, {"host": "db", "password": "new"}, previous=first)
@@ -92,18 +92,18 @@ def test_secrets_are_stored_encrypted_and_kept_when_the_mask_or_nothing_comes_ba
 def test_a_saved_secret_is_not_sent_to_a_new_destination_without_being_entered_again():
     first = values.clean(ExampleType, {"host": "db", "password": "hunter2", "token": "t0k"})
     with pytest.raises(values.SettingsInvalid) as caught:
-        values.clean(ExampleType, {"host": "attacker.example", "password": crypto.MASK}, previous=first)
+        values.clean(ExampleType, {"host": "attacker.example", "password": masking.MASK}, previous=first)
     assert "Host changed, so enter the password again" in caught.value.errors["password"]
     assert "enter the token again" in caught.value.errors["token"]
     moved = values.clean(ExampleType, {"host": "db2", "port": 6000, "password": "pw2", "token": "t2"}, previous=first)
     assert (crypto.decrypt(moved["password"]), crypto.decrypt(moved["token"])) == ("pw2", "t2")
-    same_place = values.clean(ExampleType, {"host": "db", "password": crypto.MASK, "min_idle": 1}, previous=first)
+    same_place = values.clean(ExampleType, {"host": "db", "password": masking.MASK, "min_idle": 1}, previous=first)
     assert same_place["password"] == first["password"]
 
 
 def test_a_required_secret_without_a_previous_value_is_missing():
     with pytest.raises(values.SettingsInvalid) as caught:
-        values.clean(ExampleType, {"host": "db", "password": crypto.MASK})
+        values.clean(ExampleType, {"host": "db", "password": masking.MASK})
     assert caught.value.errors == {"password": values.REQUIRED}
     assert values.missing(ExampleType, {"host": ""}) == ["Host", "Password"]
 
@@ -111,7 +111,7 @@ def test_a_required_secret_without_a_previous_value_is_missing():
 def test_public_values_mask_secrets_and_show_defaults():
     stored = values.clean(ExampleType, {"host": "db", "password": "hunter2"})
     shown = values.public(ExampleType, stored)
-    assert shown["password"] == crypto.MASK
+    assert shown["password"] == masking.MASK
     assert shown["token"] == ""
     assert shown["port"] == 5432
     assert "hunter2" not in str(shown)

@@ -23,9 +23,9 @@ import httpx
 import pytest
 import redis
 
-from accounts import crypto
 from accounts.choices import Scope
 from accounts.models import ApiToken
+from core import crypto, masking
 from flows.models import Execution, StepRun
 from tests.drills.servers import AppProcess
 from tests.flows.builders import chain, mapping, sql
@@ -173,12 +173,12 @@ def test_canary_secrets_appear_nowhere_but_as_ciphertext(
     statuses = sorted(e["status"] for e in finished)
     assert statuses == ["failed"] * 3 + ["succeeded"] * 3, [(e["status"], e.get("error")) for e in finished]
     ok = StepRun.objects.filter(execution__flow__slug="uses-secrets", step_id="s1").first()
-    assert ok.output == {"token": crypto.MASK, "again": crypto.MASK}
+    assert ok.output == {"token": masking.MASK, "again": masking.MASK}
     cast = StepRun.objects.filter(execution__flow__slug="fails-with-secrets", step_id="f0").first()
     assert cast.status == StepRun.Status.ERROR_IGNORED and "invalid input syntax" in cast.error
-    assert crypto.MASK in cast.error
+    assert masking.MASK in cast.error
     failed = Execution.objects.filter(flow__slug="fails-with-secrets").first()
-    assert "refused token" in failed.error and crypto.MASK in failed.error
+    assert "refused token" in failed.error and masking.MASK in failed.error
 
     app.stop()
     workers.close()

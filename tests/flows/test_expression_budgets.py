@@ -12,8 +12,10 @@ import time
 
 import pytest
 
+from expressions.mapping import evaluate_mapping
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError, evaluate
 from flows import engine
-from flows.expressions import ExpressionError, evaluate, evaluate_mapping, properties
 from flows.models import Execution, Flow, StepRun
 from tests.flows.builders import graph, mapping, sql
 
@@ -97,7 +99,7 @@ def test_a_regex_that_backtracked_for_minutes_with_re_now_answers_at_once(api, o
 
 
 def test_the_budget_message_says_what_was_exceeded(context):
-    from flows import budgets
+    from expressions import budgets
 
     with pytest.raises(ExpressionError, match=r"exceeded its size budget: .*integer"):
         evaluate("(9**999)**999", context)

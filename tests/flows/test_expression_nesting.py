@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.expressions import mapping_syntax_error, syntax_error
+from expressions.mapping import mapping_syntax_error
+from expressions.sandbox import syntax_error
 from flows.models import Flow
 from tests.flows.builders import graph, mapping, sql
 

@@ -6,7 +6,9 @@ import contextlib
 
 import pytest
 
-from flows.expressions import ExpressionError, evaluate, properties, render_sql
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError, evaluate
+from instructions.render import render_sql
 
 
 @pytest.fixture

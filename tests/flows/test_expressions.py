@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.crypto import MASK
-from flows.expressions import (
-    ExpressionError,
-    Masker,
-    concat,
-    evaluate,
-    evaluate_mapping,
-    properties,
-    render_instruction,
-    render_sql,
-    render_text,
-    step_references,
-)
+from core.masking import MASK, Masker
+from expressions.mapping import evaluate_mapping
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError, concat, evaluate, step_references
+from instructions.render import render_instruction, render_sql, render_text
 
 
 @pytest.fixture

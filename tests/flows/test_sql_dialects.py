@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+import instructions
 from connectors import catalog
-from flows import instructions
-from flows.expressions import ExpressionError, render_sql
-from flows.instructions.sql import DIALECTS
+from expressions.sandbox import ExpressionError
+from instructions.render import render_sql
+from instructions.sql import DIALECTS
 
 ISSUE = "SELECT 'x\\' AS a, {{ x }} AS b, '' AS c"
 

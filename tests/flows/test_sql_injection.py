@@ -24,10 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.catalog.database import fetched
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError
 from flows import engine, instructions
-from flows.expressions import ExpressionError, properties, render_sql
 from flows.graph import validate
 from flows.models import Execution, StepRun
+from instructions.render import render_sql
 from tests.flows.builders import graph, sql
 
 HOSTILE = [

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows import instructions
-from flows.expressions import ExpressionError, render_sql
-from flows.instructions.sql import DIALECTS
+import instructions
+from expressions.sandbox import ExpressionError
+from instructions.render import render_sql
+from instructions.sql import DIALECTS
 
 
 def problems(text: str) -> list[tuple[int, int, str]]:

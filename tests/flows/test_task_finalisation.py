@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from flows.expressions import ExpressionError, evaluate, properties
+from expressions.properties import properties
+from expressions.sandbox import ExpressionError, evaluate
 from flows.models import Execution, StepRun
 from tests.api.conftest import make_flow, worker_pool, workers  # noqa: F401 - fixtures used by these tests
 from tests.flows.builders import graph, sql

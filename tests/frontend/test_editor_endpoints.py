@@ -50,7 +50,7 @@ class TestInstructionCheck:
         assert response.json() == {"language": "sql", "problems": []}
 
     def test_every_registered_language_is_checked(self, api):
-        from flows import instructions
+        import instructions
 
         for language in instructions.languages():
             response = api.post(CHECK, {"language": language, "text": ""}, format="json")

@@ -9,7 +9,7 @@ import pytest
 from connectors import pools, runtime
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.http import auth
-from flows.instructions.http import render
+from instructions.http import render
 from tests.http import server as srv
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.db import connection
 
 from connectors import runtime
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
-from flows.instructions.http import render
+from instructions.http import render
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

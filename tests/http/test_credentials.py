@@ -16,7 +16,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from accounts.crypto import MASK
+from core.masking import MASK
 from flows import engine, versions
 from flows.models import Execution, Flow
 from managed.models import ManagedCall

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows.expressions import ExpressionError, render_instruction
-from flows.instructions import check
-from flows.instructions.http import render
+from expressions.sandbox import ExpressionError
+from instructions import check
+from instructions.http import render
+from instructions.render import render_instruction
 
 CONTEXT = {"trigger": {"payload": {"id": "C/1 & 2", "n": 5, "tags": ["a", "b"], "name": 'say "hi"'}}, "env": {}}
 

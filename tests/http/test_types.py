@@ -7,7 +7,7 @@ import pytest
 from connectors import catalog, runtime, values
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.egress import EgressRefused
-from flows.instructions.http import render
+from instructions.http import render
 from tests.http import server as srv
 from tests.http.conftest import LOCAL
 

@@ -1,4 +1,4 @@
-"""A managed call's mappings and request expressions run within the budgets of ``flows.budgets``: a bomb
+"""A managed call's mappings and request expressions run within the budgets of ``expressions.budgets``: a bomb
 is answered at once with the stage and the budget it exceeded, instead of holding a web worker."""
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.expressions import ExpressionError, render_instruction
-from flows.instructions import check
-from flows.instructions.bapi import BapiSyntaxError, Call, Expr, format_calls, parse
+from expressions.sandbox import ExpressionError
+from instructions import check
+from instructions.bapi import BapiSyntaxError, Call, Expr, format_calls, parse
+from instructions.render import render_instruction
 
 STFC = 'CALL FUNCTION STFC_CONNECTION: [(REQUTEXT: "Hello SAP")]'
 READ_TABLE = """

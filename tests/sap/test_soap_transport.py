@@ -12,7 +12,7 @@ from connectors import pools, runtime
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.sap import soap
 from connectors.sap.results import BapiError
-from flows.expressions import render_instruction
+from instructions.render import render_instruction
 
 pytestmark = pytest.mark.django_db
 

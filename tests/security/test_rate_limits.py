@@ -11,8 +11,8 @@ import pytest
 
 from accounts.choices import Scope
 from accounts.models import ApiToken
-from accounts.ratelimit import WINDOW_SECONDS
 from config import redis_client
+from core.ratelimit import WINDOW_SECONDS
 
 CLIENTS = 50
 LIMIT = 10

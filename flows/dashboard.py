@@ -1,23 +1,18 @@
+"""The home page: what the organization has and what ran in the last day."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.db.models import Count
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import ApiToken, Environment
 from accounts.tenancy import scoped
 from accounts.views import member_required
-from config import health
 from connectors.models import Connector
 from flows.models import Execution, Flow
-
-
-def healthz(request):
-    result = health.report()
-    return JsonResponse(result, status=200 if result["ok"] else 503)
 
 
 @member_required

@@ -38,6 +38,11 @@ DEFAULT_TIME_MS = 3000
 _deadline: ContextVar[tuple[float, float] | None] = ContextVar("expression_deadline", default=None)
 
 
+class OutOfTime(Exception):
+    """A step's deadline passed: the base of every kind of step timeout (a mapping's here, a connector
+    call's in ``connectors.catalog.base``), which the engine records as ``timed_out``."""
+
+
 class BudgetExceeded(Exception):
     """An expression ran out of one of its budgets; ``kind`` is ``time`` or ``size``."""
 

@@ -3,7 +3,7 @@
 The scanner knows just enough of Jinja's expression syntax to find where an expression ends: it
 skips string literals and counts brackets, so ``{{ concat("}}", x) }}`` and a dict literal like
 ``{{ {"a": {"b": 1}} }}`` are one expression each. Evaluating the expressions is the job of
-``flows.expressions``; this module only locates them, with positions for error messages.
+``expressions.sandbox``; this module only locates them, with positions for error messages.
 """
 
 from __future__ import annotations

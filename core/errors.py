@@ -1,7 +1,7 @@
 """API errors as JSON a person can act on: ``{"detail": ..., "errors": {field: [...]}}``.
 
 Also what answers before any API view runs: an unknown path under ``/api/`` (``not_found``, the
-project's ``handler404``) and a refused query string (``accounts.middleware``) answer the same JSON,
+project's ``handler404``) and a refused query string (``core.middleware``) answer the same JSON,
 while pages keep their HTML.
 """
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from accounts.models import ApiToken
 from config import redis_client
 
 WINDOW_SECONDS = 60
@@ -82,8 +81,8 @@ class OrganizationRateThrottle(BaseThrottle):
         organization = getattr(request._request, "organization", None)
         if organization is None:
             return True
-        token = request.auth if isinstance(request.auth, ApiToken) else None
-        verdict = take(limits_for(organization.pk, token.pk if token else None))
+        # A bearer token authenticates as (user, token); a session as (user, None).
+        verdict = take(limits_for(organization.pk, getattr(request.auth, "pk", None)))
         self.retry_after = verdict.retry_after if verdict else None
         return verdict is None or verdict.allowed
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flows.instructions import InstructionProblem, Rendered, register, renderer
-from flows.instructions.template import expression_end, position
+from expressions.template import expression_end, position
+from instructions import InstructionProblem, Rendered, register, renderer
 
 NAME = re.compile(r"[A-Za-z_/][A-Za-z0-9_/]*")
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -353,7 +353,7 @@ def expressions(value: Any) -> list[Expr]:
 
 @register("bapi")
 def check(text: str) -> list[InstructionProblem]:
-    from flows.expressions import syntax_error
+    from expressions.sandbox import syntax_error
 
     try:
         calls = parse(text)
@@ -371,7 +371,7 @@ def check(text: str) -> list[InstructionProblem]:
 
 def evaluated(value: Any, context: dict) -> Any:
     """A value with its ``{{ }}`` replaced by what they evaluate to (typed: lists stay tables)."""
-    from flows.expressions import evaluate
+    from expressions.sandbox import evaluate
 
     if isinstance(value, Expr):
         return _plain(evaluate(value.source, context))
@@ -398,7 +398,7 @@ def _plain(value: Any) -> Any:
 @renderer("bapi")
 def render(text: str, context: dict) -> Rendered:
     """The instruction as written, and ``{"calls": [{"function", "parameters"}]}`` with typed values."""
-    from flows.expressions import ExpressionError
+    from expressions.sandbox import ExpressionError
 
     try:
         calls = parse(text)

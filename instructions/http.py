@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from flows.instructions import InstructionProblem, Rendered, register, renderer
-from flows.instructions.generic import empty_problem, expression_problems, problem_at
-from flows.instructions.template import Part, scan
+from expressions.template import Part, scan
+from instructions import InstructionProblem, Rendered, register, renderer
+from instructions.generic import empty_problem, expression_problems, problem_at
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -260,13 +260,13 @@ def check(text: str) -> list[InstructionProblem]:
 
 
 def _text_of(parts: list[Part], context: dict) -> str:
-    from flows.expressions import concat, evaluate
+    from expressions.sandbox import concat, evaluate
 
     return "".join(concat(evaluate(p.text, context)) if p.is_expression else p.text for p in parts)
 
 
 def _path_value(value: Any) -> str:
-    from flows.expressions import ExpressionError, concat
+    from expressions.sandbox import ExpressionError, concat
 
     text = concat(value)
     if text in ("", ".", ".."):
@@ -275,7 +275,7 @@ def _path_value(value: Any) -> str:
 
 
 def _single_line(name: str, value: str) -> str:
-    from flows.expressions import ExpressionError
+    from expressions.sandbox import ExpressionError
 
     if "\r" in value or "\n" in value:
         raise ExpressionError(f"the value of {name} holds a line break, which a header or query value cannot")
@@ -284,7 +284,7 @@ def _single_line(name: str, value: str) -> str:
 
 def _fill(value: Any, values: list[Any]) -> Any:
     """A JSON template with its placeholders replaced: whole-string placeholders by typed values."""
-    from flows.expressions import concat
+    from expressions.sandbox import concat
 
     if isinstance(value, str):
         whole = _PLACEHOLDER.fullmatch(value)
@@ -299,7 +299,7 @@ def _fill(value: Any, values: list[Any]) -> Any:
 
 
 def _fill_xml(document: ET.Element, values: list[Any]) -> str:
-    from flows.expressions import concat
+    from expressions.sandbox import concat
 
     def sub(text: str | None) -> str | None:
         if text is None:
@@ -317,9 +317,9 @@ def _fill_xml(document: ET.Element, values: list[Any]) -> str:
 @renderer("http")
 def render(text: str, context: dict) -> Rendered:
     """The request as ``params`` (method, path, query, headers, body, body_format), with header and query
-    values that are credentials masked wherever the params are shown or recorded (``connectors.http.masking``)."""
-    from connectors.http.masking import Sensitive
-    from flows.expressions import ExpressionError, evaluate
+    values that are credentials masked wherever the params are shown or recorded (``core.masking``)."""
+    from core.masking import Sensitive
+    from expressions.sandbox import ExpressionError, evaluate
 
     template, problems = parse(text)
     if problems:

@@ -4,7 +4,7 @@ It is not a SQL parser (every database has its own grammar, and the database its
 syntax errors at run time). It finds what would make an instruction unsafe or misleading before
 it is saved: an empty text, an unbalanced ``{{ }}``, a quote, quoted identifier, block comment or
 dollar-quoted string that is never closed, and a ``{{ }}`` inside a quoted string or a comment,
-where it would not become a bind parameter. ``flows.expressions.render_sql`` uses the same
+where it would not become a bind parameter. ``instructions.render.render_sql`` uses the same
 segments to turn each expression into a placeholder and copy everything else verbatim, so the
 check and the run always agree.
 
@@ -38,9 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from flows.instructions import InstructionProblem, register
-from flows.instructions.generic import empty_problem, expression_problems, problem_at
-from flows.instructions.template import BLOCKS_UNSUPPORTED, CLOSE, OPEN, Part, expression_end
+from expressions.template import BLOCKS_UNSUPPORTED, CLOSE, OPEN, Part, expression_end
+from instructions import InstructionProblem, register
+from instructions.generic import empty_problem, expression_problems, problem_at
 
 _DOLLAR_TAG = re.compile(r"\$([^\W\d]\w*)?\$")
 _Q_CLOSERS = {"[": "]", "{": "}", "(": ")", "<": ">"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flows.instructions import InstructionProblem
-from flows.instructions.template import Part, position, scan
+from expressions.template import Part, position, scan
+from instructions import InstructionProblem
 
 
 def problem_at(text: str, index: int, message: str) -> InstructionProblem:
@@ -19,7 +19,7 @@ def empty_problem(text: str) -> InstructionProblem | None:
 
 def expression_problems(text: str, parts: list[Part]) -> list[InstructionProblem]:
     """A problem for every ``{{ }}`` whose expression is empty or not valid Jinja syntax."""
-    from flows.expressions import syntax_error
+    from expressions.sandbox import syntax_error
 
     problems = []
     for part in parts:

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 import os
-from functools import lru_cache
-from urllib.parse import quote, quote_plus
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-MASK = "••••••••"
+from config import keys
+
 PREFIX = "v1"
 
 
@@ -32,42 +28,8 @@ class DecryptionError(Exception):
     """A stored secret cannot be decrypted: tampered, truncated, or made with an unknown key."""
 
 
-def generate_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
-
-
-def _key_id(key: bytes) -> str:
-    return hashlib.sha256(key).hexdigest()[:8]
-
-
-def validate_keys(keys: list[str]) -> None:
-    """Called by settings at start-up so a bad key stops the process there, not at first use."""
-    _ring(tuple(keys))
-
-
-@lru_cache(maxsize=8)
-def _ring(keys: tuple[str, ...]) -> tuple[str, dict[str, AESGCM]]:
-    if not keys:
-        raise ImproperlyConfigured("ERPFLOW_ENCRYPTION_KEYS is empty")
-    ring: dict[str, AESGCM] = {}
-    first = ""
-    for position, text in enumerate(keys, start=1):
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise ImproperlyConfigured(f"ERPFLOW_ENCRYPTION_KEYS: key {position} is not valid base64") from None
-        if len(raw) != 32:
-            raise ImproperlyConfigured(
-                f"ERPFLOW_ENCRYPTION_KEYS: key {position} must be 32 bytes (AES-256), it has {len(raw)}"
-            )
-        kid = _key_id(raw)
-        ring[kid] = AESGCM(raw)
-        first = first or kid
-    return first, ring
-
-
 def key_ring() -> tuple[str, dict[str, AESGCM]]:
-    return _ring(tuple(settings.ERPFLOW_ENCRYPTION_KEYS))
+    return keys.ring(tuple(settings.ERPFLOW_ENCRYPTION_KEYS))
 
 
 def encrypt(plaintext: str) -> str:
@@ -99,26 +61,3 @@ def needs_rotation(token: str) -> bool:
     current, _ = key_ring()
     parts = token.split(":", 2)
     return len(parts) != 3 or parts[1] != current
-
-
-def mask(value: str | None) -> str:
-    """What any page or response shows for a stored secret: a fixed mask, never a hint of length."""
-    return MASK if value else ""
-
-
-def wire_forms(secrets: list[str]) -> list[str]:
-    """Each secret as sent and as a server may repeat it: as is, URL-encoded (a path, a query, a form
-    body) and JSON-escaped; each once."""
-    found: dict[str, None] = {}
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in (
-            secret,
-            quote(secret, safe=""),
-            quote_plus(secret),
-            json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1],
-        ):
-            found[form] = None
-    return list(found)

@@ -1,11 +1,11 @@
-"""The API's JSON parser: DRF's, reading through ``accounts.payloads.load_json`` so that every endpoint
+"""The API's JSON parser: DRF's, reading through ``core.payloads.load_json`` so that every endpoint
 answers a body nested too deeply or holding a number out of range with the same 400."""
 
 from __future__ import annotations
 
 from rest_framework import exceptions, parsers
 
-from accounts.payloads import PayloadError, load_json
+from core.payloads import PayloadError, load_json
 
 
 class JSONParser(parsers.JSONParser):

@@ -10,8 +10,8 @@ to check beyond its ``{{ }}`` expressions, which ``check`` always verifies.
 
 A language whose values need their own treatment (typed BAPI parameters, URL-encoded HTTP paths)
 registers ``@renderer("bapi")`` on ``(text, context) -> Rendered``; the others get their ``{{ }}``
-replaced by text (``flows.expressions.render_instruction``). Modules here import
-``flows.expressions`` inside their functions: it imports this package while it loads.
+replaced by text (``instructions.render.render_instruction``). Modules here import
+``expressions.sandbox`` inside their functions: it imports this package while it loads.
 """
 
 from __future__ import annotations
@@ -82,10 +82,10 @@ def check(language: str, text: str, dialect: str | None = None) -> list[Instruct
     checker = _CHECKERS.get(language)
     if checker is not None:
         return checker(text) if dialect is None else checker(text, dialect)
-    from flows.instructions.generic import check_template
+    from instructions.generic import check_template
 
     return check_template(text)
 
 
 # The languages register their checkers and renderers when imported.
-from flows.instructions import bapi, http, sql  # noqa: E402,F401
+from instructions import bapi, http, sql  # noqa: E402,F401

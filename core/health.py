@@ -1,4 +1,5 @@
-"""The checks behind /healthz: the database answers, the broker accepts a connection, a worker beats."""
+"""/healthz: the database answers, the broker accepts a connection, a worker beats (each worker
+records its beat from ``worker_ready`` on)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import threading
 import time
 from datetime import timedelta
 
+from celery.signals import worker_ready
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
+from django.http import JsonResponse
 from django.utils import timezone
+
+from config.celery import app
+from core.models import WorkerHeartbeat
 
 
 def check_database() -> tuple[bool, str]:
@@ -21,8 +27,6 @@ def check_database() -> tuple[bool, str]:
 
 
 def check_broker() -> tuple[bool, str]:
-    from config.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -32,8 +36,6 @@ def check_broker() -> tuple[bool, str]:
 
 
 def check_worker() -> tuple[bool, str]:
-    from accounts.models import WorkerHeartbeat
-
     horizon = timezone.now() - timedelta(seconds=settings.ERPFLOW_WORKER_HEARTBEAT_SECONDS * 3)
     alive = WorkerHeartbeat.objects.filter(seen__gte=horizon).count()
     return alive > 0, f"{alive} alive"
@@ -47,11 +49,18 @@ def report() -> dict:
     }
 
 
+def healthz(request):
+    result = report()
+    return JsonResponse(result, status=200 if result["ok"] else 503)
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_):
+    start_heartbeat(getattr(sender, "hostname", None) or "worker")
+
+
 def start_heartbeat(hostname: str) -> threading.Thread:
     """Runs inside a worker process: records that it is alive until the process ends."""
-    from django.db import close_old_connections
-
-    from accounts.models import WorkerHeartbeat
 
     def loop():
         while True:

@@ -175,9 +175,9 @@ class ConnectorViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={200: UsageSerializer, 404: ErrorSerializer})
     @action(detail=True, methods=["get"])
     def usage(self, request, pk=None):
-        """The flows whose draft or any version uses this connector, and the managed calls that name it."""
-        found = usage.uses(self.get_object())
-        return Response({"count": sum(len(users) for users in found.values()), **found})
+        """The flows whose draft or any version uses this connector."""
+        flows = usage.uses(self.get_object()).get("flows", [])
+        return Response({"count": len(flows), "flows": flows})
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer})
     @action(detail=True, methods=["get"], url_path="pool-stats")

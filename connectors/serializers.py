@@ -429,9 +429,8 @@ class ManagedCallUseSerializer(serializers.Serializer):
 
 
 class UsageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="how many flows and managed calls use the connector")
+    count = serializers.IntegerField()
     flows = FlowUseSerializer(many=True)
-    managed_calls = ManagedCallUseSerializer(many=True)
 
 
 class InUseSerializer(serializers.Serializer):

@@ -69,7 +69,7 @@ class _Formatter(SandboxedFormatter):
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         check_time()
-        budgets.check_text(sizes.width(format_spec), "a format width")
+        budgets.check_text(sizes.format_width(format_spec), "a format width")
         return super().format_field(value, format_spec)
 
 

@@ -12,7 +12,7 @@ from expressions import budgets
 from expressions.budgets import BudgetExceeded, check_time
 
 
-def size(value: Any, limit: int) -> int:
+def measure(value: Any, limit: int) -> int:
     """Characters and items in ``value``, counting shared parts each time they appear (as serialising
     it would); stops counting past ``limit``, so measuring costs no more than the budget."""
     total, pending = 0, [value]
@@ -26,7 +26,7 @@ def size(value: Any, limit: int) -> int:
     return total
 
 
-def width(spec: str) -> int:
+def format_width(spec: str) -> int:
     """The largest text a format spec can ask for: the sum of its numbers (width, precision, fill)."""
     runs = re.findall(r"\d+", spec)
     if any(len(run) > 18 for run in runs):  # past any budget; int() of thousands of digits is slow itself
@@ -41,21 +41,21 @@ def check_percent(template: str, args: Any) -> None:
     """``template % args`` within the text budget: widths and precisions (``*`` takes an argument's)."""
     values = args if isinstance(args, tuple) else (args,)
     star = max((abs(v) for v in values if isinstance(v, int)), default=0)
-    width = sum(width(spec) + (star if "*" in spec else 0) for spec in _PERCENT_SPEC.findall(template))
-    budgets.check_text(len(template) + width + size(args, budgets.MAX_TEXT), "a % format")
+    width = sum(format_width(spec) + (star if "*" in spec else 0) for spec in _PERCENT_SPEC.findall(template))
+    budgets.check_text(len(template) + width + measure(args, budgets.MAX_TEXT), "a % format")
 
 
 def check_repeat(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
         if isinstance(seq, str | list | tuple) and isinstance(times, int) and times > 1:
-            budgets.check_text(size(seq, budgets.MAX_TEXT // times + 1) * times, "repeating a value")
+            budgets.check_text(measure(seq, budgets.MAX_TEXT // times + 1) * times, "repeating a value")
 
 
 def _text_arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
     return args[index] if len(args) > index else kwargs.get(name, default)
 
 
-def _replacedsize(text: str, old: Any, new: Any, count: Any) -> int:
+def replaced_size(text: str, old: Any, new: Any, count: Any) -> int:
     if not isinstance(old, str) or not isinstance(new, str):
         return len(text)
     found = text.count(old) if old else len(text) + 1
@@ -64,7 +64,7 @@ def _replacedsize(text: str, old: Any, new: Any, count: Any) -> int:
     return len(text) + found * max(0, len(new) - len(old))
 
 
-def _str_methodsize(text: str, name: str, args: tuple, kwargs: dict) -> int | None:
+def str_method_size(text: str, name: str, args: tuple, kwargs: dict) -> int | None:
     """The size of what a ``str`` method would build, for those that can build more than they get."""
     if name in ("ljust", "rjust", "center", "zfill"):
         width = _text_arg(args, kwargs, 0, "width", 0)
@@ -76,7 +76,7 @@ def _str_methodsize(text: str, name: str, args: tuple, kwargs: dict) -> int | No
         size = _text_arg(args, kwargs, 0, "tabsize", 8)
         return len(text) + text.count("\t") * size if isinstance(size, int) else None
     if name == "replace":
-        return _replacedsize(text, *(list(args) + [None, None, -1])[:3])
+        return replaced_size(text, *(list(args) + [None, None, -1])[:3])
     if name == "translate":
         table = _text_arg(args, kwargs, 0, "table", None)
         values = table.values() if isinstance(table, dict) else ()
@@ -118,7 +118,7 @@ def sized_filter(name: str, function: Callable) -> Callable:
         @wraps(function)
         def join(eval_ctx, value, d="", attribute=None):
             items = list(value)
-            size = sum(len(x) if type(x) is str else size(x, budgets.MAX_TEXT) for x in items)
+            size = sum(len(x) if type(x) is str else measure(x, budgets.MAX_TEXT) for x in items)
             size += len(str(d)) * max(0, len(items) - 1)
             budgets.check_text(size, "join")
             return checked(eval_ctx, items, d, attribute)
@@ -136,7 +136,7 @@ def sized_filter(name: str, function: Callable) -> Callable:
 
         @wraps(function)
         def replace(eval_ctx, s, old, new, count=None):
-            budgets.check_text(_replacedsize(str(s), old, new, count), "replace")
+            budgets.check_text(replaced_size(str(s), old, new, count), "replace")
             return checked(eval_ctx, s, old, new, count)
 
         return replace
@@ -144,7 +144,7 @@ def sized_filter(name: str, function: Callable) -> Callable:
 
         @wraps(function)
         def padded(*args, **kwargs):
-            budgets.check_text(_paddedsize(name, args, kwargs), name)
+            budgets.check_text(padded_size(name, args, kwargs), name)
             return checked(*args, **kwargs)
 
         return padded
@@ -169,7 +169,7 @@ def sized_filter(name: str, function: Callable) -> Callable:
     return checked
 
 
-def _paddedsize(name: str, args: tuple, kwargs: dict) -> int:
+def padded_size(name: str, args: tuple, kwargs: dict) -> int:
     if name == "wordwrap":  # (environment, s, width, break_long_words, wrapstring, ...)
         text = str(args[1]) if len(args) > 1 else ""
         wrap = args[4] if len(args) > 4 else kwargs.get("wrapstring")

@@ -23,10 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import instructions
 from connectors.catalog.database import fetched
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError
-from flows import engine, instructions
+from flows import engine
 from flows.graph import validate
 from flows.models import Execution, StepRun
 from instructions.render import render_sql

@@ -14,6 +14,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import environments
 from connectors import catalog, pools, runtime, usage, values
 from connectors.access import usable_by
 from connectors.models import Connector, ConnectorSettings
@@ -26,7 +27,6 @@ from connectors.serializers import (
     UnsavedTestSerializer,
     UsageSerializer,
     admin_only_changes,
-    find_environment,
     type_class,
 )
 from core.serializers import ErrorSerializer
@@ -50,7 +50,7 @@ def filter_connectors(queryset, organization, params):
     if params.get("type"):
         queryset = queryset.filter(type_key=params["type"])
     if params.get("environment"):
-        environment = find_environment(organization, params["environment"])
+        environment = environments.find(organization, params["environment"], by_name_or_id=True)
         queryset = queryset.filter(settings__environment=environment) if environment else queryset.none()
     if params.get("q"):
         queryset = queryset.filter(Q(name__icontains=params["q"]) | Q(description__icontains=params["q"]))

@@ -19,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from accounts import environments
 from accounts.models import Environment
 from accounts.policy import Action, allows
 from connectors import catalog, values
@@ -39,21 +40,6 @@ def type_class(key: str):
 def unknown_type_message(key) -> str:
     known = ", ".join(cls.key for cls in catalog.all_types()) or "none installed"
     return f"Unknown connector type '{key}'; the catalog has: {known}."
-
-
-def find_environment(organization, key) -> Environment | None:
-    """An environment of ``organization`` by slug, name (any case) or id."""
-    environments = Environment.objects.for_organization(organization)
-    text = str(key).strip()
-    found = environments.filter(slug=text).first() or environments.filter(name__iexact=text).first()
-    if found is None and text.isdigit():
-        found = environments.filter(pk=int(text)).first()
-    return found
-
-
-def unknown_environment_message(organization, key) -> str:
-    known = ", ".join(Environment.objects.for_organization(organization).values_list("slug", flat=True))
-    return f"Unknown environment '{key}'; this organization has: {known}."
 
 
 def members_of(organization):
@@ -226,9 +212,9 @@ class ConnectorSerializer(serializers.ModelSerializer):
         result: dict[Environment, dict | None] = {}
         errors: dict[str, object] = {}
         for key, given in (incoming or {}).items():
-            environment = find_environment(organization, key)
+            environment = environments.find(organization, key, by_name_or_id=True)
             if environment is None:
-                errors[str(key)] = [unknown_environment_message(organization, key)]
+                errors[str(key)] = [environments.unknown_message(organization, key)]
                 continue
             if given is None:
                 result[environment] = None
@@ -382,9 +368,9 @@ class EnvironmentChoiceSerializer(serializers.Serializer):
 
     def validate_environment(self, key: str) -> Environment:
         organization = getattr(self.context.get("request"), "organization", None)
-        environment = find_environment(organization, key)
+        environment = environments.find(organization, key, by_name_or_id=True)
         if environment is None:
-            raise serializers.ValidationError(unknown_environment_message(organization, key))
+            raise serializers.ValidationError(environments.unknown_message(organization, key))
         return environment
 
 

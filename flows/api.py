@@ -25,6 +25,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import environments
 from accounts.models import Environment
 from accounts.permissions import requires
 from accounts.policy import Action
@@ -233,11 +234,10 @@ def merge_draft(current: dict, patch: dict) -> dict:
 
 
 def _environment(request, slug: str | None, field: str = "environment") -> Environment:
-    environment = Environment.objects.filter(organization=request.organization, slug=slug).first()
-    if environment is None:
-        known = ", ".join(Environment.objects.filter(organization=request.organization).values_list("slug", flat=True))
-        raise invalid(field, f"Unknown environment '{slug}'; this organization has: {known}.")
-    return environment
+    try:
+        return environments.get(request.organization, slug)
+    except environments.UnknownEnvironment as exc:
+        raise invalid(field, str(exc)) from None
 
 
 class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):

@@ -58,6 +58,7 @@ from expressions.mapping import evaluate_mapping
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError
 from flows import graph as graphs
+from flows.choices import StepKind
 from flows.models import Execution, FlowVersion, StepRun
 from flows.notify import publish_finished
 from flows.signals import execution_cancelled
@@ -346,7 +347,7 @@ class _Run:
         sent = Rendered(step.get("instruction", ""))
         output, error, status = None, "", StepStatus.SUCCEEDED
         try:
-            if step["kind"] == "mapping":
+            if step["kind"] == StepKind.MAPPING:
                 output = evaluate_mapping(step["instruction"], context, step["timeout_ms"])
             else:
                 output = self.call_connector(step, context, sent)
@@ -407,7 +408,7 @@ class _Run:
         if self.connectors is None:
             from connectors.models import Connector
 
-            ids = [s.get("connector") for s in self.order if s["kind"] == "connector"]
+            ids = [s.get("connector") for s in self.order if s["kind"] == StepKind.CONNECTOR]
             found = Connector.objects.filter(organization_id=self.execution.organization_id, pk__in=ids)
             self.connectors = {c.pk: c for c in found}
         connector = self.connectors.get(connector_id)

@@ -18,10 +18,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.access import usable_by
+from connectors.models import Connector, ConnectorSettings
+from expressions.mapping import mapping_step_references, mapping_syntax_error
+from expressions.sandbox import step_references
+from expressions.template import position
+from flows.choices import StepKind
+from instructions import check
+
 DEFAULT_TIMEOUT_MS = 3000
 MIN_TIMEOUT_MS = 1
 MAX_TIMEOUT_MS = 60000
-KINDS = ("connector", "mapping")
+KINDS = tuple(StepKind)
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 120
 
@@ -70,12 +78,12 @@ def normalize(graph: Any) -> dict:
             out_steps.append(step)
             continue
         step = dict(step)
-        step.setdefault("kind", "connector")
+        step.setdefault("kind", StepKind.CONNECTOR.value)
         if step.get("timeout_ms") is None:
             step["timeout_ms"] = DEFAULT_TIMEOUT_MS
         step.setdefault("ignore_errors", False)
         step.setdefault("instruction", "")
-        if step["kind"] == "connector":
+        if step["kind"] == StepKind.CONNECTOR:
             step.setdefault("connector", None)
             step.setdefault("options", {})
         if not isinstance(step.get("position"), dict):
@@ -282,11 +290,10 @@ class _Validator:
             )
 
     def check_connectors(self) -> None:
-        from connectors.models import Connector, ConnectorSettings
 
         wanted: dict[int, list[dict]] = {}
         for step in self.steps.values():
-            if step["kind"] != "connector":
+            if step["kind"] != StepKind.CONNECTOR:
                 continue
             ref = step.get("connector")
             if ref is None or ref == "":
@@ -300,8 +307,6 @@ class _Validator:
         found = {c.pk: c for c in Connector.objects.filter(organization=self.organization, pk__in=list(wanted))}
         usable = set(found)
         if self.user is not None:
-            from connectors.access import usable_by
-
             allowed = usable_by(self.user, self.organization).filter(pk__in=list(found))
             usable = set(allowed.values_list("pk", flat=True))
         configured = set(found)
@@ -334,7 +339,7 @@ class _Validator:
                     )
 
     def check_options(self, step: dict) -> None:
-        if step["kind"] != "connector":
+        if step["kind"] != StepKind.CONNECTOR:
             return
         ref = step.get("connector")
         connector = self.connectors.get(ref) if isinstance(ref, int) else None
@@ -353,14 +358,12 @@ class _Validator:
         text = step["instruction"]
         if not isinstance(text, str):
             return
-        if step["kind"] == "mapping":
-            from expressions.mapping import mapping_syntax_error
-
+        if step["kind"] == StepKind.MAPPING:
             error = mapping_syntax_error(text)
             if error:
                 self.add(step, "instruction", f"Step {_label(step)}: {error[2]}", error[0], error[1])
             return
-        if step["kind"] != "connector":
+        if step["kind"] != StepKind.CONNECTOR:
             return
         ref = step.get("connector")
         connector = self.connectors.get(ref) if isinstance(ref, int) else None
@@ -376,14 +379,11 @@ class _Validator:
                 "installation does not provide.",
             )
             return
-        from instructions import check
 
         for found in check(kind.language, text, kind.sql_dialect):
             self.add(step, "instruction", f"Step {_label(step)}: {found}", found.line, found.column)
 
     def check_references(self, edges: list[tuple[str, str]]) -> None:
-        from expressions.mapping import mapping_step_references
-        from expressions.sandbox import step_references
 
         by_name: dict[str, str] = {}
         for sid, step in self.steps.items():
@@ -396,7 +396,7 @@ class _Validator:
             text = step["instruction"]
             if not isinstance(text, str):
                 continue
-            if step["kind"] == "mapping":
+            if step["kind"] == StepKind.MAPPING:
                 references = [(name, None) for name in mapping_step_references(text)]
             else:
                 references = [(name, offset) for name, offset in step_references(text)]
@@ -407,8 +407,6 @@ class _Validator:
                 reported.add(name)
                 line = column = None
                 if offset is not None:
-                    from expressions.template import position
-
                     where = position(text, offset)
                     line, column = where.line, where.column
                 target = by_name.get(name)

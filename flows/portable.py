@@ -14,6 +14,7 @@ import copy
 from django.db import transaction
 from django.utils.text import slugify
 
+from flows.choices import StepKind
 from flows.graph import InvalidGraph, Problem, normalize
 from flows.models import Flow
 from flows.versions import check_can_change, save_draft
@@ -27,10 +28,10 @@ def export_flow(flow: Flow) -> dict:
     from connectors.models import Connector
 
     graph = copy.deepcopy(normalize(flow.draft))
-    ids = {s.get("connector") for s in graph["steps"] if s.get("kind") == "connector"}
+    ids = {s.get("connector") for s in graph["steps"] if s.get("kind") == StepKind.CONNECTOR}
     names = dict(Connector.objects.filter(organization_id=flow.organization_id, pk__in=ids).values_list("pk", "name"))
     for step in graph["steps"]:
-        if step.get("kind") == "connector":
+        if step.get("kind") == StepKind.CONNECTOR:
             step["connector"] = names.get(step.get("connector"))
     return {
         "format": FORMAT,
@@ -76,7 +77,7 @@ def _resolve_connectors(organization, graph: dict) -> dict:
     by_name = dict(Connector.objects.filter(organization=organization).values_list("name", "pk"))
     problems = []
     for step in graph.get("steps", []):
-        if not isinstance(step, dict) or step.get("kind", "connector") != "connector":
+        if not isinstance(step, dict) or step.get("kind", StepKind.CONNECTOR) != StepKind.CONNECTOR:
             continue
         name = step.get("connector")
         if not isinstance(name, str) or not name:

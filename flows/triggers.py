@@ -40,6 +40,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts import environments
 from accounts.models import Environment
 from core.errors import too_large_message
 from core.payloads import PayloadError, depth_problem, load_json, number_problem
@@ -378,14 +379,10 @@ def find_nul(value: Any, path: str) -> str | None:
 
 def environment_of(flow: Flow, slug: str | None) -> Environment:
     """The flow organization's environment named ``slug``; a 400 lists the ones that exist."""
-    environments = list(Environment.objects.filter(organization_id=flow.organization_id))
-    for environment in environments:
-        if environment.slug == slug:
-            return environment
-    known = ", ".join(e.slug for e in environments)
-    if not slug:
-        raise TriggerError(f"environment is required: one of {known}.", field="environment")
-    raise TriggerError(f"Unknown environment '{slug}'; this organization has: {known}.", field="environment")
+    try:
+        return environments.get(flow.organization_id, slug)
+    except environments.UnknownEnvironment as exc:
+        raise TriggerError(str(exc), field="environment") from None
 
 
 def start(

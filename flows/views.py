@@ -29,6 +29,7 @@ from core import ratelimit
 from flows import engine, monitoring, portable, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.api import check_import, delete_flow, diff_refs, execution_outcome
+from flows.choices import StepKind
 from flows.forms import DraftForm, ExecutionFilterForm, FlowForm, ImportForm, PublishForm, RunForm, ScheduleForm
 from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun
 
@@ -187,7 +188,7 @@ def _steps(flow: Flow) -> list[dict]:
     parents: dict[str, list[str]] = {}
     for edge in graph["edges"]:
         parents.setdefault(edge["target"], []).append(names.get(edge["source"], edge["source"]))
-    ids = [s.get("connector") for s in ordered if s["kind"] == "connector"]
+    ids = [s.get("connector") for s in ordered if s["kind"] == StepKind.CONNECTOR]
     connectors = dict(
         Connector.objects.filter(
             organization_id=flow.organization_id, pk__in=[i for i in ids if isinstance(i, int)]
@@ -196,7 +197,7 @@ def _steps(flow: Flow) -> list[dict]:
     return [
         {
             **step,
-            "connector_name": connectors.get(step.get("connector")) if step["kind"] == "connector" else None,
+            "connector_name": connectors.get(step.get("connector")) if step["kind"] == StepKind.CONNECTOR else None,
             "upstream": parents.get(step["id"], []),
         }
         for step in ordered

@@ -13,10 +13,10 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import environments
 from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
-from connectors.serializers import find_environment, unknown_environment_message
 from managed import runner
 from managed.models import ManagedCall
 from managed.serializers import ExecuteResultSerializer, ExecuteSerializer, ManagedCallSerializer
@@ -40,9 +40,11 @@ class ManagedCallViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         environment = None
         if body.validated_data.get("environment"):
-            environment = find_environment(request.organization, body.validated_data["environment"])
+            environment = environments.find(
+                request.organization, body.validated_data["environment"], by_name_or_id=True
+            )
             if environment is None:
-                message = unknown_environment_message(request.organization, body.validated_data["environment"])
+                message = environments.unknown_message(request.organization, body.validated_data["environment"])
                 return Response({"success": False, "stage": "environment", "error": message}, status=400)
         if not call.enabled:
             message = f"The managed call '{call.slug}' is disabled."

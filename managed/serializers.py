@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts import environments
 from connectors.access import usable_by
 from connectors.models import Connector
-from connectors.serializers import find_environment, unknown_environment_message
 from expressions.mapping import mapping_syntax_error
 from instructions import check
 from managed.models import ManagedCall
@@ -72,9 +72,9 @@ class ManagedCallSerializer(serializers.ModelSerializer):
         return connector
 
     def validate_environment(self, value):
-        environment = find_environment(self.organization, value)
+        environment = environments.find(self.organization, value, by_name_or_id=True)
         if environment is None:
-            raise serializers.ValidationError(unknown_environment_message(self.organization, value))
+            raise serializers.ValidationError(environments.unknown_message(self.organization, value))
         return environment
 
     def validate_slug(self, slug):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from accounts.models import Variable
 from core import crypto
 
 ROTATORS: dict[str, Callable[[], int]] = {}
@@ -41,7 +42,6 @@ def rotate_all() -> dict[str, int]:
 
 @rotator("variables")
 def rotate_variables() -> int:
-    from accounts.models import Variable
 
     changed = []
     for variable in Variable.objects.select_for_update().filter(secret=True).exclude(value="").only("pk", "value"):

@@ -40,8 +40,9 @@ def main() -> None:
     setup_django()
     from connectors.catalog.base import Deadline
     from connectors.catalog.sap import SapType
-    from connectors.sap import mockserver, sessions
+    from connectors.sap import sessions
     from instructions.render import render_instruction
+    from tests.sap import mockserver
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one log line per request would be measured too
     mock = mockserver.start(args=("--no-request-log",))

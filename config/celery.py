@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -28,7 +29,5 @@ def _recycle_database_connections(task=None, **_):
     every task (``CELERY_DB_REUSE_MAX`` switches that off), and a new PostgreSQL connection costs
     more than a short execution. An eager task runs inside its caller (a request, a transaction),
     whose connection is not the task's to recycle."""
-    from django.db import close_old_connections
-
     if task is not None and not task.request.is_eager:
         close_old_connections()

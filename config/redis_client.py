@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import redis
 from django.conf import settings
 
 _client = None
@@ -22,7 +23,5 @@ def client():
         return _client
     with _lock:
         if _client is None:
-            import redis
-
             _client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         return _client

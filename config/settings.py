@@ -7,7 +7,9 @@ secret key, the encryption keys and the allowed hosts must be given.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -286,9 +288,6 @@ ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)
 # PRIVATE_NETWORKS: when set, the only non-public ranges connectors may reach (besides ALLOWED_NETWORKS).
 # ALLOW_INTERNAL: host:port of erpflow's own database, Redis or broker that connectors may reach all the same.
 def _egress_list(name: str, kind: str) -> list[str]:
-    import ipaddress
-    from urllib.parse import urlsplit
-
     values = env_list(name)
     for value in values:
         try:

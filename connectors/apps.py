@@ -7,13 +7,11 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self):
         # Importing registers the connector types and the re-encryption of stored connector secrets;
-        # the demo organization gets the "Demo database" connector.
+        # the demo organization gets the "Demo database" and "Demo SAP" connectors.
         from accounts.demo import DEMO_BUILDERS
-        from connectors import catalog, demo, values  # noqa: F401
+        from connectors import catalog, demo, rotation  # noqa: F401
+        from connectors.sap import demo as sap_demo
 
-        if demo.build not in DEMO_BUILDERS:
-            DEMO_BUILDERS.append(demo.build)
-        from connectors.sap import demo as sap_demo  # the "Demo SAP" connector
-
-        if sap_demo.build not in DEMO_BUILDERS:
-            DEMO_BUILDERS.append(sap_demo.build)
+        for build in (demo.build, sap_demo.build):
+            if build not in DEMO_BUILDERS:
+                DEMO_BUILDERS.append(build)

@@ -23,7 +23,9 @@ import redis
 from django.conf import settings
 
 from config.redis_client import client as redis_client
+from connectors import catalog
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from connectors.models import Connector, ConnectorSettings
 
 KEY = "erpflow:concurrency:{connector}:{environment}"
 LEASE_MARGIN = 30.0
@@ -96,7 +98,6 @@ def budget_of(connector, environment) -> Budget | None:
 
 
 def _has_level(connector) -> bool:
-    from connectors import catalog
 
     try:
         kind = catalog.get(getattr(connector, "type_key", ""))
@@ -106,7 +107,6 @@ def _has_level(connector) -> bool:
 
 
 def _stored(connector, environment) -> dict:
-    from connectors.models import ConnectorSettings
 
     rows = ConnectorSettings.objects.filter(connector_id=connector.pk, environment_id=environment.pk)
     return rows.values_list("values", flat=True).first() or {}
@@ -119,7 +119,6 @@ def _level(values: dict) -> int | None:
 
 
 def _settings_budget(connector, environment, own: int | None) -> Budget | None:
-    from connectors.models import Connector
 
     values = _stored(connector, environment)
     lender_name = (values.get("borrow_concurrency_from") or "").strip()

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 
 from accounts.tenancy import OrganizationScoped
+from connectors import catalog
 
 
 class Connector(OrganizationScoped):
@@ -38,7 +39,6 @@ class Connector(OrganizationScoped):
 
     @property
     def type(self):
-        from connectors import catalog
 
         return catalog.get(self.type_key)
 

@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from config.redis_client import client as redis_client
+from connectors import values
 from connectors.catalog.base import ConnectorError, ConnectorType, Pool, pool_stats
+from connectors.models import ConnectorSettings
+from core.masking import MASK
 
 logger = logging.getLogger("erpflow.pools")
 
@@ -57,7 +60,6 @@ class LivePool:
 
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with every one of ``secrets`` replaced by the mask."""
-    from core.masking import MASK
 
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
@@ -141,8 +143,6 @@ def _fingerprint(resolved: dict) -> str:
 
 def _settings(connector, environment) -> tuple:
     """(connector as stored now, its type, the revision, the resolved settings) for ``environment``."""
-    from connectors import values
-    from connectors.models import ConnectorSettings
 
     row = (
         ConnectorSettings.objects.filter(connector_id=connector.pk, environment=environment)
@@ -171,7 +171,6 @@ def _settings(connector, environment) -> tuple:
 
 
 def _open(environment, connector, kind: ConnectorType, revision: int, resolved: dict) -> LivePool:
-    from connectors import values
 
     secrets = values.secret_values(type(kind), resolved)
     name = application_name(connector.pk, environment.pk, revision)
@@ -232,7 +231,6 @@ def close_orphans() -> int:
     A worker that never calls such a connector again would otherwise keep its idle connections open
     on the server until the process ends. Answers how many pools it closed.
     """
-    from connectors.models import ConnectorSettings
 
     live = live_pools()
     if not live:

@@ -21,8 +21,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from connectors import concurrency, pools
+from connectors import catalog, concurrency, pools, values
 from connectors.catalog.base import ConnectorError, Deadline, Stage, TestResult
+from connectors.models import ConnectorSettings
 
 logger = logging.getLogger("erpflow.connectors")
 
@@ -44,7 +45,6 @@ def call(connector, environment, text: str, params: dict, deadline: Deadline, op
 
 def test(type_key: str, stored_values: dict, environment) -> TestResult:
     """Test settings in their stored form (as ``connectors.values.clean`` made them), saved or not."""
-    from connectors import catalog, values
 
     try:
         kind = catalog.get(type_key)
@@ -83,7 +83,6 @@ def _scrubbed(outcome: TestResult, secrets: list[str]) -> TestResult:
 
 def test_connector(connector, environment) -> TestResult:
     """Test a saved connector in one environment and remember the answer on its settings row."""
-    from connectors.models import ConnectorSettings
 
     row = ConnectorSettings.objects.filter(connector=connector, environment=environment).first()
     if row is None:

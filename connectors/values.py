@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from accounts.rotation import rotator, save_rotated
 from connectors.catalog.base import ORGANIZATION
 from core import crypto, masking
 from core.masking import wire_forms
@@ -234,22 +233,3 @@ def secret_values(type_cls, resolved: dict) -> list[str]:
     travel in, for scrubbing from any message or output that might echo them."""
     plain = [str(resolved[field.name]) for field in type_cls.fields if field.secret and resolved.get(field.name)]
     return wire_forms(plain + type_cls().derived_secrets(resolved))
-
-
-@rotator("connector settings")
-def rotate_connector_secrets() -> int:
-    from connectors import catalog
-    from connectors.models import ConnectorSettings
-
-    changed = []
-    for row in ConnectorSettings.objects.select_for_update().select_related("connector"):
-        try:
-            secret_names = [field.name for field in catalog.get(row.connector.type_key).fields if field.secret]
-        except KeyError:
-            continue
-        stale = [name for name in secret_names if row.values.get(name) and crypto.needs_rotation(row.values[name])]
-        for name in stale:
-            row.values[name] = crypto.encrypt(crypto.decrypt(row.values[name]))
-        if stale:
-            changed.append(row)
-    return save_rotated(ConnectorSettings, changed, ["values"])

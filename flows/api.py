@@ -25,13 +25,16 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import instructions
 from accounts import environments
 from accounts.models import Environment
 from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
+from connectors import catalog
 from connectors.models import Connector
 from core.serializers import ErrorSerializer
+from expressions.mapping import mapping_syntax_error
 from flows import engine, monitoring, notify, portable, properties, schedules, triggers, versions, webhooks
 from flows import graph as graphs
 from flows.graph import InvalidGraph, Problem
@@ -628,8 +631,6 @@ def _monitored(request):
 def instruction_languages() -> list[str]:
     """What the check endpoint accepts: every language a checker is registered for or a connector type
     declares (those without a checker still get their ``{{ }}`` checked), and ``jsonata`` for mapping steps."""
-    import instructions
-    from connectors import catalog
 
     declared = {kind.language for kind in catalog.all_types()}
     return sorted({*instructions.languages(), *declared, MAPPING_LANGUAGE})
@@ -638,8 +639,6 @@ def instruction_languages() -> list[str]:
 def check_instruction(language: str, text: str, dialect: str | None = None) -> list[dict]:
     """Problems of ``text`` in ``language`` (SQL read as ``dialect``'s database reads it) at line and
     column, as the graph validation finds them."""
-    import instructions
-    from expressions.mapping import mapping_syntax_error
 
     if language == MAPPING_LANGUAGE:
         error = mapping_syntax_error(text)

@@ -50,7 +50,9 @@ from django.utils import timezone
 
 from accounts.models import Variable
 from config.logging import log_context
+from connectors import runtime
 from connectors.catalog.base import ConnectorError, Deadline
+from connectors.models import Connector
 from core.masking import Masker
 from expressions import budgets
 from expressions.budgets import OutOfTime
@@ -390,7 +392,6 @@ class _Run:
 
     def call_connector(self, step: dict, context: dict, sent: Rendered) -> Any:
         """Render and call; ``sent`` receives what went to the connector, to be recorded even when it fails."""
-        from connectors import runtime
 
         connector = self.connector(step.get("connector"))
         kind = connector.type
@@ -406,8 +407,6 @@ class _Run:
 
     def connector(self, connector_id):
         if self.connectors is None:
-            from connectors.models import Connector
-
             ids = [s.get("connector") for s in self.order if s["kind"] == StepKind.CONNECTOR]
             found = Connector.objects.filter(organization_id=self.execution.organization_id, pk__in=ids)
             self.connectors = {c.pk: c for c in found}

@@ -21,7 +21,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from flows.models import Execution, Flow
+from flows.models import Execution, Flow, StepRun
 
 DEFAULT_RANGE = timedelta(hours=24)
 FILTERS = ("flow", "status", "environment", "trigger", "correlation_id", "since", "until")
@@ -218,7 +218,6 @@ def timeline(executions: QuerySet, since: datetime, until: datetime, buckets: in
 def step_figures(executions: QuerySet, since: datetime, until: datetime, limit: int = TOP_STEPS) -> dict:
     """The slowest steps (by p95 duration) and the most failing ones (failed or timed out) of executions
     created in ``[since, until)``, each keyed by flow and step name."""
-    from flows.models import StepRun
 
     failing = (StepRun.Status.FAILED, StepRun.Status.TIMED_OUT, StepRun.Status.ERROR_IGNORED)
     runs = StepRun.objects.filter(

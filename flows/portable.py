@@ -14,6 +14,7 @@ import copy
 from django.db import transaction
 from django.utils.text import slugify
 
+from connectors.models import Connector
 from flows.choices import StepKind
 from flows.graph import InvalidGraph, Problem, normalize
 from flows.models import Flow
@@ -25,7 +26,6 @@ FORMAT_VERSION = 1
 
 def export_flow(flow: Flow) -> dict:
     """The flow's description and draft graph, connectors by name."""
-    from connectors.models import Connector
 
     graph = copy.deepcopy(normalize(flow.draft))
     ids = {s.get("connector") for s in graph["steps"] if s.get("kind") == StepKind.CONNECTOR}
@@ -71,7 +71,6 @@ def _read_header(data) -> tuple[str, str, dict]:
 
 
 def _resolve_connectors(organization, graph: dict) -> dict:
-    from connectors.models import Connector
 
     graph = copy.deepcopy(graph)
     by_name = dict(Connector.objects.filter(organization=organization).values_list("name", "pk"))

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-from celery.schedules import crontab_parser
+from celery.schedules import crontab, crontab_parser
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from flows.models import Execution, Flow, Schedule
+from flows.triggers import TriggerError, TriggerRequest, start
 
 logger = logging.getLogger("erpflow.schedules")
 
@@ -75,8 +76,6 @@ def next_run(schedule: Schedule, now: datetime | None = None) -> datetime | None
     """When the schedule fires next (in ``CELERY_TIMEZONE``), or None while it is disabled."""
     if not schedule.enabled:
         return None
-    from celery.schedules import crontab
-
     fields = parse_cron(schedule.cron)
     now = now or timezone.now()
     tab = crontab(**fields, nowfun=lambda: now.astimezone(timezone.get_default_timezone()))
@@ -164,7 +163,6 @@ def delete_for_flow(flow: Flow) -> None:
 @shared_task(name=TASK, ignore_result=True)
 def fire(schedule_id: int) -> str:
     """One tick of a schedule: start the deployed version, at most once per schedule and minute."""
-    from flows.triggers import TriggerError, TriggerRequest, start
 
     schedule = Schedule.objects.select_related("flow", "environment").filter(pk=schedule_id).first()
     if schedule is None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 
+from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.reverse import reverse
 
 from accounts.choices import Role
@@ -120,8 +122,6 @@ class FlowSerializer(serializers.ModelSerializer):
         if attrs.get("protected", protected_before) != protected_before:
             request = self.context["request"]
             if not request.membership.at_least(Role.ADMIN):
-                from rest_framework.exceptions import PermissionDenied
-
                 raise PermissionDenied("Only admins may protect a flow or lift its protection.")
         return attrs
 
@@ -404,8 +404,6 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return storable(payload, "payload")
 
     def validate_cron(self, cron: str) -> str:
-        from django.core.exceptions import ValidationError
-
         try:
             schedules.parse_cron(cron)
         except ValidationError as exc:

@@ -49,7 +49,7 @@ def stranded(now=None):
 
 def resend() -> int:
     """Send the stranded executions again; answers how many were sent."""
-    from flows.tasks import run_execution
+    from flows.tasks import run_execution  # flows.tasks imports this module for its sweep task: a real cycle
 
     ids = list(stranded().values_list("pk", flat=True)[:BATCH])
     if not ids:

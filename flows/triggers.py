@@ -45,7 +45,9 @@ from accounts.models import Environment
 from core.errors import too_large_message
 from core.payloads import PayloadError, depth_problem, load_json, number_problem
 from flows import graph as graphs
+from flows import versions
 from flows.models import Deployment, Execution, Flow
+from flows.tasks import run_execution
 
 logger = logging.getLogger("erpflow.triggers")
 
@@ -435,7 +437,6 @@ def run_draft(flow: Flow, user, payload: Any = None) -> Execution:
 
     Disabled flows may be test-run: disabling stops outside triggers, not their author.
     """
-    from flows import versions
 
     sandbox = Environment.objects.filter(organization_id=flow.organization_id, slug="sandbox").first()
     if sandbox is None:
@@ -534,7 +535,6 @@ def _create(
 def enqueue(*execution_ids: int) -> None:
     """Hand executions to the workers; if the broker refuses one, remove it and those not yet sent, and
     raise ``QueueUnavailable``: an execution no worker will ever receive must not stay queued."""
-    from flows.tasks import run_execution
 
     for index, execution_id in enumerate(execution_ids):
         try:

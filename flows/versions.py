@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.models import Membership
+from accounts.policy import Action, allows, rule_for
 from flows.graph import InvalidGraph, Problem, normalize, validate
 from flows.models import ConnectorUse, Deployment, Flow, FlowVersion
 
@@ -22,7 +23,6 @@ DIFF_FIELDS = ("name", "kind", "connector", "timeout_ms", "ignore_errors", "inst
 
 def check_can_change(flow: Flow, user) -> None:
     """A protected flow may only be changed by the roles the permissions table allows (admins and owners)."""
-    from accounts.policy import Action, allows, rule_for
 
     if user is None or not flow.protected:
         return

@@ -25,6 +25,7 @@ from accounts.models import Environment
 from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
 from accounts.views import member_required
+from connectors.models import Connector
 from core import ratelimit
 from flows import engine, monitoring, portable, schedules, triggers, versions, webhooks
 from flows import graph as graphs
@@ -180,7 +181,6 @@ def flow_delete(request, flow: Flow):
 
 def _steps(flow: Flow) -> list[dict]:
     """The draft's steps in run order, readable: connector names, upstream steps by name."""
-    from connectors.models import Connector
 
     graph = graphs.normalize(flow.draft)
     ordered = graphs.order(graph)

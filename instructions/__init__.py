@@ -10,8 +10,7 @@ to check beyond its ``{{ }}`` expressions, which ``check`` always verifies.
 
 A language whose values need their own treatment (typed BAPI parameters, URL-encoded HTTP paths)
 registers ``@renderer("bapi")`` on ``(text, context) -> Rendered``; the others get their ``{{ }}``
-replaced by text (``instructions.render.render_instruction``). Modules here import
-``expressions.sandbox`` inside their functions: it imports this package while it loads.
+replaced by text (``instructions.render.render_instruction``).
 """
 
 from __future__ import annotations
@@ -82,10 +81,9 @@ def check(language: str, text: str, dialect: str | None = None) -> list[Instruct
     checker = _CHECKERS.get(language)
     if checker is not None:
         return checker(text) if dialect is None else checker(text, dialect)
-    from instructions.generic import check_template
-
-    return check_template(text)
+    return generic.check_template(text)
 
 
-# The languages register their checkers and renderers when imported.
-from instructions import bapi, http, sql  # noqa: E402,F401
+# The languages register their checkers and renderers when imported; they import the names above,
+# so they come last.
+from instructions import bapi, generic, http, sql  # noqa: E402,F401

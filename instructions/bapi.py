@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from expressions.sandbox import ExpressionError, evaluate, syntax_error
 from expressions.template import expression_end, position
 from instructions import InstructionProblem, Rendered, register, renderer
 
@@ -353,7 +354,6 @@ def expressions(value: Any) -> list[Expr]:
 
 @register("bapi")
 def check(text: str) -> list[InstructionProblem]:
-    from expressions.sandbox import syntax_error
 
     try:
         calls = parse(text)
@@ -371,7 +371,6 @@ def check(text: str) -> list[InstructionProblem]:
 
 def evaluated(value: Any, context: dict) -> Any:
     """A value with its ``{{ }}`` replaced by what they evaluate to (typed: lists stay tables)."""
-    from expressions.sandbox import evaluate
 
     if isinstance(value, Expr):
         return _plain(evaluate(value.source, context))
@@ -398,7 +397,6 @@ def _plain(value: Any) -> Any:
 @renderer("bapi")
 def render(text: str, context: dict) -> Rendered:
     """The instruction as written, and ``{"calls": [{"function", "parameters"}]}`` with typed values."""
-    from expressions.sandbox import ExpressionError
 
     try:
         calls = parse(text)

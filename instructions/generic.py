@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from expressions.sandbox import syntax_error
 from expressions.template import Part, position, scan
 from instructions import InstructionProblem
 
@@ -19,7 +20,6 @@ def empty_problem(text: str) -> InstructionProblem | None:
 
 def expression_problems(text: str, parts: list[Part]) -> list[InstructionProblem]:
     """A problem for every ``{{ }}`` whose expression is empty or not valid Jinja syntax."""
-    from expressions.sandbox import syntax_error
 
     problems = []
     for part in parts:

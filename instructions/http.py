@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from core.masking import Sensitive
+from expressions.sandbox import ExpressionError, concat, evaluate
 from expressions.template import Part, scan
 from instructions import InstructionProblem, Rendered, register, renderer
 from instructions.generic import empty_problem, expression_problems, problem_at
@@ -260,13 +262,11 @@ def check(text: str) -> list[InstructionProblem]:
 
 
 def _text_of(parts: list[Part], context: dict) -> str:
-    from expressions.sandbox import concat, evaluate
 
     return "".join(concat(evaluate(p.text, context)) if p.is_expression else p.text for p in parts)
 
 
 def _path_value(value: Any) -> str:
-    from expressions.sandbox import ExpressionError, concat
 
     text = concat(value)
     if text in ("", ".", ".."):
@@ -275,7 +275,6 @@ def _path_value(value: Any) -> str:
 
 
 def _single_line(name: str, value: str) -> str:
-    from expressions.sandbox import ExpressionError
 
     if "\r" in value or "\n" in value:
         raise ExpressionError(f"the value of {name} holds a line break, which a header or query value cannot")
@@ -284,7 +283,6 @@ def _single_line(name: str, value: str) -> str:
 
 def _fill(value: Any, values: list[Any]) -> Any:
     """A JSON template with its placeholders replaced: whole-string placeholders by typed values."""
-    from expressions.sandbox import concat
 
     if isinstance(value, str):
         whole = _PLACEHOLDER.fullmatch(value)
@@ -299,7 +297,6 @@ def _fill(value: Any, values: list[Any]) -> Any:
 
 
 def _fill_xml(document: ET.Element, values: list[Any]) -> str:
-    from expressions.sandbox import concat
 
     def sub(text: str | None) -> str | None:
         if text is None:
@@ -318,8 +315,6 @@ def _fill_xml(document: ET.Element, values: list[Any]) -> str:
 def render(text: str, context: dict) -> Rendered:
     """The request as ``params`` (method, path, query, headers, body, body_format), with header and query
     values that are credentials masked wherever the params are shown or recorded (``core.masking``)."""
-    from core.masking import Sensitive
-    from expressions.sandbox import ExpressionError, evaluate
 
     template, problems = parse(text)
     if problems:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, Stage, StepTimeout, TestResult
+from connectors.egress import EgressRefused, HostNotFound, Policy, open_first
 
 POOL_GROUP = "pool"
 
@@ -212,7 +213,6 @@ class StageFailed(Exception):
 
 
 def refused_advice(exc: Exception, host: str) -> str:
-    from connectors.egress import EgressRefused, HostNotFound
 
     if isinstance(exc, HostNotFound):
         return f"{exc}; check the Host field"
@@ -252,7 +252,6 @@ class ServerDatabaseType(ConnectorType):
 
     def egress_policy(self, settings: dict):
         """Databases live on private networks, so those are allowed unless the installation narrows them."""
-        from connectors.egress import Policy
 
         return Policy.for_connector(settings, private_default=True)
 
@@ -292,7 +291,6 @@ class ServerDatabaseType(ConnectorType):
         """The stages of a connection, each through the network policy: a host it refuses fails "resolve
         host", so a test cannot probe what the policy keeps out, and the driver connects to the address
         that answered the "open TCP" stage."""
-        from connectors.egress import open_first
 
         host, port = settings["host"], settings["port"]
         timeout = float(settings.get("connect_timeout") or 10)

@@ -15,6 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+import psycopg_pool
+from psycopg import sql
+
 from connectors.catalog import register
 from connectors.catalog.base import ConnectorError, Deadline, PoolExhausted, StepTimeout, pool_stats
 from connectors.catalog.database import (
@@ -35,17 +39,6 @@ SSL_MODES = (
     ("verify-full", "Required, certificate and host name checked"),
 )
 TIMEOUT_STEP_MS = 50
-
-
-def _driver():
-    try:
-        import psycopg
-        import psycopg_pool
-    except ImportError:  # pragma: no cover - psycopg is a core dependency
-        from connectors.catalog.base import DriverMissing
-
-        raise DriverMissing("the PostgreSQL driver is missing: pip install 'psycopg[binary]' psycopg-pool") from None
-    return psycopg, psycopg_pool
 
 
 @register
@@ -80,7 +73,6 @@ class PostgresType(ServerDatabaseType):
         }
 
     def connect(self, settings: dict, *, timeout: float, name: str, address: str | None = None):
-        psycopg, _ = _driver()
         kwargs = self.connect_kwargs(settings, name)
         kwargs["connect_timeout"] = max(2, int(timeout))
         # libpq connects to hostaddr and keeps host for TLS verification and the password file.
@@ -107,8 +99,6 @@ class PostgresType(ServerDatabaseType):
         return "authenticate", first_line(exc)
 
     def prepare(self, conn, settings: dict) -> None:
-        from psycopg import sql
-
         owner, role = settings.get("owner"), settings.get("role")
         if owner:
             if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [owner]).fetchone() is None:
@@ -132,7 +122,6 @@ class PostgresType(ServerDatabaseType):
         return PostgresPool(self, settings, name)
 
     def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
-        psycopg, _ = _driver()
         left = time_left_ms(deadline)
         budget = left if left < 2 * TIMEOUT_STEP_MS else left - left % TIMEOUT_STEP_MS
         cursor = client.cursor()
@@ -162,7 +151,6 @@ class PostgresPool:
     """
 
     def __init__(self, kind: PostgresType, settings: dict, name: str):
-        psycopg, psycopg_pool = _driver()
         self.kind = kind
         self.settings = settings
         self.last_error = ""
@@ -215,7 +203,6 @@ class PostgresPool:
 
     @contextmanager
     def connection(self, deadline: Deadline) -> Iterator:
-        _, psycopg_pool = _driver()
         started = time.monotonic()
         try:
             conn = self.pool.getconn(timeout=max(deadline.remaining(), 0.001))

@@ -18,6 +18,8 @@ from connectors.catalog.database import StageFailed, Stages, check_pool, first_l
 from connectors.egress import EgressRefused, HostNotFound, open_first
 from connectors.sap import calls, sessions
 from connectors.sap.network import egress_policy, first_hop
+from connectors.sap.rfc import load
+from connectors.sap.soap import basic_credentials
 
 ECHO = "erpflow connection test"
 LOAD_BALANCING = "load balancing"
@@ -202,7 +204,6 @@ class SapType(ConnectorType):
         """The SOAP transport's basic credentials, which an error page of the SAP system may repeat."""
         if settings.get("transport") != SOAP or not settings.get("passwd"):
             return []
-        from connectors.sap.soap import basic_credentials
 
         return [basic_credentials(settings)]
 
@@ -264,7 +265,6 @@ def _unresolved_advice(exc: Exception, host: str, where: str) -> str:
 
 
 def _load_driver() -> None:
-    from connectors.sap.rfc import load
 
     load()
 

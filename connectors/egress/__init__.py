@@ -6,6 +6,7 @@ a plain TCP connection to one of them; ``GuardedTransport`` does the same for ev
 httpx client.
 """
 
+from connectors.egress import transport
 from connectors.egress.policy import EgressRefused, HostNotFound, Policy, connect, open_first
 
 __all__ = ["EgressRefused", "GuardedTransport", "HostNotFound", "Policy", "connect", "open_first"]
@@ -14,7 +15,5 @@ __all__ = ["EgressRefused", "GuardedTransport", "HostNotFound", "Policy", "conne
 def __getattr__(name: str):
     # httpx is imported only by the connectors that speak HTTP.
     if name in ("GuardedTransport", "GuardedBackend"):
-        from connectors.egress import transport
-
         return getattr(transport, name)
     raise AttributeError(name)

@@ -33,6 +33,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from connectors.catalog.base import ConnectorError
 from connectors.egress.addresses import (
     NEVER,
@@ -252,8 +254,6 @@ class Installation:
 
 
 def _installation() -> Installation:
-    from django.conf import settings
-
     services = tuple(_services(settings))
     return _installation_from(
         tuple(getattr(settings, "ERPFLOW_EGRESS_ALLOWED_NETWORKS", ())),

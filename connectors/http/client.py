@@ -19,6 +19,7 @@ import ssl
 
 import httpx
 
+from connectors import egress
 from connectors.catalog.base import ConnectorError
 
 KEEPALIVE_SECONDS = 60.0
@@ -54,7 +55,6 @@ def tls_context(settings: dict) -> ssl.SSLContext | bool:
 
 def build_transport(settings: dict, *, max_connections: int) -> httpx.BaseTransport:
     """The guarded transport: HTTP connectors reach private networks only through their allowlist."""
-    from connectors import egress
 
     return egress.GuardedTransport(
         egress.Policy.for_connector(settings, private_default=False),

@@ -12,6 +12,7 @@ import base64
 
 import httpx
 
+from connectors.http.fields import header_lines
 from core.masking import is_sensitive
 
 
@@ -24,7 +25,6 @@ def derived_secrets(settings: dict) -> list[str]:
     """What an HTTP-based connector builds from its resolved settings and sends besides the secrets
     themselves: basic credentials in base64 (the API's, and the OAuth2 client's at the token URL), and
     the values of default and token-request headers named like credentials (with any scheme cut off)."""
-    from connectors.http.fields import header_lines
 
     found = []
     kind = settings.get("auth_type")

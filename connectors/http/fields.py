@@ -11,6 +11,8 @@ import re
 from urllib.parse import urlsplit
 
 from connectors.catalog.base import Field
+from connectors.egress.addresses import parse_networks
+from connectors.egress.names import parse_patterns
 
 AUTH_TYPES = (
     ("none", "None"),
@@ -299,8 +301,6 @@ def check_common(values: dict) -> dict[str, str]:
             parse(values.get(name))
         except ValueError as problem:
             errors[name] = str(problem)
-    from connectors.egress.addresses import parse_networks
-    from connectors.egress.names import parse_patterns
 
     for name, parse in (("allowed_hosts", parse_patterns), ("allowed_networks", parse_networks)):
         _, problems = parse(values.get(name))

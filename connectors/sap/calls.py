@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.sap import results, values
+from expressions.sandbox import ExpressionError
+from instructions.bapi import render
 
 COMMIT = "BAPI_TRANSACTION_COMMIT"
 ROLLBACK = "BAPI_TRANSACTION_ROLLBACK"
@@ -73,8 +75,6 @@ def instruction_calls(text: str, params: dict | None) -> list[dict[str, Any]]:
     """The calls to run: those the renderer produced, or the instruction's own when it holds no ``{{ }}``."""
     if params and isinstance(params.get("calls"), list):
         return params["calls"]
-    from expressions.sandbox import ExpressionError
-    from instructions.bapi import render
 
     try:
         return render(text, {}).params["calls"]

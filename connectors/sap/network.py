@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
+from connectors.egress import Policy
+
 DEFAULT_ROUTER_PORT = 3299
 
 
 def egress_policy(settings: dict):
-    from connectors.egress import Policy
 
     return Policy.for_connector(settings, private_default=True)
 

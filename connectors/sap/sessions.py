@@ -8,14 +8,14 @@ maximum size, idle timeout. A SOAP session logs on (and fetches its CSRF token) 
 from __future__ import annotations
 
 from connectors.catalog.base import Deadline
+from connectors.sap.rfc import RfcSession
+from connectors.sap.soap import SoapSession
 from connectors.simplepool import SimplePool
 
 
 def open_session(settings: dict, timeout: float):
     """A new logged-on session of the settings' transport; ConnectorError (or DriverMissing) when not."""
     if settings.get("transport") == "soap":
-        from connectors.sap.soap import SoapSession
-
         session = SoapSession(settings, connect_timeout=timeout)
         try:
             session.logon(Deadline(int(timeout * 1000)))
@@ -23,7 +23,6 @@ def open_session(settings: dict, timeout: float):
             session.close()
             raise
         return session
-    from connectors.sap.rfc import RfcSession
 
     return RfcSession(settings)
 

@@ -25,7 +25,10 @@ import httpx
 import xmltodict
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from connectors.egress import GuardedTransport
+from connectors.http.credentials import cookie_values
 from connectors.sap.network import egress_policy
+from core.masking import Masker
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 RFC_NS = "urn:sap-com:document:sap:rfc:functions"
@@ -41,7 +44,6 @@ def http_client(settings: dict, *, timeout: float) -> httpx.Client:
     """The HTTP client of one SOAP session (TLS verified unless the settings turn it off), every
     connection through the network policy; proxies from the environment are ignored, as they would
     bypass it."""
-    from connectors.egress import GuardedTransport
 
     verify = bool(settings.get("verify_tls", True))
     return httpx.Client(
@@ -200,7 +202,6 @@ class SoapSession:
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:
         """The function's answer, with the session's credentials masked in it and in any error: an SAP
         error page or a fault may repeat the request's ``Authorization`` header or cookies."""
-        from core.masking import Masker
 
         masker = Masker(self.credentials())
         try:
@@ -212,7 +213,6 @@ class SoapSession:
     def credentials(self) -> list[str]:
         """The password, the basic credentials, SAP's session cookies and CSRF token (the masker adds
         every form they travel in)."""
-        from connectors.http.credentials import cookie_values
 
         return [*self.secrets, *cookie_values(self.http.cookies), self.csrf or ""]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.sap import mockserver
 from tests.api.conftest import make_flow, worker_pool, workers  # noqa: F401 - fixtures shared with the API tests
 from tests.flows.conftest import make_connector, publish, start  # noqa: F401 - flow fixtures shared too
+from tests.sap import mockserver
 
 SLOW_MS = 1500  # what mock-sap's "slow" scenario waits: well past the short step timeouts of the tests
 

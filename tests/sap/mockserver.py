@@ -1,4 +1,5 @@
-"""mock-sap (PyPI) as a real server process on 127.0.0.1, for the tests, the benchmark and ``make run``.
+"""mock-sap (PyPI) as a real server process on 127.0.0.1, for the tests and the benchmark (``make run``
+starts the same mock itself, in ``bin/run``).
 
 mock-sap speaks BAPI/RFC over SOAP and JSON with BAPIRET2 returns, failure injection and latency;
 it stands in for an SAP system wherever none is at hand. ``start`` runs it on a free port (or the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -64,7 +66,6 @@ class MockSap:
 
 
 def free_port() -> int:
-    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -25,9 +25,11 @@ install: $(STAMP)
 run: $(STAMP)
 	PYTHON=$(PY) bin/run
 
+# The import layers (pyproject.toml, [tool.importlinter]; README "Architecture") are checked with the style.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # The canvas editor: npm ci when the lockfile changed, then Vite builds into static/editor/ (committed).
 NODE_STAMP := frontend/node_modules/.installed

@@ -207,12 +207,11 @@ def _after_delete(sender, instance, **_):
 
 
 def _secret_names(connector) -> set[str]:
-
     type_cls = type_class(connector.type_key)
     return {f.name for f in type_cls.fields if f.secret} if type_cls else set()
 
 
-def settings_changes(connector, slug: str, before: dict, after: dict) -> dict:
+def settings_changes(connector, environment_slug: str, before: dict, after: dict) -> dict:
     """Changed settings as ``<environment>.<field>``; a secret only ever as the mask."""
     secrets = _secret_names(connector)
     changes = {}
@@ -221,9 +220,9 @@ def settings_changes(connector, slug: str, before: dict, after: dict) -> dict:
         if old == new:
             continue
         if name in secrets:
-            changes[f"{slug}.{name}"] = [MASK if old else None, MASK if new else None]
+            changes[f"{environment_slug}.{name}"] = [MASK if old else None, MASK if new else None]
         else:
-            changes[f"{slug}.{name}"] = [old, new]
+            changes[f"{environment_slug}.{name}"] = [old, new]
     return changes
 
 
@@ -248,8 +247,10 @@ def _record_settings(row, before: dict, after: dict) -> None:
     connector = apps.get_model("connectors", "Connector").objects.filter(pk=row.connector_id).first()
     if connector is None:
         return  # deleted with its connector, whose deletion is recorded
-    slug = apps.get_model("accounts", "Environment").objects.values_list("slug", flat=True).get(pk=row.environment_id)
-    changes = settings_changes(connector, slug, before, after)
+    environment_slug = (
+        apps.get_model("accounts", "Environment").objects.values_list("slug", flat=True).get(pk=row.environment_id)
+    )
+    changes = settings_changes(connector, environment_slug, before, after)
     if changes:
         record(
             organization_id=connector.organization_id,

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from rest_framework.exceptions import ValidationError
 
 from accounts.policy import Action, require
 from accounts.tenancy import scoped
 from accounts.views import member_required
-from audit.filters import FILTERS, filter_events
+from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -17,15 +16,15 @@ PAGE_SIZE = 50
 def audit_log(request):
     """The log with the API's filters; admins and owners only, like the API."""
     require(request, "audit", Action.READ)
-    events = scoped(AuditEvent.objects.select_related("actor"), request)
+    filterset = AuditEventFilter(request.GET, scoped(AuditEvent.objects.select_related("actor"), request))
     error = None
-    try:
-        events = filter_events(events, request.GET)
-    except ValidationError as problem:
-        error = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in problem.detail.items())
-        events = events.none()
+    if filterset.is_valid():
+        events = filterset.qs
+    else:
+        error = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in filterset.errors.items())
+        events = filterset.queryset.none()
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = {name: request.GET.get(name, "") for name in FILTERS}
+    filters = {name: request.GET.get(name, "") for name in AuditEventFilter.base_filters}
     return render(
         request,
         "audit/list.html",

@@ -8,6 +8,7 @@ ran out of time, 409 when the call is disabled.
 
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -18,6 +19,7 @@ from accounts.permissions import requires
 from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
 from managed import runner
+from managed.filters import ManagedCallFilter
 from managed.models import ManagedCall
 from managed.serializers import ExecuteResultSerializer, ExecuteSerializer, ManagedCallSerializer
 
@@ -30,6 +32,13 @@ class ManagedCallViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     resource = "flows"
     lookup_field = "slug"
     lookup_value_regex = r"[a-z0-9][a-z0-9_-]*"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ManagedCallFilter
+
+    def filter_queryset(self, queryset):
+        """The filters narrow the list; a call is found by its slug alone, so a query string on ``execute``
+        (an ``environment`` meant for the run, say) never hides it."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     @extend_schema(request=ExecuteSerializer, responses={200: ExecuteResultSerializer})
     @requires(Action.RUN)

@@ -8,6 +8,8 @@ class ManagedConfig(AppConfig):
 
     def ready(self):
         # A connector a managed call names cannot be deleted (connectors.usage asks the registered users).
+        # Imported here, not at the top: both import models, which cannot be loaded while the app registry
+        # (which imports this module) is still being filled.
         from connectors import usage
         from managed.uses import MANAGED_CALLS
 

@@ -53,7 +53,7 @@ def execute(call, payload: Any, environment=None) -> Any:
 def _run(call, payload: Any, environment, env: dict, deadline: Deadline) -> Any:
     mapped = None
     if call.request_mapping.strip():
-        mapped = _mapping("request_mapping", call.request_mapping, {"payload": payload, "env": env}, deadline)
+        mapped = _apply_mapping("request_mapping", call.request_mapping, {"payload": payload, "env": env}, deadline)
     try:
         properties = {"payload": payload, "env": env, "mapped": mapped}
         with budgets.time_budget(deadline.remaining_ms()):
@@ -71,10 +71,10 @@ def _run(call, payload: Any, environment, env: dict, deadline: Deadline) -> Any:
         raise CallFailed("call", str(exc)) from None
     if not call.response_mapping.strip():
         return response["body"]
-    return _mapping("response_mapping", call.response_mapping, {**response, "payload": payload}, deadline)
+    return _apply_mapping("response_mapping", call.response_mapping, {**response, "payload": payload}, deadline)
 
 
-def _mapping(stage: str, expression: str, data: dict, deadline: Deadline) -> Any:
+def _apply_mapping(stage: str, expression: str, data: dict, deadline: Deadline) -> Any:
     try:
         return evaluate_mapping(expression, data, max(1, deadline.remaining_ms()))
     except OutOfTime as exc:

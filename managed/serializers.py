@@ -92,13 +92,13 @@ class ManagedCallSerializer(serializers.ModelSerializer):
         return text
 
     def validate_request_mapping(self, text):
-        return _mapping(text)
+        return _check_mapping(text)
 
     def validate_response_mapping(self, text):
-        return _mapping(text)
+        return _check_mapping(text)
 
 
-def _mapping(text: str) -> str:
+def _check_mapping(text: str) -> str:
     if text.strip():
         problem = mapping_syntax_error(text)
         if problem:

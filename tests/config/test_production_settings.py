@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.accounts.test_settings import PRODUCTION, ROOT, django_check
+from tests.config.test_settings import PRODUCTION, ROOT, django_check
 
 
 def test_check_deploy_gives_no_warning_with_production_variables(tmp_path):

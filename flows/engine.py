@@ -5,7 +5,7 @@ execution (a redelivery after a worker died) and never runs a finished step twic
 
 The loop:
 
-1. *Claim* the execution with one conditional UPDATE that also reads it back (``_Claim``): it
+1. *Claim* the execution with one conditional UPDATE that also reads it back (``flows.leases``): it
    must be queued, or running with a heartbeat older than the lease (its worker is gone). The
    claim counts a delivery and takes a fresh lease token; a delivery beyond ``MAX_DELIVERIES``
    fails the execution instead of running it, so a poison execution that kills its worker every
@@ -27,25 +27,22 @@ An unexpected error anywhere in the loop (a step record the database refuses, a 
 execution ``failed`` with that error at once; only a lost database connection is left to the task,
 which comes back and resumes.
 
-While an execution runs, a per-process thread refreshes its heartbeat, so the watchdog
-(``flows.tasks.fail_vanished``) and a redelivery can tell a live worker from a vanished one.
-Secrets of the environment are masked in everything recorded: instruction, parameters, output, error.
+While an execution runs, a per-process thread refreshes its heartbeat (``flows.leases``), so the
+watchdog (``flows.tasks.fail_vanished``) and a redelivery can tell a live worker from a vanished one.
+Secrets of the environment are masked in everything recorded (instruction, parameters, output,
+error) before ``flows.records`` makes it storable and caps it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from accounts.models import Variable
@@ -61,9 +58,12 @@ from expressions.properties import properties
 from expressions.sandbox import ExpressionError
 from flows import graph as graphs
 from flows.choices import StepKind
+from flows.leases import claim, heartbeats
 from flows.models import Execution, FlowVersion, StepRun
 from flows.notify import publish_finished
+from flows.records import cap_output, journal, storable
 from flows.signals import execution_cancelled
+from flows.step_names import reference_key
 from instructions import Rendered
 from instructions.render import render_instruction
 
@@ -76,11 +76,6 @@ StepStatus = StepRun.Status
 STOPPING = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 
 
-def lease_seconds() -> float:
-    """How old a running execution's heartbeat may be before another delivery may take it over."""
-    return 3 * settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
-
-
 def run(execution_id: int) -> Execution:
     """Run or resume the execution; returns it as stored afterwards.
 
@@ -88,7 +83,7 @@ def run(execution_id: int) -> Execution:
     another delivery (the caller may try again later).
     """
     lease = secrets.token_hex(8)
-    execution = _claim(execution_id, lease)
+    execution = claim(execution_id, lease)
     if execution is None:
         return Execution.objects.get(pk=execution_id)
     if execution.attempts > MAX_DELIVERIES:
@@ -106,7 +101,7 @@ def run(execution_id: int) -> Execution:
         publish_finished(execution.pk)
         return execution
     context = log_context(execution_id=execution.pk, flow_id=execution.flow_id, correlation_id=execution.correlation_id)
-    with _HEARTBEATS.beating(execution.pk, lease), context:
+    with heartbeats.beating(execution.pk, lease), context:
         delivery = None
         try:
             delivery = _Run(execution, lease)
@@ -132,50 +127,6 @@ def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, 
     return execution
 
 
-class _Claim:
-    """Takes an execution for one delivery and reads it back in the same statement (``UPDATE ...
-    RETURNING``, which PostgreSQL and SQLite, the two databases erpflow runs on, both have): the
-    claim, not a second query, tells the engine what it runs. The row comes back with the
-    ``created`` time of its version, which with the version's id names the cached plan (``_plan``).
-
-    The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, or
-    when running with a heartbeat older than the lease (its worker is gone) or none at all.
-    """
-
-    def __init__(self):
-        self.sql: str | None = None
-
-    def statement(self) -> str:
-        if self.sql is None:
-            quote = connection.ops.quote_name
-            table, versions = quote(Execution._meta.db_table), quote(FlowVersion._meta.db_table)
-            column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
-            returned = ", ".join(f"{table}.{name}" for name in column.values())
-            self.sql = (
-                f"UPDATE {table} SET {column['status']} = %s, {column['attempts']} = {column['attempts']} + 1, "  # noqa: S608
-                f"{column['lease']} = %s, {column['heartbeat']} = %s, "
-                f"{column['started']} = COALESCE({column['started']}, %s) "
-                f"WHERE {column['id']} = %s AND ({column['status']} = %s OR ({column['status']} = %s AND "
-                f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL))) "
-                f"RETURNING {returned}, (SELECT {versions}.{quote('created')} FROM {versions} "
-                f"WHERE {versions}.{quote('id')} = {table}.{column['version']}) AS version_created"
-            )
-        return self.sql
-
-    def __call__(self, execution_id: int, lease: str) -> Execution | None:
-        """The claimed execution, or None when it is not claimable (final, or under a live lease)."""
-        now = timezone.now()
-        moment = Execution._meta.get_field("heartbeat")
-        stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
-        now = moment.get_db_prep_value(now, connection)
-        params = [Status.RUNNING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
-        claimed = list(Execution.objects.raw(self.statement(), params))
-        return claimed[0] if claimed else None
-
-
-_claim = _Claim()
-
-
 def request_cancel(execution: Execution) -> bool:
     """Cancel a queued execution at once, or ask a running one to stop before its next step.
 
@@ -194,36 +145,6 @@ def request_cancel(execution: Execution) -> bool:
     if queued or running:
         execution_cancelled.send(sender=Execution, execution=execution)
     return bool(queued or running)
-
-
-NUL, NUL_SHOWN = "\x00", "\u2400"
-
-
-def storable(value: Any) -> Any:
-    """``value`` with NUL characters shown as ␀: PostgreSQL stores none in text or jsonb, yet a
-    payload or a MariaDB result can hold them."""
-    if isinstance(value, str):
-        return value.replace(NUL, NUL_SHOWN) if NUL in value else value
-    if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    return value
-
-
-def cap_output(value: Any) -> tuple[Any, bool]:
-    """The value to store, and whether it was cut: above the size limit only a marked preview is kept."""
-    if value is None or isinstance(value, bool | int | float):
-        return value, False
-    limit = settings.ERPFLOW_STEP_OUTPUT_MAX_BYTES
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    if "\\u0000" in text:
-        value, text = storable(value), text.replace("\\u0000", NUL_SHOWN)
-    size = len(text.encode())
-    if size <= limit:
-        return value, False
-    preview = text.encode()[: limit // 2].decode(errors="ignore")
-    return {"truncated": True, "size_bytes": size, "limit_bytes": limit, "preview": preview}, True
 
 
 @dataclass(frozen=True)
@@ -253,7 +174,7 @@ def _plan(execution: Execution) -> _Plan:
             order=order,
             upstream=graphs.ancestors(graph),
             names={s["id"]: s["name"] for s in order},
-            keys={s["id"]: graphs.reference_key(s["name"]) for s in order},
+            keys={s["id"]: reference_key(s["name"]) for s in order},
         )
         with _plans_lock:
             if len(_plans) >= 512:
@@ -384,7 +305,7 @@ class _Run:
             duration_ms=(time.perf_counter() - clock) * 1000,
         )
         try:
-            _journal.append(record)
+            journal.append(record)
         except IntegrityError:
             logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, step["id"])
             return None, None
@@ -392,13 +313,16 @@ class _Run:
 
     def call_connector(self, step: dict, context: dict, sent: Rendered) -> Any:
         """Render and call; ``sent`` receives what went to the connector, to be recorded even when it fails."""
-
         connector = self.connector(step.get("connector"))
-        kind = connector.type
+        connector_type = connector.type
         deadline = Deadline(step["timeout_ms"])  # rendering the expressions counts against the step's timeout
         with budgets.time_budget(deadline.remaining_ms()):
             rendered = render_instruction(
-                kind.language, kind.paramstyle, step["instruction"], context, kind.sql_dialect
+                connector_type.language,
+                connector_type.paramstyle,
+                step["instruction"],
+                context,
+                connector_type.sql_dialect,
             )
         sent.text, sent.params = rendered.text, rendered.params
         return runtime.call(
@@ -462,114 +386,3 @@ class _Run:
     def reread(self) -> Execution:
         self.execution.refresh_from_db()
         return self.execution
-
-
-class _Journal:
-    """Appends StepRuns with one plain INSERT: the engine's hot path, kept free of ORM bookkeeping.
-
-    The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
-    prepare them; the row's id is not needed, so nothing is read back.
-
-    On PostgreSQL the INSERT commits asynchronously (``SET LOCAL synchronous_commit TO OFF`` in the
-    same round trip) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the row is committed and
-    visible at once and survives any worker crash, which is what resuming relies on; only a crash
-    of the database server itself within its WAL writer delay could lose the newest records (the
-    claim and the final status stay synchronous). This saves a disk flush per step, which is most
-    of a step's overhead on ordinary disks.
-    """
-
-    COLUMNS = (
-        "execution",
-        "position",
-        "step_id",
-        "name",
-        "kind",
-        "attempt",
-        "status",
-        "instruction",
-        "params",
-        "output",
-        "output_truncated",
-        "error",
-        "started",
-        "finished",
-        "duration_ms",
-    )
-
-    def __init__(self):
-        self.fields = [StepRun._meta.get_field(name) for name in self.COLUMNS]
-        self.statements: dict[bool, str] = {}
-
-    def statement(self, synchronous: bool) -> str:
-        if synchronous not in self.statements:
-            quote = connection.ops.quote_name
-            columns = ", ".join(quote(f.column) for f in self.fields)
-            marks = ", ".join(["%s"] * len(self.fields))
-            sql = f"INSERT INTO {quote(StepRun._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-            client_side = connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is not True
-            if not synchronous and connection.vendor == "postgresql" and client_side:
-                sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
-            self.statements[synchronous] = sql
-        return self.statements[synchronous]
-
-    def append(self, record: StepRun) -> None:
-        params = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in self.fields]
-        with connection.cursor() as cursor:
-            cursor.execute(self.statement(settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS), params)
-
-
-_journal = _Journal()
-
-
-class _Heartbeats:
-    """One thread per process refreshing the heartbeat of every execution this process is running.
-
-    It wakes every ``TICK`` seconds and beats the executions whose last beat is older than
-    ``ERPFLOW_EXECUTION_HEARTBEAT_SECONDS``; with nothing running it closes its database connection.
-    """
-
-    TICK = 0.25
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.running: dict[int, tuple[str, float]] = {}
-        self.thread: threading.Thread | None = None
-
-    @contextmanager
-    def beating(self, execution_id: int, lease: str):
-        with self.lock:
-            self.running[execution_id] = (lease, time.monotonic())
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.loop, name="erpflow-execution-heartbeat", daemon=True)
-                self.thread.start()
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.running.pop(execution_id, None)
-
-    def loop(self) -> None:
-        while True:
-            time.sleep(self.TICK)
-            interval = settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
-            now = time.monotonic()
-            with self.lock:
-                due = {pk: lease for pk, (lease, last) in self.running.items() if now - last >= interval}
-                idle = not self.running
-            if idle:
-                connection.close()
-                continue
-            try:
-                for execution_id, lease in due.items():
-                    Execution.objects.filter(pk=execution_id, lease=lease, status=Status.RUNNING).update(
-                        heartbeat=timezone.now()
-                    )
-                    with self.lock:
-                        if execution_id in self.running:
-                            self.running[execution_id] = (lease, now)
-            except Exception as exc:
-                logger.warning("could not record execution heartbeats: %s", type(exc).__name__)
-                connection.close()
-
-
-_HEARTBEATS = _Heartbeats()

@@ -8,23 +8,19 @@ connector steps: the switches the connector's type declares in ``step_options``)
 Keys the editor adds for itself are kept as they are.
 
 Validation never stops at the first problem: the editor shows every problem at once, each naming
-its step, so a user fixes a graph in one pass.
+its step, so a user fixes a graph in one pass. This module checks the graph's shape (ids, names,
+fields, edges, cycles); ``flows.step_checks`` then checks what the steps hold.
 """
 
 from __future__ import annotations
 
 import heapq
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.access import usable_by
-from connectors.models import Connector, ConnectorSettings
-from expressions.mapping import mapping_step_references, mapping_syntax_error
-from expressions.sandbox import step_references
-from expressions.template import position
 from flows.choices import StepKind
-from instructions import check
+from flows.step_checks import StepChecks
+from flows.step_names import label, reference_key
 
 DEFAULT_TIMEOUT_MS = 3000
 MIN_TIMEOUT_MS = 1
@@ -60,11 +56,6 @@ class Problem:
 
     def __str__(self) -> str:
         return self.message
-
-
-def reference_key(name: str) -> str:
-    """The identifier a step is reachable by in expressions: ``Get customer`` -> ``get_customer``."""
-    return re.sub(r"\W+", "_", str(name).strip().lower()).strip("_")
 
 
 def normalize(graph: Any) -> dict:
@@ -168,11 +159,6 @@ def validate(graph: Any, organization, user=None, environment=None) -> list[Prob
     return _Validator(normalize(graph), organization, user, environment).run()
 
 
-def _label(step: dict) -> str:
-    name = step.get("name")
-    return f"'{name}'" if isinstance(name, str) and name.strip() else f"'{step.get('id')}'"
-
-
 class _Validator:
     """One pass over a normalized graph collecting every problem (see ``validate``)."""
 
@@ -183,7 +169,6 @@ class _Validator:
         self.environment = environment
         self.problems: list[Problem] = []
         self.steps: dict[str, dict] = {}
-        self.connectors: dict[int, Any] = {}
 
     def add(self, step: dict | None, field: str, message: str, line: int | None = None, column: int | None = None):
         sid = step.get("id") if isinstance(step, dict) and isinstance(step.get("id"), str) else None
@@ -193,11 +178,7 @@ class _Validator:
         self.check_steps()
         edges = self.check_edges()
         self.check_cycles(edges)
-        self.check_connectors()
-        for step in self.steps.values():
-            self.check_instruction(step)
-            self.check_options(step)
-        self.check_references(edges)
+        StepChecks(self.steps, edges, self.organization, self.user, self.environment, self.add).run()
         return self.problems
 
     def check_steps(self) -> None:
@@ -208,13 +189,13 @@ class _Validator:
                 continue
             sid = step.get("id")
             if not isinstance(sid, str) or not sid.strip():
-                self.add(None, "id", f"Step {index} ({_label(step)}) has no id.")
+                self.add(None, "id", f"Step {index} ({label(step)}) has no id.")
                 continue
             if len(sid) > MAX_ID_LENGTH:
-                self.add(step, "id", f"Step {_label(step)}: the id is longer than {MAX_ID_LENGTH} characters.")
+                self.add(step, "id", f"Step {label(step)}: the id is longer than {MAX_ID_LENGTH} characters.")
                 continue
             if sid in self.steps:
-                self.add(step, "id", f"Step {_label(step)}: the id '{sid}' is already used by another step.")
+                self.add(step, "id", f"Step {label(step)}: the id '{sid}' is already used by another step.")
                 continue
             self.steps[sid] = step
             self.check_name(step, names)
@@ -240,23 +221,23 @@ class _Validator:
         names[key] = step
 
     def check_fields(self, step: dict) -> None:
-        label = _label(step)
+        named = label(step)
         if step["kind"] not in KINDS:
-            self.add(step, "kind", f"Step {label}: unknown kind {step['kind']!r}; use one of {', '.join(KINDS)}.")
+            self.add(step, "kind", f"Step {named}: unknown kind {step['kind']!r}; use one of {', '.join(KINDS)}.")
         timeout = step["timeout_ms"]
         if isinstance(timeout, bool) or not isinstance(timeout, int):
-            self.add(step, "timeout_ms", f"Step {label}: the timeout must be a whole number of milliseconds.")
+            self.add(step, "timeout_ms", f"Step {named}: the timeout must be a whole number of milliseconds.")
         elif not MIN_TIMEOUT_MS <= timeout <= MAX_TIMEOUT_MS:
             self.add(
                 step,
                 "timeout_ms",
-                f"Step {label}: the timeout is {timeout} ms; it must be between {MIN_TIMEOUT_MS} and "
+                f"Step {named}: the timeout is {timeout} ms; it must be between {MIN_TIMEOUT_MS} and "
                 f"{MAX_TIMEOUT_MS} ms.",
             )
         if not isinstance(step["ignore_errors"], bool):
-            self.add(step, "ignore_errors", f"Step {label}: ignore_errors must be true or false.")
+            self.add(step, "ignore_errors", f"Step {named}: ignore_errors must be true or false.")
         if not isinstance(step["instruction"], str):
-            self.add(step, "instruction", f"Step {label}: the instruction must be text.")
+            self.add(step, "instruction", f"Step {named}: the instruction must be text.")
 
     def check_edges(self) -> list[tuple[str, str]]:
         edges = []
@@ -282,171 +263,12 @@ class _Validator:
     def check_cycles(self, edges: list[tuple[str, str]]) -> None:
         for component in _cycles(list(self.steps), edges):
             first = min(component, key=lambda sid: _sort_key(self.steps[sid]))
-            names = " → ".join(_label(self.steps[sid]) for sid in _cycle_path(first, component, edges))
+            names = " → ".join(label(self.steps[sid]) for sid in _cycle_path(first, component, edges))
             self.add(
                 self.steps[first],
                 "edges",
                 f"Steps {names} form a cycle; a flow runs each step once, so remove one of these edges.",
             )
-
-    def check_connectors(self) -> None:
-
-        wanted: dict[int, list[dict]] = {}
-        for step in self.steps.values():
-            if step["kind"] != StepKind.CONNECTOR:
-                continue
-            ref = step.get("connector")
-            if ref is None or ref == "":
-                self.add(step, "connector", f"Step {_label(step)}: choose a connector.")
-            elif isinstance(ref, bool) or not isinstance(ref, int):
-                self.add(step, "connector", f"Step {_label(step)}: the connector must be given by its id.")
-            else:
-                wanted.setdefault(ref, []).append(step)
-        if not wanted:
-            return
-        found = {c.pk: c for c in Connector.objects.filter(organization=self.organization, pk__in=list(wanted))}
-        usable = set(found)
-        if self.user is not None:
-            allowed = usable_by(self.user, self.organization).filter(pk__in=list(found))
-            usable = set(allowed.values_list("pk", flat=True))
-        configured = set(found)
-        if self.environment is not None:
-            configured = set(
-                ConnectorSettings.objects.filter(connector__in=list(found), environment=self.environment).values_list(
-                    "connector_id", flat=True
-                )
-            )
-        self.connectors = found
-        for ref, steps in wanted.items():
-            for step in steps:
-                connector = found.get(ref)
-                if connector is None:
-                    message = f"Step {_label(step)}: connector {ref} does not exist in this organization."
-                    self.add(step, "connector", message)
-                elif ref not in usable:
-                    self.add(
-                        step,
-                        "connector",
-                        f"Step {_label(step)}: you may not use connector '{connector.name}'; ask an admin to add you "
-                        "to its scope.",
-                    )
-                elif ref not in configured:
-                    self.add(
-                        step,
-                        "connector",
-                        f"Step {_label(step)}: connector '{connector.name}' is not configured for the "
-                        f"'{self.environment.name}' environment.",
-                    )
-
-    def check_options(self, step: dict) -> None:
-        if step["kind"] != StepKind.CONNECTOR:
-            return
-        ref = step.get("connector")
-        connector = self.connectors.get(ref) if isinstance(ref, int) else None
-        try:
-            kind = type(connector.type) if connector is not None else None
-        except KeyError:
-            return
-        if kind is None:
-            return
-        _, errors = kind.step_option_values(step.get("options"))
-        for name, message in errors.items():
-            where = "options" if name == "options" else f"option '{name}'"
-            self.add(step, "options", f"Step {_label(step)}: {where}: {message}.")
-
-    def check_instruction(self, step: dict) -> None:
-        text = step["instruction"]
-        if not isinstance(text, str):
-            return
-        if step["kind"] == StepKind.MAPPING:
-            error = mapping_syntax_error(text)
-            if error:
-                self.add(step, "instruction", f"Step {_label(step)}: {error[2]}", error[0], error[1])
-            return
-        if step["kind"] != StepKind.CONNECTOR:
-            return
-        ref = step.get("connector")
-        connector = self.connectors.get(ref) if isinstance(ref, int) else None
-        if connector is None:
-            return
-        try:
-            kind = connector.type
-        except KeyError:
-            self.add(
-                step,
-                "connector",
-                f"Step {_label(step)}: connector '{connector.name}' has type '{connector.type_key}', which this "
-                "installation does not provide.",
-            )
-            return
-
-        for found in check(kind.language, text, kind.sql_dialect):
-            self.add(step, "instruction", f"Step {_label(step)}: {found}", found.line, found.column)
-
-    def check_references(self, edges: list[tuple[str, str]]) -> None:
-
-        by_name: dict[str, str] = {}
-        for sid, step in self.steps.items():
-            name = step.get("name")
-            if isinstance(name, str) and name.strip():
-                by_name.setdefault(name, sid)
-                by_name.setdefault(reference_key(name), sid)
-        upstream = _upstream(list(self.steps), edges)
-        for sid, step in self.steps.items():
-            text = step["instruction"]
-            if not isinstance(text, str):
-                continue
-            if step["kind"] == StepKind.MAPPING:
-                references = [(name, None) for name in mapping_step_references(text)]
-            else:
-                references = [(name, offset) for name, offset in step_references(text)]
-            reported = set()
-            for name, offset in references:
-                if name in reported:
-                    continue
-                reported.add(name)
-                line = column = None
-                if offset is not None:
-                    where = position(text, offset)
-                    line, column = where.line, where.column
-                target = by_name.get(name)
-                if target is None:
-                    self.add(
-                        step,
-                        "instruction",
-                        f"Step {_label(step)} refers to steps.{name}, but no step has that name.",
-                        line,
-                        column,
-                    )
-                elif target not in upstream[sid]:
-                    other = _label(self.steps[target])
-                    self.add(
-                        step,
-                        "instruction",
-                        f"Step {_label(step)} uses the output of step {other}, which is not upstream of it; "
-                        f"connect {other} before {_label(step)}.",
-                        line,
-                        column,
-                    )
-
-
-def _upstream(step_ids: list[str], edges: list[tuple[str, str]]) -> dict[str, set[str]]:
-    """Steps reachable backwards from each step (works on graphs with cycles too)."""
-    parents: dict[str, set[str]] = {sid: set() for sid in step_ids}
-    for source, target in edges:
-        parents[target].add(source)
-    result = {}
-    for sid in step_ids:
-        seen: set[str] = set()
-        stack = list(parents[sid])
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(parents[current])
-        result[sid] = seen
-    return result
 
 
 def _cycles(step_ids: list[str], edges: list[tuple[str, str]]) -> list[set[str]]:

@@ -14,6 +14,7 @@ from typing import Any
 from core.masking import Masker
 from flows import graph as graphs
 from flows.models import Execution, Flow, StepRun
+from flows.step_names import reference_key
 
 MAX_FIELDS = 200
 MAX_DEPTH = 6
@@ -102,7 +103,7 @@ def _upstream_steps(flow: Flow, step_id: str | None, environment, masker: Masker
     for step in graphs.order(draft):
         if step["id"] not in upstream:
             continue
-        key = graphs.reference_key(step["name"])
+        key = reference_key(step["name"])
         last = (
             StepRun.objects.filter(
                 execution__flow=flow,

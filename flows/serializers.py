@@ -1,65 +1,31 @@
-"""API representations of flows, versions, deployments, executions, webhooks and schedules."""
+"""API representations of a flow and what belongs to it: its draft graph, versions and deployments.
+
+The checks a draft gets while it is edited (an instruction, the whole graph) answer in terms of
+the same graph, so their representations live here too. Executions, triggers and monitoring have
+modules of their own (``flows.execution_serializers``, ``flows.trigger_serializers``,
+``flows.monitoring_serializers``).
+"""
 
 from __future__ import annotations
 
-import copy
-
-from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils.text import slugify
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.reverse import reverse
 
 from accounts.choices import Role
-from accounts.models import Environment
-from core import masking
 from core.serializers import ProblemSerializer
-from flows import schedules, triggers, webhooks
-from flows.models import Deployment, Execution, Flow, FlowVersion, Schedule, StepRun, Webhook
+from flows.models import Deployment, Flow, FlowVersion
 from instructions.sql import DIALECTS as SQL_DIALECTS
 
 RESERVED_SLUGS = {"import", "new"}
 
 
-def _organization(serializer):
+def organization_of(serializer):
+    """The requester's organization: a serializer sees only rows of it."""
     request = serializer.context.get("request")
     return getattr(request, "organization", None)
-
-
-def _can_edit(serializer) -> bool:
-    request = serializer.context.get("request")
-    membership = getattr(request, "membership", None)
-    return bool(membership and membership.at_least(Role.EDITOR))
-
-
-def storable(value, name: str):
-    """``value``, unless the database cannot store it (``flows.triggers.storage_problem`` says why)."""
-    problem = triggers.storage_problem(value, name)
-    if problem:
-        raise serializers.ValidationError(problem)
-    return value
-
-
-class ScopedSlugField(serializers.SlugRelatedField):
-    """A slug of a row of the requester's organization; others do not exist, as far as the API tells."""
-
-    default_error_messages = {
-        "does_not_exist": "Nothing with slug '{value}' exists in this organization.",
-        "invalid": "Give the slug as text.",
-        "null_characters": "A slug cannot contain a NUL character.",
-    }
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:
-            self.fail("null_characters")
-        return super().to_internal_value(data)
-
-    def get_queryset(self):
-        organization = _organization(self.parent) if self.parent else None
-        return self.queryset.model.objects.filter(organization=organization) if organization else self.queryset.none()
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
@@ -104,7 +70,7 @@ class FlowSerializer(serializers.ModelSerializer):
         return flow.versions.filter(snapshot=False).aggregate(n=Max("number"))["n"]
 
     def validate(self, attrs):
-        organization = _organization(self)
+        organization = organization_of(self)
         instance: Flow | None = self.instance
         name = attrs.get("name", instance.name if instance else "")
         slug = attrs.get("slug") or (instance.slug if instance else slugify(name)[:120])
@@ -176,24 +142,6 @@ class DeploySerializer(serializers.Serializer):
     )
 
 
-class RunSerializer(serializers.Serializer):
-    payload = serializers.JSONField(required=False, default=dict, help_text="the test payload (trigger.payload)")
-    wait = serializers.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=triggers.MAX_WAIT_SECONDS,
-        default=0,
-        help_text="seconds to wait for the result (0..60)",
-        error_messages=dict.fromkeys(
-            ("invalid", "min_value", "max_value"),
-            f"wait must be a whole number of seconds from 0 to {triggers.MAX_WAIT_SECONDS}.",
-        ),
-    )
-
-    def validate_payload(self, payload):
-        return storable(payload, "payload")
-
-
 class VersionSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", read_only=True, default=None)
     deployed_to = serializers.SerializerMethodField()
@@ -211,256 +159,6 @@ class VersionDetailSerializer(VersionSerializer):
 
     class Meta(VersionSerializer.Meta):
         fields = [*VersionSerializer.Meta.fields, "graph"]
-
-
-class BuiltOnce:
-    """For read-only serializers on the trigger's hot path: DRF builds a ModelSerializer's fields from the
-    model anew for every instance (about a millisecond for an execution with its steps); here they are
-    built once per class and copied, which is how DRF itself copies declared fields."""
-
-    _built: dict[type, dict] = {}
-
-    def get_fields(self):
-        cls = type(self)
-        if cls not in BuiltOnce._built:
-            BuiltOnce._built[cls] = super().get_fields()
-        return copy.deepcopy(BuiltOnce._built[cls])
-
-
-class FlowBriefSerializer(BuiltOnce, serializers.ModelSerializer):
-    class Meta:
-        model = Flow
-        fields = ["id", "slug", "name"]
-
-
-class StepRunSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = StepRun
-        fields = [
-            "position",
-            "step_id",
-            "name",
-            "kind",
-            "status",
-            "attempt",
-            "started",
-            "finished",
-            "duration_ms",
-            "instruction",
-            "params",
-            "output",
-            "output_truncated",
-            "error",
-        ]
-
-
-class StepSummarySerializer(BuiltOnce, serializers.ModelSerializer):
-    class Meta:
-        model = StepRun
-        fields = ["position", "step_id", "name", "status", "duration_ms", "error"]
-
-
-class ExecutionSerializer(BuiltOnce, serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    flow = FlowBriefSerializer(read_only=True)
-    version = serializers.IntegerField(source="version.number", read_only=True)
-    draft_snapshot = serializers.BooleanField(source="version.snapshot", read_only=True)
-    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    deduplication_id = serializers.CharField(source="deduplication_key", read_only=True)
-    started_by = serializers.CharField(source="started_by.username", read_only=True, default=None, allow_null=True)
-    duration_ms = serializers.FloatField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Execution
-        fields = [
-            "id",
-            "url",
-            "flow",
-            "version",
-            "draft_snapshot",
-            "environment",
-            "trigger",
-            "status",
-            "correlation_id",
-            "deduplication_id",
-            "replay_of",
-            "started_by",
-            "created",
-            "started",
-            "finished",
-            "duration_ms",
-            "error",
-        ]
-        read_only_fields = fields
-
-    def get_url(self, execution: Execution) -> str:
-        return reverse("execution-detail", kwargs={"pk": execution.pk}, request=self.context.get("request"))
-
-
-class ExecutionResultSerializer(ExecutionSerializer):
-    """What a trigger that waited answers: the outcome with a summary of each step."""
-
-    output = serializers.JSONField(read_only=True)
-    steps = StepSummarySerializer(many=True, read_only=True)
-
-    class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "output", "steps"]
-        read_only_fields = fields
-
-
-class ExecutionDetailSerializer(ExecutionSerializer):
-    input = serializers.JSONField(read_only=True)
-    output = serializers.JSONField(read_only=True)
-    steps = StepRunSerializer(many=True, read_only=True)
-
-    class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "attempts", "cancel_requested", "input", "output", "steps"]
-        read_only_fields = fields
-
-
-class TriggerSerializer(serializers.Serializer):
-    """The body of ``POST /api/v1/flows/{slug}/executions`` (documentation; ``flows.triggers`` parses it)."""
-
-    environment = serializers.SlugField(help_text="environment to run in, e.g. sandbox")
-    payload = serializers.JSONField(required=False, help_text="the flow's input, read by steps as trigger.payload")
-    correlation_id = serializers.CharField(required=False, max_length=200, help_text="or the X-Correlation-ID header")
-    deduplication_id = serializers.CharField(
-        required=False,
-        max_length=200,
-        help_text="or the Idempotency-Key header: the same id within 24 hours returns the first execution",
-    )
-    wait = serializers.IntegerField(
-        required=False, min_value=0, max_value=60, default=0, help_text="seconds to wait for the result (0..60)"
-    )
-
-
-# At most this many executions in one request (seed 002's limit of events per request).
-MAX_BATCH = 100
-
-
-class BulkReplaySerializer(serializers.Serializer):
-    flow = serializers.CharField(required=False, help_text="slug of the flow")
-    environment = serializers.CharField(required=False)
-    since = serializers.CharField(required=False, help_text="ISO 8601; created at or after")
-    until = serializers.CharField(required=False, help_text="ISO 8601; created before")
-    ids = serializers.ListField(
-        child=serializers.IntegerField(), required=False, max_length=MAX_BATCH, help_text="only these executions"
-    )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BATCH, default=MAX_BATCH)
-
-
-class BulkReplayResultSerializer(serializers.Serializer):
-    replayed = serializers.IntegerField()
-    executions = ExecutionSerializer(many=True)
-
-
-class WebhookSerializer(serializers.ModelSerializer):
-    """The URL carries the credential: shown to editors and above only."""
-
-    flow = ScopedSlugField(slug_field="slug", queryset=Flow.objects.all())
-    environment = ScopedSlugField(slug_field="slug", queryset=Environment.objects.all())
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Webhook
-        fields = ["id", "flow", "environment", "url", "created", "rotated"]
-        read_only_fields = ["created", "rotated"]
-        validators = []
-
-    def get_url(self, webhook: Webhook) -> str:
-        if not _can_edit(self):
-            return masking.MASK
-        return self.context["request"].build_absolute_uri(webhooks.path_of(webhook))
-
-
-class ScheduleSerializer(serializers.ModelSerializer):
-    flow = ScopedSlugField(slug_field="slug", queryset=Flow.objects.all())
-    environment = ScopedSlugField(slug_field="slug", queryset=Environment.objects.all())
-    cron = serializers.CharField(
-        max_length=120,
-        help_text="minute hour day-of-month month day-of-week, e.g. '*/15 6-18 * * mon-fri'",
-        error_messages={"blank": "Give a cron expression: minute hour day-of-month month day-of-week."},
-    )
-    payload = serializers.JSONField(required=False, default=dict)
-    description = serializers.SerializerMethodField()
-    next_run = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Schedule
-        fields = ["id", "flow", "environment", "cron", "payload", "enabled", "description", "next_run", "created"]
-        read_only_fields = ["created"]
-        validators = []
-
-    def get_description(self, schedule: Schedule) -> str:
-        task = schedule.periodic_task
-        return task.crontab.human_readable if task is not None and task.crontab is not None else schedule.cron
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_next_run(self, schedule: Schedule):
-        moment = schedules.next_run(schedule)
-        return moment.isoformat() if moment else None
-
-    def validate_payload(self, payload):
-        return storable(payload, "payload")
-
-    def validate_cron(self, cron: str) -> str:
-        try:
-            schedules.parse_cron(cron)
-        except ValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict["cron"]) from None
-        return cron
-
-    def update(self, instance, validated_data):
-        for fixed in ("flow", "environment"):
-            value = validated_data.pop(fixed, None)
-            if value is not None and value != getattr(instance, fixed):
-                raise serializers.ValidationError(
-                    {fixed: f"A schedule's {fixed} cannot change; delete it and create another."}
-                )
-        return schedules.update(
-            instance,
-            cron=validated_data.get("cron"),
-            payload=validated_data.get("payload"),
-            enabled=validated_data.get("enabled"),
-        )
-
-    def create(self, validated_data):
-        return schedules.create(
-            validated_data["flow"],
-            validated_data["environment"],
-            validated_data["cron"],
-            payload=validated_data.get("payload"),
-            enabled=validated_data.get("enabled", True),
-        )
-
-
-class StatusCountsSerializer(serializers.Serializer):
-    queued = serializers.IntegerField()
-    running = serializers.IntegerField()
-    succeeded = serializers.IntegerField()
-    completed_with_errors = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    cancelled = serializers.IntegerField()
-
-
-class PercentilesSerializer(serializers.Serializer):
-    p50 = serializers.FloatField(allow_null=True)
-    p95 = serializers.FloatField(allow_null=True)
-    count = serializers.IntegerField()
-
-
-class FlowStatsSerializer(serializers.Serializer):
-    flow = FlowBriefSerializer()
-    total = serializers.IntegerField()
-    by_status = StatusCountsSerializer()
-    duration_ms = PercentilesSerializer(help_text="started to finished")
-    latency_ms = PercentilesSerializer(help_text="created to finished, queueing included")
-
-
-class StatsSerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField()
-    flows = FlowStatsSerializer(many=True)
 
 
 class InstructionCheckSerializer(serializers.Serializer):
@@ -491,29 +189,3 @@ class InstructionProblemsSerializer(serializers.Serializer):
 class ValidationResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
-
-
-class TimelineSerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField()
-    bucket_seconds = serializers.FloatField()
-    starts = serializers.ListField(child=serializers.DateTimeField(), help_text="start of each slice")
-    counts = serializers.DictField(
-        child=serializers.ListField(child=serializers.IntegerField()), help_text="per status, one count per slice"
-    )
-
-
-class StepFigureSerializer(serializers.Serializer):
-    flow = FlowBriefSerializer()
-    name = serializers.CharField()
-    runs = serializers.IntegerField()
-    failures = serializers.IntegerField(help_text="failed, timed out or error ignored")
-    p50_ms = serializers.FloatField(allow_null=True)
-    p95_ms = serializers.FloatField(allow_null=True)
-
-
-class StepFiguresSerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField()
-    slowest = StepFigureSerializer(many=True)
-    failing = StepFigureSerializer(many=True)

@@ -9,7 +9,7 @@ So a periodic sweep sends again every execution that is
 - running, with a heartbeat older than the lease (its worker is gone) and not sent again within
   that time.
 
-Sending twice is safe: a delivery claims the execution atomically (``flows.engine``), so a copy
+Sending twice is safe: a delivery claims the execution atomically (``flows.leases``), so a copy
 that finds it running under a live lease, or final, does nothing. A queue with a long backlog gets
 one extra message per waiting execution per period, which its claim discards.
 """
@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import Task
 from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from flows.engine import lease_seconds
+from flows.leases import lease_seconds
 from flows.models import Execution
 
 logger = logging.getLogger("erpflow.stranded")
@@ -47,10 +48,12 @@ def stranded(now=None):
     )
 
 
-def resend() -> int:
-    """Send the stranded executions again; answers how many were sent."""
-    from flows.tasks import run_execution  # flows.tasks imports this module for its sweep task: a real cycle
+def resend(run_execution: Task) -> int:
+    """Send the stranded executions again; answers how many were sent.
 
+    The task that runs an execution is given by ``flows.tasks``, whose sweep calls this: it lives
+    there, and this module importing it would make the two import each other.
+    """
     ids = list(stranded().values_list("pk", flat=True)[:BATCH])
     if not ids:
         return 0

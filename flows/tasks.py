@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from config.logging import log_context
 from flows import engine, stranded
+from flows.leases import lease_seconds
 from flows.models import Execution, Flow, FlowVersion
 from flows.notify import publish_finished
 from flows.versions import sync_connector_uses
@@ -36,16 +37,16 @@ def run_execution(self, execution_id: int) -> str:
             return "missing"
         except (OperationalError, InterfaceError) as exc:
             logger.warning("execution %s: database unavailable (%s); trying again", execution_id, type(exc).__name__)
-            raise self.retry(exc=exc, countdown=engine.lease_seconds()) from None
+            raise self.retry(exc=exc, countdown=lease_seconds()) from None
         if execution.status == Execution.Status.RUNNING:
-            raise self.retry(countdown=engine.lease_seconds())
+            raise self.retry(countdown=lease_seconds())
         return execution.status
 
 
 @shared_task
 def resend_stranded() -> int:
     """Sweep: send again the executions the broker lost (see ``flows.stranded``)."""
-    return stranded.resend()
+    return stranded.resend(run_execution)
 
 
 @shared_task

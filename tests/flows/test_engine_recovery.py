@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from flows import engine
+from flows import engine, leases
 from flows.models import Execution, StepRun
 from tests.flows.builders import chain, graph, mapping
 
@@ -33,7 +33,7 @@ def crash_after(execution, keep: int, attempts: int = 1) -> None:
         finished=None,
         output=None,
         attempts=attempts,
-        heartbeat=timezone.now() - timedelta(seconds=engine.lease_seconds() + 1),
+        heartbeat=timezone.now() - timedelta(seconds=leases.lease_seconds() + 1),
     )
 
 

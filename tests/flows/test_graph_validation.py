@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import graph as graphs
+from flows.step_names import reference_key
 from tests.flows.builders import chain, graph, mapping
 
 OK = '{"ok": true}'
@@ -215,8 +216,8 @@ def test_ancestors_are_transitive():
 
 
 def test_reference_keys_are_identifiers():
-    assert graphs.reference_key("Get customer (SAP)") == "get_customer_sap"
-    assert graphs.reference_key("  Überweisung 2 ") == "überweisung_2"
+    assert reference_key("Get customer (SAP)") == "get_customer_sap"
+    assert reference_key("  Überweisung 2 ") == "überweisung_2"
 
 
 json_values = st.recursive(

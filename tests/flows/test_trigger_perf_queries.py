@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from flows import engine
+from flows import engine, leases
 from flows.models import Execution, StepRun
 from flows.tasks import run_execution
 from tests.flows.builders import graph, mapping
@@ -41,19 +41,19 @@ def test_the_claim_reads_back_what_it_wrote_and_a_second_claim_is_refused(publis
     version = publish(ADD_FIELD)
     execution = start(version, {"n": 2})
 
-    claimed = engine._claim(execution.pk, "lease-one")
+    claimed = leases.claim(execution.pk, "lease-one")
 
     assert claimed.pk == execution.pk
     assert (claimed.status, claimed.attempts, claimed.lease) == (Execution.Status.RUNNING, 1, "lease-one")
     assert claimed.input["payload"] == {"n": 2}
     assert claimed.version_id == version.pk and claimed.version_created is not None
-    assert engine._claim(execution.pk, "lease-two") is None, "a live lease is not taken over"
+    assert leases.claim(execution.pk, "lease-two") is None, "a live lease is not taken over"
     stored = Execution.objects.get(pk=execution.pk)
     assert (stored.lease, stored.attempts) == ("lease-one", 1)
 
-    stale = timezone.now() - timedelta(seconds=engine.lease_seconds() + 1)
+    stale = timezone.now() - timedelta(seconds=leases.lease_seconds() + 1)
     Execution.objects.filter(pk=execution.pk).update(heartbeat=stale)
-    taken = engine._claim(execution.pk, "lease-three")
+    taken = leases.claim(execution.pk, "lease-three")
     assert (taken.attempts, taken.lease, taken.started) == (2, "lease-three", claimed.started)
 
 

@@ -1,0 +1,129 @@
+"""Which delivery holds a running execution: the claim that takes it, the heartbeats that keep it.
+
+A delivery runs an execution under a lease token it took when claiming it. While it runs, a
+per-process thread refreshes the execution's heartbeat; a heartbeat older than ``lease_seconds``
+means the worker is gone, so a redelivery may claim the execution again, the stranded sweep
+(``flows.stranded``) sends it again and the watchdog (``flows.tasks.fail_vanished``) ends it.
+The engine itself checks between steps that the lease is still its own (``flows.engine``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from flows.models import Execution, FlowVersion
+
+logger = logging.getLogger("erpflow.engine")  # the heartbeats are the engine's, as far as an operator reads logs
+
+Status = Execution.Status
+
+
+def lease_seconds() -> float:
+    """How old a running execution's heartbeat may be before another delivery may take it over."""
+    return 3 * settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
+
+
+class _Claim:
+    """Takes an execution for one delivery and reads it back in the same statement (``UPDATE ...
+    RETURNING``, which PostgreSQL and SQLite, the two databases erpflow runs on, both have): the
+    claim, not a second query, tells the engine what it runs. The row comes back with the
+    ``created`` time of its version, which with the version's id names the engine's cached plan.
+
+    The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, or
+    when running with a heartbeat older than the lease (its worker is gone) or none at all.
+    """
+
+    def __init__(self):
+        self.sql: str | None = None
+
+    def statement(self) -> str:
+        if self.sql is None:
+            quote = connection.ops.quote_name
+            table, versions = quote(Execution._meta.db_table), quote(FlowVersion._meta.db_table)
+            column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
+            returned = ", ".join(f"{table}.{name}" for name in column.values())
+            self.sql = (
+                f"UPDATE {table} SET {column['status']} = %s, {column['attempts']} = {column['attempts']} + 1, "  # noqa: S608
+                f"{column['lease']} = %s, {column['heartbeat']} = %s, "
+                f"{column['started']} = COALESCE({column['started']}, %s) "
+                f"WHERE {column['id']} = %s AND ({column['status']} = %s OR ({column['status']} = %s AND "
+                f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL))) "
+                f"RETURNING {returned}, (SELECT {versions}.{quote('created')} FROM {versions} "
+                f"WHERE {versions}.{quote('id')} = {table}.{column['version']}) AS version_created"
+            )
+        return self.sql
+
+    def __call__(self, execution_id: int, lease: str) -> Execution | None:
+        """The claimed execution, or None when it is not claimable (final, or under a live lease)."""
+        now = timezone.now()
+        moment = Execution._meta.get_field("heartbeat")
+        stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
+        now = moment.get_db_prep_value(now, connection)
+        params = [Status.RUNNING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
+        claimed = list(Execution.objects.raw(self.statement(), params))
+        return claimed[0] if claimed else None
+
+
+claim = _Claim()
+
+
+class _Heartbeats:
+    """One thread per process refreshing the heartbeat of every execution this process is running.
+
+    It wakes every ``TICK`` seconds and beats the executions whose last beat is older than
+    ``ERPFLOW_EXECUTION_HEARTBEAT_SECONDS``; with nothing running it closes its database connection.
+    """
+
+    TICK = 0.25
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running: dict[int, tuple[str, float]] = {}
+        self.thread: threading.Thread | None = None
+
+    @contextmanager
+    def beating(self, execution_id: int, lease: str):
+        with self.lock:
+            self.running[execution_id] = (lease, time.monotonic())
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.loop, name="erpflow-execution-heartbeat", daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running.pop(execution_id, None)
+
+    def loop(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            interval = settings.ERPFLOW_EXECUTION_HEARTBEAT_SECONDS
+            now = time.monotonic()
+            with self.lock:
+                due = {pk: lease for pk, (lease, last) in self.running.items() if now - last >= interval}
+                idle = not self.running
+            if idle:
+                connection.close()
+                continue
+            try:
+                for execution_id, lease in due.items():
+                    Execution.objects.filter(pk=execution_id, lease=lease, status=Status.RUNNING).update(
+                        heartbeat=timezone.now()
+                    )
+                    with self.lock:
+                        if execution_id in self.running:
+                            self.running[execution_id] = (lease, now)
+            except Exception as exc:
+                logger.warning("could not record execution heartbeats: %s", type(exc).__name__)
+                connection.close()
+
+
+heartbeats = _Heartbeats()

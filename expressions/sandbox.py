@@ -5,7 +5,7 @@ An expression sees four names, the step's *properties*:
 - ``env``: the variables of the execution's environment, secrets decrypted (masked wherever logged);
 - ``trigger``: ``payload``, ``headers`` and ``query`` of what started the execution;
 - ``steps``: the outputs of the steps upstream of this one, by name (``steps["Get customer"]``)
-  and by reference key (``steps.get_customer``, see ``flows.graph.reference_key``; ``expressions.properties``
+  and by reference key (``steps.get_customer``, see ``flows.step_names.reference_key``; ``expressions.properties``
   builds them);
 - ``execution``: ``id`` and ``correlation_id``;
 

@@ -89,7 +89,7 @@ class Fixture:
     steps: int
 
     def remove(self) -> None:
-        from flows.api import delete_flow
+        from flows.deletion import delete_flow
         from flows.models import Flow
 
         for flow in Flow.objects.filter(organization=self.organization):

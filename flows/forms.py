@@ -149,7 +149,7 @@ class ImportForm(forms.Form):
 
 
 class ExecutionFilterForm(forms.Form):
-    """The executions list's filters; the values go to ``flows.monitoring.filter_executions``."""
+    """The executions list's filters; the values go to ``flows.filters.filter_executions``."""
 
     flow = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *Execution.Status.choices])

@@ -118,7 +118,7 @@ class TestFlowPage:
         assert "Sandbox" in page
 
     def test_the_json_editor_shows_steps_first_with_keys_in_the_order_of_the_step_form(self, session_client, orders):
-        from flows.views import draft_text
+        from flows.pages.flow_page import draft_text
 
         text = draft_text(Flow.objects.get(pk=orders.pk).draft)
         assert text.index('"steps"') < text.index('"edges"')

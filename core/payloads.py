@@ -1,6 +1,6 @@
 """The one reading of JSON bodies, and what a value must be before erpflow keeps it.
 
-Every API body (DRF's parser, ``core.parsers``) and every trigger body (``flows.triggers``)
+Every API body (DRF's parser, ``core.parsers``) and every trigger body (``flows.payloads``)
 is read by ``load_json``, so one limit holds everywhere:
 
 - nesting at most ``MAX_DEPTH`` levels: Python reads JSON back recursively, so a deeper value

@@ -5,7 +5,7 @@ for a bearer token, the token's), and only when both are under their limit incre
 concurrent requests on several app servers can never let more through than the limit. The window
 is numbered by Redis's own clock, so app servers with drifting clocks share the same window.
 A refused request answers 429 with ``Retry-After``: the seconds until the window ends. Webhook
-calls count against their organization too (``flows.views.webhook``): a webhook URL is an API.
+calls count against their organization too (``flows.webhook_receiver``): a webhook URL is an API.
 
 Without ``REDIS_URL`` (``make run`` on one machine) there is nothing shared to count in, and no limit.
 """

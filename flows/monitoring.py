@@ -1,4 +1,5 @@
-"""Looking at executions: the filters the executions list and API share, and statistics per flow.
+"""Statistics of executions per flow and step over a time range (the executions list's filters are
+``flows.filters``).
 
 Statistics count executions created in a time range by status and give the 50th and 95th
 percentile of their *duration* (started to finished: the engine's time) and of their *latency*
@@ -24,7 +25,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 from flows.models import Execution, Flow, StepRun
 
 DEFAULT_RANGE = timedelta(hours=24)
-FILTERS = ("flow", "status", "environment", "trigger", "correlation_id", "since", "until")
 
 
 def parse_moment(value: str, name: str) -> datetime:
@@ -46,42 +46,6 @@ def parse_moment(value: str, name: str) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise ValidationError({name: f"'{value}' is out of the range of dates erpflow handles."}) from None
-
-
-def _choices(value: str, name: str, allowed: list[str]) -> list[str]:
-    chosen = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [part for part in chosen if part not in allowed]
-    if unknown:
-        raise ValidationError({name: f"Unknown {name} '{unknown[0]}'; use one of: {', '.join(allowed)}."})
-    return chosen
-
-
-def filter_executions(queryset: QuerySet, params: Mapping[str, Any]) -> QuerySet:
-    """``queryset`` narrowed by the filters present in ``params``; raises ``ValidationError`` per bad filter.
-
-    ``flow`` and ``environment`` are slugs, ``status`` and ``trigger`` one value or several separated
-    by commas, ``since`` and ``until`` ISO 8601 bounds on the creation time (until is exclusive).
-    """
-    value = {name: (params.get(name) or "").strip() for name in FILTERS}
-    if value["flow"]:
-        queryset = queryset.filter(flow__slug=value["flow"])
-    if value["environment"]:
-        queryset = queryset.filter(environment__slug=value["environment"])
-    if value["status"]:
-        queryset = queryset.filter(status__in=_choices(value["status"], "status", Execution.Status.values))
-    if value["trigger"]:
-        queryset = queryset.filter(trigger__in=_choices(value["trigger"], "trigger", Execution.Trigger.values))
-    if value["correlation_id"]:
-        queryset = queryset.filter(correlation_id=value["correlation_id"])
-    since = parse_moment(value["since"], "since") if value["since"] else None
-    until = parse_moment(value["until"], "until") if value["until"] else None
-    if since and until and since >= until:
-        raise ValidationError({"until": "until must be later than since."})
-    if since:
-        queryset = queryset.filter(created__gte=since)
-    if until:
-        queryset = queryset.filter(created__lt=until)
-    return queryset
 
 
 def time_range(params: Mapping[str, Any], now: datetime | None = None) -> tuple[datetime, datetime]:

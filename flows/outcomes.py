@@ -7,8 +7,8 @@ from django.db.models import Prefetch, prefetch_related_objects
 from rest_framework import status
 
 from flows import notify
+from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.models import Execution, StepRun
-from flows.serializers import ExecutionResultSerializer, ExecutionSerializer
 
 OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested"]
 STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]

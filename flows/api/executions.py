@@ -14,14 +14,14 @@ from accounts.tenancy import OrganizationScopedMixin
 from core.serializers import ErrorSerializer
 from flows import engine, triggers
 from flows.api.errors import ERRORS, FlowsAPI, validated
-from flows.filters import ExecutionFilter, filter_executions
-from flows.models import Execution
-from flows.serializers import (
+from flows.execution_serializers import (
     BulkReplayResultSerializer,
     BulkReplaySerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
 )
+from flows.filters import ExecutionFilter, filter_executions
+from flows.models import Execution
 
 
 class ExecutionViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ReadOnlyModelViewSet):

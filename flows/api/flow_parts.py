@@ -12,7 +12,7 @@ from accounts.policy import Action
 from flows import schedules, versions, webhooks
 from flows.api.errors import ERRORS, FlowsAPI
 from flows.models import Flow, Schedule, Webhook
-from flows.serializers import ScheduleSerializer, WebhookSerializer
+from flows.trigger_serializers import ScheduleSerializer, WebhookSerializer
 
 
 class FlowPartMixin:

@@ -24,23 +24,22 @@ from flows.api.triggers import execution_response
 from flows.deletion import delete_flow
 from flows.diffs import diff_refs
 from flows.drafts import merge_draft
+from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.importing import check_import
 from flows.models import Deployment, Flow, FlowVersion
 from flows.serializers import (
     DeploymentSerializer,
     DeploySerializer,
     DraftSerializer,
-    ExecutionResultSerializer,
-    ExecutionSerializer,
     FlowSerializer,
     GraphSerializer,
     PublishSerializer,
-    RunSerializer,
     ValidationResultSerializer,
     VersionDetailSerializer,
     VersionSerializer,
     sent_graph,
 )
+from flows.trigger_serializers import RunSerializer
 
 
 def object_schema(description: str, parameters: dict[str, str]):

@@ -12,7 +12,7 @@ from flows import monitoring
 from flows.api.errors import FlowsAPI
 from flows.filters import filter_executions
 from flows.models import Execution
-from flows.serializers import StatsSerializer, StepFiguresSerializer, TimelineSerializer
+from flows.monitoring_serializers import StatsSerializer, StepFiguresSerializer, TimelineSerializer
 
 MONITORING_RANGE = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 24 hours before until"),

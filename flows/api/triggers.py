@@ -13,9 +13,10 @@ from accounts.policy import Action
 from core.serializers import ErrorSerializer
 from flows import payloads, triggers
 from flows.api.errors import FlowsAPI
+from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.models import Execution, Flow
 from flows.outcomes import execution_outcome
-from flows.serializers import ExecutionResultSerializer, ExecutionSerializer, TriggerSerializer
+from flows.trigger_serializers import TriggerSerializer
 
 
 def execution_response(request, execution: Execution, *, wait: int, created: bool) -> Response:

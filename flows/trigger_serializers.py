@@ -53,7 +53,7 @@ class ScopedSlugField(serializers.SlugRelatedField):
 
 
 class TriggerSerializer(serializers.Serializer):
-    """The body of ``POST /api/v1/flows/{slug}/executions`` (documentation; ``flows.triggers`` parses it)."""
+    """The body of ``POST /api/v1/flows/{slug}/executions`` (documentation; ``flows.payloads`` parses it)."""
 
     environment = serializers.SlugField(help_text="environment to run in, e.g. sandbox")
     payload = serializers.JSONField(required=False, help_text="the flow's input, read by steps as trigger.payload")

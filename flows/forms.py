@@ -9,7 +9,7 @@ from django import forms
 from django.utils.text import slugify
 
 from accounts.models import Environment
-from flows import triggers
+from core.payloads import storage_problem
 from flows.models import Execution, Flow
 from flows.serializers import RESERVED_SLUGS
 
@@ -31,8 +31,8 @@ def parse_json_field(text: str, what: str) -> Any:
 
 
 def storable(value: Any, what: str) -> Any:
-    """``value``, unless the database cannot store it (``flows.triggers.storage_problem`` says why)."""
-    problem = triggers.storage_problem(value, what)
+    """``value``, unless the database cannot store it (``core.payloads.storage_problem`` says why)."""
+    problem = storage_problem(value, what)
     if problem:
         raise forms.ValidationError(problem)
     return value

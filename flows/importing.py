@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.text import slugify
 
-from flows import triggers
+from flows import payloads
 from flows.graph import InvalidGraph, Problem
 from flows.serializers import RESERVED_SLUGS
 
@@ -15,7 +15,7 @@ def check_import(data) -> str:
     cannot store."""
     if not isinstance(data, dict):
         return ""
-    triggers.refuse_unstorable(data, "file")
+    payloads.refuse_unstorable(data, "file")
     slug = slugify(str(data.get("slug") or data.get("name") or ""))[:120]
     if slug in RESERVED_SLUGS:
         raise InvalidGraph(

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from core.errors import too_large_message
-from core.payloads import PayloadError, depth_problem, load_json
-from flows.triggers import MAX_WAIT_SECONDS, TriggerError, TriggerRequest, refuse_unstorable
+from core.payloads import PayloadError, depth_problem, load_json, storage_problem
+from flows.triggers import MAX_WAIT_SECONDS, TriggerError, TriggerRequest
 
 MAX_ID_LENGTH = 200
 ENVELOPE = ("environment", "payload", "correlation_id", "deduplication_id", "wait")
@@ -262,3 +262,12 @@ def parse_wait(value: Any) -> int:
             f"wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}; got {value!r}.", field="wait"
         )
     return value
+
+
+# The same check guards every JSON value flows keep besides trigger payloads: drafts, import files and
+# schedule payloads, from the API and from pages' text fields.
+def refuse_unstorable(value: Any, name: str) -> None:
+    """A 400 (``TriggerError``) saying why ``value`` cannot be stored."""
+    problem = storage_problem(value, name)
+    if problem:
+        raise TriggerError(problem, field=name)

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from accounts.choices import Role
 from accounts.models import Environment
 from core import masking
+from core.payloads import storage_problem
 from flows import schedules, triggers, webhooks
 from flows.models import Flow, Schedule, Webhook
 from flows.serializers import organization_of
@@ -26,8 +27,8 @@ def _can_edit(serializer) -> bool:
 
 
 def _storable_or_refused(value, name: str):
-    """``value``, unless the database cannot store it (``flows.triggers.storage_problem`` says why)."""
-    problem = triggers.storage_problem(value, name)
+    """``value``, unless the database cannot store it (``core.payloads.storage_problem`` says why)."""
+    problem = storage_problem(value, name)
     if problem:
         raise serializers.ValidationError(problem)
     return value

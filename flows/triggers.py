@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from accounts import environments
 from accounts.models import Environment
-from core.payloads import depth_problem, number_problem
 from flows import graph as graphs
 from flows import versions
 from flows.models import Deployment, Execution, Flow
@@ -83,52 +82,6 @@ class TriggerRequest:
 
 
 # -- what an execution's input may hold ---------------------------------------------------------------
-# The same checks guard every JSON value flows keep besides trigger payloads: drafts, import files and
-# schedule payloads, from the API and from pages' text fields.
-
-
-def storage_problem(value: Any, name: str) -> str | None:
-    """Why ``value`` cannot be stored, or None: nesting deeper than ``core.payloads.MAX_DEPTH``, a
-    number out of range or a NUL character (PostgreSQL stores neither in jsonb), which would otherwise
-    fail on saving with a 500. Values parsed from pages' text fields arrive here unchecked."""
-    problem = depth_problem(value, name) or number_problem(value, name)
-    if problem:
-        return problem
-    where = find_nul(value, name)
-    if where is None:
-        return None
-    return (
-        f"{where} contains a NUL character (\\u0000), which erpflow cannot store; encode binary data "
-        "(for example as base64)."
-    )
-
-
-def refuse_unstorable(value: Any, name: str) -> None:
-    """A 400 (``TriggerError``) saying why ``value`` cannot be stored."""
-    problem = storage_problem(value, name)
-    if problem:
-        raise TriggerError(problem, field=name)
-
-
-def find_nul(value: Any, path: str) -> str | None:
-    """The path of the first text holding a NUL character, or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in str(key):
-                return f"{path} (a key)"
-            found = find_nul(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_nul(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
 # -- starting executions -------------------------------------------------------------------------------
 
 

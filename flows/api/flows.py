@@ -18,7 +18,7 @@ from accounts.policy import Action
 from accounts.tenancy import OrganizationScopedMixin
 from core.serializers import ErrorSerializer
 from flows import graph as graphs
-from flows import portable, properties, triggers, versions
+from flows import payloads, portable, properties, triggers, versions
 from flows.api.errors import ERRORS, FlowsAPI, invalid, json_object, problems_response, validated
 from flows.api.triggers import execution_response
 from flows.deletion import delete_flow
@@ -108,7 +108,7 @@ class FlowViewSet(FlowsAPI, OrganizationScopedMixin, viewsets.ModelViewSet):
         flow = self.get_object()
         if request.method != "GET":
             data = sent_graph(request.data)
-            triggers.refuse_unstorable(data, "graph")
+            payloads.refuse_unstorable(data, "graph")
             graph = merge_draft(flow.draft, data) if request.method == "PATCH" else data
             problems = versions.save_draft(flow, graph, request.user)
             if problems:

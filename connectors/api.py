@@ -7,16 +7,17 @@ changes and connection tests need ``connectors:write`` and the editor role.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts import environments
-from connectors import catalog, pools, runtime, usage, values
+from connectors import catalog, pool_stats, runtime, usage, values
 from connectors.access import usable_by
+from connectors.filters import ConnectorFilter
 from connectors.models import Connector, ConnectorSettings
 from connectors.serializers import (
     ConnectorSerializer,
@@ -45,23 +46,6 @@ def visible_connectors(request):
     )
 
 
-def filter_connectors(queryset, organization, params):
-    """The list's filters: ``type``, ``tag``, ``environment`` (slug, name or id) and ``q`` (name, description)."""
-    if params.get("type"):
-        queryset = queryset.filter(type_key=params["type"])
-    if params.get("environment"):
-        environment = environments.find(organization, params["environment"], by_name_or_id=True)
-        queryset = queryset.filter(settings__environment=environment) if environment else queryset.none()
-    if params.get("q"):
-        queryset = queryset.filter(Q(name__icontains=params["q"]) | Q(description__icontains=params["q"]))
-    if params.get("tag"):
-        # Tags are a JSON list; matched here rather than in SQL, since SQLite (``make run``) has no JSON contains.
-        tag = params["tag"]
-        tagged = [pk for pk, tags in queryset.values_list("pk", "tags") if tag in (tags or [])]
-        queryset = queryset.filter(pk__in=tagged)
-    return queryset
-
-
 @extend_schema_view(
     list=extend_schema(responses={200: ConnectorTypeSerializer(many=True)}),
     retrieve=extend_schema(responses={200: ConnectorTypeSerializer, 404: ErrorSerializer}),
@@ -84,14 +68,6 @@ class ConnectorTypeViewSet(viewsets.ViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("type", str, description="Type key, e.g. postgres"),
-            OpenApiParameter("tag", str),
-            OpenApiParameter("environment", str, description="Environment slug, name or id"),
-            OpenApiParameter("q", str, description="Text in the name or description"),
-        ]
-    ),
     create=extend_schema(responses={201: ConnectorSerializer, **ERRORS}),
     update=extend_schema(responses={200: ConnectorSerializer, **ERRORS}),
     partial_update=extend_schema(responses={200: ConnectorSerializer, **ERRORS}),
@@ -101,14 +77,17 @@ class ConnectorViewSet(viewsets.ModelViewSet):
 
     queryset = Connector.objects.all()
     serializer_class = ConnectorSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ConnectorFilter
     resource = "connectors"
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        queryset = visible_connectors(self.request)
-        if self.action == "list":
-            queryset = filter_connectors(queryset, self.request.organization, self.request.query_params)
-        return queryset
+        return visible_connectors(self.request)
+
+    def filter_queryset(self, queryset):
+        # The filters are the list's: a connector's own URL finds it whatever the query string says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     @extend_schema(responses={204: None, 404: ErrorSerializer, 409: InUseSerializer})
     def destroy(self, request, *args, **kwargs):
@@ -182,8 +161,8 @@ class ConnectorViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: ErrorSerializer})
     @action(detail=True, methods=["get"], url_path="pool-stats")
     def pool_stats(self, request, pk=None):
-        """This process's live pool figures per environment the connector is deployed to."""
+        """Live pool figures per environment the connector is deployed to, summed over every process with its pool."""
         connector = self.get_object()
         return Response(
-            {row.environment.slug: pools.stats(connector, row.environment) for row in connector.settings.all()}
+            {row.environment.slug: pool_stats.stats(connector, row.environment) for row in connector.settings.all()}
         )

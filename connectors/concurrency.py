@@ -98,16 +98,14 @@ def budget_of(connector, environment) -> Budget | None:
 
 
 def _has_level(connector) -> bool:
-
     try:
-        kind = catalog.get(getattr(connector, "type_key", ""))
+        connector_type = catalog.get(getattr(connector, "type_key", ""))
     except KeyError:
         return False
-    return any(field.name == "concurrency_level" for field in kind.fields)
+    return any(field.name == "concurrency_level" for field in connector_type.fields)
 
 
 def _stored(connector, environment) -> dict:
-
     rows = ConnectorSettings.objects.filter(connector_id=connector.pk, environment_id=environment.pk)
     return rows.values_list("values", flat=True).first() or {}
 
@@ -119,7 +117,6 @@ def _level(values: dict) -> int | None:
 
 
 def _settings_budget(connector, environment, own: int | None) -> Budget | None:
-
     values = _stored(connector, environment)
     lender_name = (values.get("borrow_concurrency_from") or "").strip()
     if lender_name and lender_name != connector.name:

@@ -271,7 +271,7 @@ def initial_value(field: Field, stored: dict):
 
 
 class FilterForm(forms.Form):
-    """The list's filters, the same names as the API's query parameters."""
+    """What the list page offers of ``ConnectorFilter`` (the API's query parameters), with the types to choose from."""
 
     q = forms.CharField(required=False, label="Search")
     type = forms.ChoiceField(required=False, label="Type")

@@ -39,7 +39,6 @@ class Connector(OrganizationScoped):
 
     @property
     def type(self):
-
         return catalog.get(self.type_key)
 
 

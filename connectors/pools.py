@@ -7,9 +7,8 @@ resolve differently when they are checked again every ``RECHECK_SECONDS`` (a var
 to changed). The old pool is drained in the background: connections lent out finish their
 statement and close when they come back.
 
-Each process publishes the stats of its pools to Redis every ``ERPFLOW_POOL_STATS_SECONDS`` (with
-a short expiry, so a process that died drops out), and ``stats(connector, environment)`` sums
-them, so the API process shows the workers' pools. Without Redis only this process's pools count.
+The figures of these pools reach other processes through ``connectors.pool_stats``, which is told
+of every pool opened here (``when_opened``).
 """
 
 from __future__ import annotations
@@ -17,25 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
-
-from config.redis_client import client as redis_client
 from connectors import values
-from connectors.catalog.base import ConnectorError, ConnectorType, Pool, pool_stats
+from connectors.catalog.base import ConnectorError, ConnectorType, Pool
 from connectors.models import ConnectorSettings
-from core.masking import MASK
+from core.masking import Masker
 
 logger = logging.getLogger("erpflow.pools")
 
-STATS_KEY = "erpflow:pool-stats:{connector}:{environment}"
 RECHECK_SECONDS = 30.0
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -45,35 +38,28 @@ class LivePool:
     connector_id: int
     environment_id: int
     revision: int
-    kind: ConnectorType
+    connector_type: ConnectorType
     pool: Pool
     secrets: list[str] = field(default_factory=list)
     fingerprint: str = ""
     recheck_at: float = field(default_factory=lambda: time.monotonic() + RECHECK_SECONDS)
+    masker: Masker = field(init=False)
 
-    def scrub(self, text: str) -> str:
-        return scrub(text, self.secrets)
+    def __post_init__(self):
+        self.masker = Masker(self.secrets)  # built once: every error of a call through this pool passes it
 
     def stats(self) -> dict:
         return {**self.pool.stats(), "revision": self.revision}
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every one of ``secrets`` replaced by the mask."""
-
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 _live: dict[tuple[int, int], LivePool] = {}
 _lock = threading.Lock()
 _opening: dict[tuple[int, int], threading.Lock] = {}
 _secrets_opening: list[list[str]] = []  # of pools being opened, before they are in ``_live``
+_opened_listeners: list[Callable[[], None]] = []
 
 
-class _ScrubDriverLogs(logging.Filter):
+class _MaskDriverLogs(logging.Filter):
     """Drivers log their own connection errors (psycopg_pool retries in the background, with the server's
     message); a secret pasted into another field would reach the log through them, so it is masked there too."""
 
@@ -82,14 +68,14 @@ class _ScrubDriverLogs(logging.Filter):
             secrets = [s for live in _live.values() for s in live.secrets] + [s for o in _secrets_opening for s in o]
         if secrets:
             message = record.getMessage()
-            scrubbed = scrub(message, secrets)
-            if scrubbed != message:
-                record.msg, record.args = scrubbed, ()
+            masked = Masker(secrets).text(message)
+            if masked != message:
+                record.msg, record.args = masked, ()
         return True
 
 
 for _driver_logger in ("psycopg.pool", "psycopg", "oracledb", "pymysql"):
-    logging.getLogger(_driver_logger).addFilter(_ScrubDriverLogs())
+    logging.getLogger(_driver_logger).addFilter(_MaskDriverLogs())
 
 
 def application_name(connector_id: int, environment_id: int, revision: int) -> str:
@@ -122,8 +108,14 @@ def get(connector, environment) -> LivePool:
             _secrets_opening.remove(fresh.secrets)
         if old is not None:
             _drain(old)
-        _publisher.ensure_running()
+        for listener in _opened_listeners:
+            listener()
         return fresh
+
+
+def when_opened(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after every pool this process opens (``connectors.pool_stats`` publishes then)."""
+    _opened_listeners.append(listener)
 
 
 def _unchanged(live: LivePool, connector, environment) -> bool:
@@ -132,7 +124,7 @@ def _unchanged(live: LivePool, connector, environment) -> bool:
     try:
         *_, resolved = _settings(connector, environment)
     except ConnectorError as problem:  # keep serving with the pool that works; the problem shows on the next open
-        logger.warning("connector %s: settings no longer resolve: %s", connector.pk, live.scrub(str(problem)))
+        logger.warning("connector %s: settings no longer resolve: %s", connector.pk, live.masker.text(str(problem)))
         return True
     return _fingerprint(resolved) == live.fingerprint
 
@@ -143,7 +135,6 @@ def _fingerprint(resolved: dict) -> str:
 
 def _settings(connector, environment) -> tuple:
     """(connector as stored now, its type, the revision, the resolved settings) for ``environment``."""
-
     row = (
         ConnectorSettings.objects.filter(connector_id=connector.pk, environment=environment)
         .select_related("connector")
@@ -155,38 +146,37 @@ def _settings(connector, environment) -> tuple:
         )
     current = row.connector
     try:
-        kind = current.type
+        connector_type = current.type
     except KeyError:
         raise ConnectorError(
             f"Connector '{current.name}' has type '{current.type_key}', which this installation does not provide."
         ) from None
     try:
-        resolved = values.resolve(type(kind), row.values, environment)
+        resolved = values.resolve(type(connector_type), row.values, environment)
     except values.SettingsInvalid as invalid:
         problems = "; ".join(f"{name}: {message}" for name, message in invalid.errors.items())
         raise ConnectorError(
             f"The settings of connector '{current.name}' for '{environment.name}' cannot be used: {problems}"
         ) from None
-    return current, kind, max(current.revision, connector.revision), resolved
+    return current, connector_type, max(current.revision, connector.revision), resolved
 
 
-def _open(environment, connector, kind: ConnectorType, revision: int, resolved: dict) -> LivePool:
-
-    secrets = values.secret_values(type(kind), resolved)
+def _open(environment, connector, connector_type: ConnectorType, revision: int, resolved: dict) -> LivePool:
+    secrets = values.secret_values(type(connector_type), resolved)
     name = application_name(connector.pk, environment.pk, revision)
     with _lock:
         _secrets_opening.append(secrets)  # until ``get`` puts the pool in ``_live``
     try:
-        pool = kind.open(resolved, name=name)
+        pool = connector_type.open(resolved, name=name)
     except Exception as exc:
         with _lock:
             _secrets_opening.remove(secrets)
         if isinstance(exc, ConnectorError):
             raise
-        text = scrub(str(exc), secrets)
+        text = Masker(secrets).text(str(exc))
         raise ConnectorError(f"The connection pool of '{connector.name}' could not be opened: {text}") from None
-    logger.info("opened pool %s (%s)", name, kind.key)
-    return LivePool(connector.pk, environment.pk, revision, kind, pool, secrets, _fingerprint(resolved))
+    logger.info("opened pool %s (%s)", name, connector_type.key)
+    return LivePool(connector.pk, environment.pk, revision, connector_type, pool, secrets, _fingerprint(resolved))
 
 
 def _drain(live: LivePool) -> None:
@@ -231,7 +221,6 @@ def close_orphans() -> int:
     A worker that never calls such a connector again would otherwise keep its idle connections open
     on the server until the process ends. Answers how many pools it closed.
     """
-
     live = live_pools()
     if not live:
         return 0
@@ -259,97 +248,3 @@ def close_orphans() -> int:
 def live_pools() -> list[LivePool]:
     with _lock:
         return list(_live.values())
-
-
-# -- statistics across processes ----------------------------------------------------------------
-
-COUNTS = ("size", "idle", "in_use", "waiting", "opened", "closed", "errors")
-
-
-def _key(connector_id: int, environment_id: int) -> str:
-    return STATS_KEY.format(connector=connector_id, environment=environment_id)
-
-
-def publish() -> None:
-    """Write this process's pool stats to Redis (one hash per connector and environment)."""
-    client = redis_client()
-    if client is None:
-        return
-    interval = settings.ERPFLOW_POOL_STATS_SECONDS
-    now = time.time()
-    with client.pipeline(transaction=False) as pipe:
-        for live in live_pools():
-            key = _key(live.connector_id, live.environment_id)
-            pipe.hset(key, PROCESS, json.dumps({**live.stats(), "at": now}))
-            pipe.expire(key, interval * 3)
-        pipe.execute()
-
-
-def stats(connector, environment) -> dict:
-    """Live pool statistics of a connector in an environment, summed over every process that has one.
-
-    ``processes`` says how many processes hold a pool; ``revision`` is the newest one in use.
-    """
-    connector_id = getattr(connector, "pk", connector)
-    environment_id = getattr(environment, "pk", environment)
-    reports: dict[str, dict] = {}
-    client = redis_client()
-    if client is not None:
-        key = _key(connector_id, environment_id)
-        oldest = time.time() - settings.ERPFLOW_POOL_STATS_SECONDS * 3
-        try:
-            for process, raw in client.hgetall(key).items():
-                report = json.loads(raw)
-                if report.get("at", 0) >= oldest:
-                    reports[process.decode() if isinstance(process, bytes) else process] = report
-        except Exception as exc:
-            logger.warning("could not read pool stats from Redis: %s", type(exc).__name__)
-    local = _live.get((connector_id, environment_id))
-    if local is not None:
-        reports[PROCESS] = local.stats()
-    else:
-        reports.pop(PROCESS, None)
-    total = pool_stats()
-    total.pop("min_idle"), total.pop("max_size")
-    for report in reports.values():
-        for name in COUNTS:
-            total[name] += int(report.get(name, 0))
-    newest = max(reports.values(), key=lambda r: r.get("revision", 0), default={})
-    return {
-        **total,
-        "processes": len(reports),
-        "revision": newest.get("revision"),
-        "min_idle": newest.get("min_idle"),
-        "max_size": newest.get("max_size"),
-    }
-
-
-class _Publisher:
-    """A daemon thread per process publishing pool stats while it has pools."""
-
-    def __init__(self):
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def ensure_running(self) -> None:
-        if not getattr(settings, "REDIS_URL", None):
-            return
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.loop, name="erpflow-pool-stats", daemon=True)
-                self.thread.start()
-        try:
-            publish()
-        except Exception as exc:
-            logger.warning("could not publish pool stats: %s", type(exc).__name__)
-
-    def loop(self) -> None:
-        while True:
-            time.sleep(settings.ERPFLOW_POOL_STATS_SECONDS)
-            try:
-                publish()
-            except Exception as exc:
-                logger.warning("could not publish pool stats: %s", type(exc).__name__)
-
-
-_publisher = _Publisher()

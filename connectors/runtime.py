@@ -24,6 +24,7 @@ from django.utils import timezone
 from connectors import catalog, concurrency, pools, values
 from connectors.catalog.base import ConnectorError, Deadline, Stage, TestResult
 from connectors.models import ConnectorSettings
+from core.masking import Masker
 
 logger = logging.getLogger("erpflow.connectors")
 
@@ -31,27 +32,26 @@ logger = logging.getLogger("erpflow.connectors")
 def call(connector, environment, text: str, params: dict, deadline: Deadline, options: dict | None = None) -> Any:
     """``options``: the step's options for this type (see ``ConnectorType.step_option_values``)."""
     live = pools.get(connector, environment)
-    options, _ = live.kind.step_option_values(options)
+    options, _ = live.connector_type.step_option_values(options)
     try:
         with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
-            return live.kind.execute(client, text, params, deadline, options)
+            return live.connector_type.execute(client, text, params, deadline, options)
     except ConnectorError as exc:
-        exc.args = (live.scrub(str(exc)),)
+        exc.args = (live.masker.text(str(exc)),)
         raise exc from None
     except Exception as exc:
         logger.warning("connector %s: unexpected %s", connector.pk, type(exc).__name__)
-        raise ConnectorError(live.scrub(f"{type(exc).__name__}: {exc}")) from None
+        raise ConnectorError(live.masker.text(f"{type(exc).__name__}: {exc}")) from None
 
 
 def test(type_key: str, stored_values: dict, environment) -> TestResult:
     """Test settings in their stored form (as ``connectors.values.clean`` made them), saved or not."""
-
     try:
-        kind = catalog.get(type_key)
+        connector_type = catalog.get(type_key)
     except KeyError:
         return TestResult(False, f"Unknown connector type '{type_key}'.", [])
     try:
-        resolved = values.resolve(type(kind), stored_values, environment)
+        resolved = values.resolve(type(connector_type), stored_values, environment)
     except values.SettingsInvalid as invalid:
         problems = "; ".join(f"{name}: {message}" for name, message in invalid.errors.items())
         return TestResult(
@@ -60,30 +60,26 @@ def test(type_key: str, stored_values: dict, environment) -> TestResult:
     except Exception as exc:
         logger.warning("resolving settings for a test failed: %s", type(exc).__name__)
         return TestResult(False, "resolve settings failed: the stored settings cannot be read", [])
-    secrets = values.secret_values(type(kind), resolved)
+    secrets = values.secret_values(type(connector_type), resolved)
     secrets += environment.secret_values() if environment is not None else []
     try:
-        outcome = kind.test(resolved)
+        outcome = connector_type.test(resolved)
     except Exception as exc:  # a type's test must not raise; if it does, it is still an answer
         logger.warning("connector type %s: test raised %s", type_key, type(exc).__name__)
         outcome = TestResult(False, f"the test could not run: {type(exc).__name__}: {exc}", [])
-    return _scrubbed(outcome, secrets)
+    return _masked(outcome, Masker(secrets))
 
 
-def _scrubbed(outcome: TestResult, secrets: list[str]) -> TestResult:
+def _masked(outcome: TestResult, masker: Masker) -> TestResult:
     return TestResult(
         outcome.ok,
-        pools.scrub(outcome.message, secrets),
-        [
-            Stage(stage.name, stage.ok, stage.duration_ms, pools.scrub(stage.message, secrets))
-            for stage in outcome.stages
-        ],
+        masker.text(outcome.message),
+        [Stage(stage.name, stage.ok, stage.duration_ms, masker.text(stage.message)) for stage in outcome.stages],
     )
 
 
 def test_connector(connector, environment) -> TestResult:
     """Test a saved connector in one environment and remember the answer on its settings row."""
-
     row = ConnectorSettings.objects.filter(connector=connector, environment=environment).first()
     if row is None:
         return TestResult(False, f"Connector '{connector.name}' is not configured for '{environment.name}'.", [])

@@ -17,7 +17,6 @@ from typing import Any
 
 from connectors.catalog.base import ORGANIZATION
 from core import crypto, masking
-from core.masking import wire_forms
 
 REFERENCE = re.compile(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -229,7 +228,7 @@ def _substitute(value: str, variables: dict[str, str], environment) -> str:
 
 
 def secret_values(type_cls, resolved: dict) -> list[str]:
-    """Secrets of resolved settings, and the credentials the type derives from them, in every form they
-    travel in, for scrubbing from any message or output that might echo them."""
+    """Secrets of resolved settings, and the credentials the type derives from them, for a ``Masker`` to hide
+    (in every form they travel in) from any message or output that might echo them."""
     plain = [str(resolved[field.name]) for field in type_cls.fields if field.secret and resolved.get(field.name)]
-    return wire_forms(plain + type_cls().derived_secrets(resolved))
+    return plain + type_cls().derived_secrets(resolved)

@@ -19,12 +19,11 @@ from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404
 from accounts.views import member_required
 from connectors import catalog, runtime, usage
-from connectors.api import filter_connectors, visible_connectors
+from connectors.api import visible_connectors
+from connectors.filters import ConnectorFilter
 from connectors.forms import ConnectorForm, FilterForm
 from connectors.models import Connector, ConnectorSettings
 from connectors.serializers import public_settings, settings_rows, type_class
-
-FILTERS = ("q", "type", "tag")
 
 
 def _connector(request, pk: int) -> Connector:
@@ -44,9 +43,9 @@ def connector_list(request):
     types = catalog.all_types()
     filters = FilterForm(request.GET or None, types=types)
     connectors = visible_connectors(request)
-    filtering = filters.is_valid() and any(filters.cleaned_data.get(name) for name in FILTERS)
+    filtering = filters.is_valid() and any(filters.cleaned_data.values())
     if filtering:
-        connectors = filter_connectors(connectors, request.organization, filters.cleaned_data)
+        connectors = ConnectorFilter(filters.cleaned_data, queryset=connectors, request=request).qs
     rows = [
         {
             "connector": connector,

@@ -1,9 +1,15 @@
 """The registry of connector types, keyed by ``ConnectorType.key``.
 
-Importing this package registers every type of the modules listed at the bottom.
+Importing this package imports every module in it, and each type registers itself with
+``@register``. To add a type, drop a module into ``connectors/catalog/`` that defines a
+``ConnectorType`` subclass decorated with ``@register``; no list names it. Modules without a
+registered type (``base``, ``database``: what the types share) are imported all the same.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from connectors.catalog.base import ConnectorType
 
@@ -26,5 +32,10 @@ def all_types() -> list[type[ConnectorType]]:
     return sorted(_TYPES.values(), key=lambda cls: (cls.category, cls.label))
 
 
-# Each type registers itself when imported.
-from connectors.catalog import acumatica, http, mysql, oracle, postgres, sap, sqlite  # noqa: E402,F401
+def _discover() -> None:
+    """Import every module of this package; runs after ``register`` exists, which the modules import."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_discover()

@@ -213,7 +213,6 @@ class StageFailed(Exception):
 
 
 def refused_advice(exc: Exception, host: str) -> str:
-
     if isinstance(exc, HostNotFound):
         return f"{exc}; check the Host field"
     if isinstance(exc, EgressRefused | ConnectorError):

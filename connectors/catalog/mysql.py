@@ -35,7 +35,7 @@ LOST = {2006, 2013, 2055}
 
 def _driver():
     try:
-        import pymysql
+        import pymysql  # optional driver, imported on first use: erpflow runs without its extra
     except ImportError:
         raise DriverMissing("the MySQL/MariaDB driver is missing: pip install 'erpflow[mysql]'") from None
     return pymysql

@@ -47,7 +47,7 @@ SSL_MODES = (("disable", "Off (TCP)"), ("require", "On (TCPS)"))
 
 def _driver():
     try:
-        import oracledb
+        import oracledb  # optional driver, imported on first use: erpflow runs without its extra
     except ImportError:
         raise DriverMissing("the Oracle driver is missing: pip install 'erpflow[oracle]'") from None
     return oracledb
@@ -179,22 +179,24 @@ class OracleType(ServerDatabaseType):
 class OraclePool:
     """oracledb's pool behind a gate of ``max`` places, so waiting for a busy pool obeys each deadline."""
 
-    def __init__(self, kind: OracleType, settings: dict):
+    def __init__(self, connector_type: OracleType, settings: dict):
         oracledb = _driver()
-        self.kind = kind
+        self.connector_type = connector_type
         self.settings = settings
         self.cond = threading.Condition()
         self.lent = 0
         self.waiting = 0
         self.created = 0
         self.errors = 0
-        address = kind.checked_address(settings)
-        self.pool = oracledb.create_pool(**kind.pool_params(settings, address), session_callback=self.session_created)
+        address = connector_type.checked_address(settings)
+        self.pool = oracledb.create_pool(
+            **connector_type.pool_params(settings, address), session_callback=self.session_created
+        )
 
     def session_created(self, conn, requested_tag) -> None:
         """oracledb calls this once for each new connection, before lending it."""
         conn.autocommit = True  # each statement is its own transaction, as on the other databases
-        self.kind.prepare(conn, self.settings)
+        self.connector_type.prepare(conn, self.settings)
         with self.cond:
             self.created += 1
 
@@ -218,7 +220,7 @@ class OraclePool:
                 conn = self.pool.acquire()
             except _driver().Error as exc:
                 self.errors += 1
-                advice = self.kind.classify(exc, self.settings)[1]
+                advice = self.connector_type.classify(exc, self.settings)[1]
                 raise ConnectorError(f"no connection could be opened: {advice}") from None
             try:
                 yield conn

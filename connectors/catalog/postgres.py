@@ -150,8 +150,8 @@ class PostgresPool:
     the caller's statement.
     """
 
-    def __init__(self, kind: PostgresType, settings: dict, name: str):
-        self.kind = kind
+    def __init__(self, connector_type: PostgresType, settings: dict, name: str):
+        self.connector_type = connector_type
         self.settings = settings
         self.last_error = ""
         self.call_errors = 0
@@ -163,20 +163,20 @@ class PostgresPool:
             @classmethod
             def connect(cls, *args, **kwargs):
                 try:
-                    kwargs["hostaddr"] = kind.checked_address(settings)  # every new connection is checked
+                    kwargs["hostaddr"] = connector_type.checked_address(settings)  # every new connection is checked
                     return super().connect(*args, **kwargs)
                 except ConnectorError as exc:
                     pool.last_error = str(exc)
                     raise
                 except Exception as exc:
-                    pool.last_error = kind.classify(exc, settings)[1]
+                    pool.last_error = connector_type.classify(exc, settings)[1]
                     raise
 
-        kind.checked_address(settings)  # a refused host fails here, not after the step's whole timeout
+        connector_type.checked_address(settings)  # a refused host fails here, not after the step's whole timeout
 
         self.pool = psycopg_pool.ConnectionPool(
             connection_class=Connection,
-            kwargs=kind.connect_kwargs(settings, name),
+            kwargs=connector_type.connect_kwargs(settings, name),
             min_size=settings["min_idle"],
             max_size=settings["max_pool"],
             max_idle=settings["idle_timeout_ms"] / 1000,
@@ -190,7 +190,7 @@ class PostgresPool:
 
     def configure(self, conn) -> None:
         try:
-            self.kind.prepare(conn, self.settings)
+            self.connector_type.prepare(conn, self.settings)
         except Exception as exc:
             self.last_error = first_line(exc)
             raise

@@ -265,7 +265,6 @@ def _unresolved_advice(exc: Exception, host: str, where: str) -> str:
 
 
 def _load_driver() -> None:
-
     load()
 
 

@@ -14,7 +14,6 @@ DEFAULT_ROUTER_PORT = 3299
 
 
 def egress_policy(settings: dict):
-
     return Policy.for_connector(settings, private_default=True)
 
 

@@ -24,7 +24,7 @@ EXTRA = "sap"
 def load() -> Any:
     """The ``pyrfc`` module; DriverMissing naming the extra when no provider is installed."""
     try:
-        import pyrfc
+        import pyrfc  # optional driver, imported on first use: erpflow runs without its extra
     except ImportError:
         raise DriverMissing(
             "The RFC transport needs the pyrfc API: install erpflow's 'sap' extra "

@@ -22,7 +22,7 @@ import oracledb as real_oracledb
 import pytest
 
 from accounts.models import Environment
-from connectors import catalog, pools, runtime, values
+from connectors import catalog, pool_stats, pools, runtime, values
 from connectors.catalog.base import ConnectorError, Deadline, PoolExhausted, StepTimeout
 from connectors.egress import policy as egress_policy
 from tests.flows.workers import wait_until
@@ -267,7 +267,7 @@ def test_a_statement_past_its_deadline_ends_with_a_timeout_and_the_connection_st
     with pytest.raises(StepTimeout, match="broke the call off"):
         runtime.call(connector, sandbox, "BEGIN dbms_session.sleep(30); END;", {}, Deadline(300))
     assert runtime.call(connector, sandbox, "SELECT 1 FROM DUAL", {}, Deadline(1000))["rows"] == [{"1": 1}]
-    assert pools.stats(connector, sandbox)["errors"] == 1
+    assert pool_stats.stats(connector, sandbox)["errors"] == 1
 
 
 def test_a_busy_pool_waits_inside_the_deadline_then_says_it_is_exhausted(double, database_connector, sandbox):
@@ -277,7 +277,7 @@ def test_a_busy_pool_waits_inside_the_deadline_then_says_it_is_exhausted(double,
         target=runtime.call, args=(connector, sandbox, "BEGIN dbms_session.sleep(1); END;", {}, Deadline(5000))
     )
     holder.start()
-    wait_until(lambda: pools.stats(connector, sandbox)["in_use"] == 1, 5, message="the connection in use")
+    wait_until(lambda: pool_stats.stats(connector, sandbox)["in_use"] == 1, 5, message="the connection in use")
     with pytest.raises(PoolExhausted, match=r"^pool exhausted: 1 of 1 in use after \d+ ms$"):
         runtime.call(connector, sandbox, "SELECT 1 FROM DUAL", {}, Deadline(200))
     holder.join()

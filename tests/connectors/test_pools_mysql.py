@@ -12,7 +12,7 @@ import time
 import pytest
 
 from accounts.models import Environment
-from connectors import pools, runtime
+from connectors import pool_stats, pools, runtime
 from connectors.catalog.base import ConnectorError, Deadline, PoolExhausted, StepTimeout
 from connectors.models import Connector
 from tests.connectors.conftest import closed_port, under_load
@@ -68,7 +68,7 @@ def test_concurrency_never_exceeds_the_maximum_pool_size_under_load(database_con
 
     assert errors == []
     assert peak == 3
-    stats = pools.stats(connector, sandbox)
+    stats = pool_stats.stats(connector, sandbox)
     assert stats["opened"] == 3 and stats["max_size"] == 3
 
 
@@ -92,7 +92,7 @@ def test_idle_connections_above_the_minimum_close_after_the_idle_timeout(databas
     assert len(processlist(admin, account["username"])) == 4
 
     wait_until(lambda: len(processlist(admin, account["username"])) == 1, 20, message="the pool to shrink")
-    stats = pools.stats(connector, sandbox)
+    stats = pool_stats.stats(connector, sandbox)
     assert (stats["size"], stats["idle"], stats["closed"]) == (1, 1, 3)
 
 
@@ -112,7 +112,7 @@ def test_a_killed_server_connection_is_replaced_without_failing_a_call(
     answers = [call(connector, sandbox, "SELECT CONNECTION_ID() AS id")["rows"][0]["id"] for _ in range(4)]
 
     assert not set(answers) & killed
-    assert pools.stats(connector, sandbox)["closed"] >= 2
+    assert pool_stats.stats(connector, sandbox)["closed"] >= 2
 
 
 def test_an_edited_connector_gets_a_fresh_pool_and_the_old_one_is_drained(database_connector, mysql_account, sandbox):
@@ -137,7 +137,7 @@ def test_an_exhausted_pool_says_so_at_the_deadline(database_connector, mysql_acc
     pools.get(connector, sandbox)
     holder = threading.Thread(target=call, args=(connector, sandbox, "SELECT SLEEP(1.5)"))
     holder.start()
-    wait_until(lambda: pools.stats(connector, sandbox)["in_use"] == 1, 10, message="the connection in use")
+    wait_until(lambda: pool_stats.stats(connector, sandbox)["in_use"] == 1, 10, message="the connection in use")
     with pytest.raises(PoolExhausted, match=r"^pool exhausted: 1 of 1 in use after \d+ ms$"):
         call(connector, sandbox, "SELECT 1", timeout_ms=300)
     holder.join()

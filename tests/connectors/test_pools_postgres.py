@@ -13,7 +13,7 @@ import time
 import psycopg
 import pytest
 
-from connectors import pools, runtime
+from connectors import pool_stats, pools, runtime
 from connectors.catalog.base import Deadline, PoolExhausted, StepTimeout
 from connectors.models import Connector
 from tests.connectors.conftest import closed_port, under_load
@@ -48,7 +48,7 @@ def test_the_minimum_idle_connections_are_open_on_the_server(database_connector,
     wait_until(lambda: len(server_connections(observer, connector, sandbox)) == 3, 10, message="3 open connections")
     time.sleep(0.5)
     assert len(server_connections(observer, connector, sandbox)) == 3, "no more than needed were opened"
-    stats = pools.stats(connector, sandbox)
+    stats = pool_stats.stats(connector, sandbox)
     assert (stats["size"], stats["in_use"], stats["min_idle"], stats["max_size"]) == (3, 0, 3, 6)
 
 
@@ -58,7 +58,7 @@ def test_concurrency_never_exceeds_the_maximum_pool_size_under_load(database_con
     sizes: list[int] = []
 
     def sample() -> int:
-        sizes.append(pools.stats(connector, sandbox)["size"])
+        sizes.append(pool_stats.stats(connector, sandbox)["size"])
         return len(server_connections(observer, connector, sandbox))
 
     def work():
@@ -71,7 +71,7 @@ def test_concurrency_never_exceeds_the_maximum_pool_size_under_load(database_con
     assert errors == []
     assert peak_on_server == 4, "the pool grew to its maximum under load, and no further"
     assert peak_in_pool == 4
-    assert pools.stats(connector, sandbox)["opened"] <= 4, "connections were reused, not opened per call"
+    assert pool_stats.stats(connector, sandbox)["opened"] <= 4, "connections were reused, not opened per call"
 
 
 def test_idle_connections_above_the_minimum_close_after_the_idle_timeout(
@@ -95,7 +95,7 @@ def test_idle_connections_above_the_minimum_close_after_the_idle_timeout(
     assert len(server_connections(observer, connector, sandbox)) == 4
 
     wait_until(lambda: len(server_connections(observer, connector, sandbox)) == 1, 20, message="the pool to shrink")
-    stats = pools.stats(connector, sandbox)
+    stats = pool_stats.stats(connector, sandbox)
     assert (stats["size"], stats["closed"]) == (1, 3)
 
 
@@ -116,7 +116,7 @@ def test_a_killed_server_connection_is_replaced_without_failing_a_call(
     answers = [call(connector, sandbox, "SELECT pg_backend_pid() AS pid")["rows"][0]["pid"] for _ in range(4)]
 
     assert not set(answers) & killed, "the calls ran on new connections"
-    assert pools.stats(connector, sandbox)["closed"] >= 2
+    assert pool_stats.stats(connector, sandbox)["closed"] >= 2
 
 
 def test_an_edited_connector_gets_a_fresh_pool_and_the_old_one_is_drained(
@@ -171,7 +171,7 @@ def test_waiting_for_a_busy_pool_counts_inside_the_deadline_and_says_the_pool_is
     holding = [threading.Thread(target=call, args=(connector, sandbox, "SELECT pg_sleep(2)")) for _ in range(2)]
     for thread in holding:
         thread.start()
-    wait_until(lambda: pools.stats(connector, sandbox)["in_use"] == 2, 10, message="both connections in use")
+    wait_until(lambda: pool_stats.stats(connector, sandbox)["in_use"] == 2, 10, message="both connections in use")
 
     began = time.monotonic()
     with pytest.raises(PoolExhausted) as refused:
@@ -183,7 +183,7 @@ def test_waiting_for_a_busy_pool_counts_inside_the_deadline_and_says_the_pool_is
     assert isinstance(refused.value, StepTimeout)
     assert str(refused.value).startswith("pool exhausted: 2 of 2 in use after ")
     assert waited < 1.5, "the caller gave up at its deadline, not when a connection came back"
-    assert pools.stats(connector, sandbox)["errors"] >= 1
+    assert pool_stats.stats(connector, sandbox)["errors"] >= 1
 
 
 def test_a_statement_over_the_deadline_is_cancelled_on_the_server(database_connector, pg_settings, sandbox, observer):
@@ -217,9 +217,9 @@ def test_stats_sum_every_process_and_drop_processes_that_stopped_reporting(
 
     connector = database_connector("postgres", {**pg_settings, "min_idle": 1, "max_pool": 5}, [sandbox])
     pools.get(connector, sandbox)
-    wait_until(lambda: pools.stats(connector, sandbox)["idle"] >= 1, 10, message="this process's pool")
-    own = pools.stats(connector, sandbox)
-    key = pools.STATS_KEY.format(connector=connector.pk, environment=sandbox.pk)
+    wait_until(lambda: pool_stats.stats(connector, sandbox)["idle"] >= 1, 10, message="this process's pool")
+    own = pool_stats.stats(connector, sandbox)
+    key = pool_stats.STATS_KEY.format(connector=connector.pk, environment=sandbox.pk)
     client = redis_client()
     other = {"size": 4, "idle": 1, "in_use": 3, "waiting": 2, "opened": 6, "closed": 2, "errors": 1}
     client.hset(
@@ -227,7 +227,7 @@ def test_stats_sum_every_process_and_drop_processes_that_stopped_reporting(
     )
     client.hset(key, "gone:7", json.dumps({**other, "revision": 1, "at": time.time() - 3600}))
     try:
-        stats = pools.stats(connector, sandbox)
+        stats = pool_stats.stats(connector, sandbox)
     finally:
         client.delete(key)
     assert stats["processes"] == 2
@@ -241,12 +241,12 @@ def test_this_process_publishes_its_pools_for_the_api_process(database_connector
 
     connector = database_connector("postgres", {**pg_settings, "min_idle": 2, "max_pool": 5}, [sandbox])
     pools.get(connector, sandbox)
-    wait_until(lambda: pools.stats(connector, sandbox)["idle"] == 2, 10, message="the pool to fill")
-    pools.publish()
-    key = pools.STATS_KEY.format(connector=connector.pk, environment=sandbox.pk)
+    wait_until(lambda: pool_stats.stats(connector, sandbox)["idle"] == 2, 10, message="the pool to fill")
+    pool_stats.publish()
+    key = pool_stats.STATS_KEY.format(connector=connector.pk, environment=sandbox.pk)
     import json
 
-    published = json.loads(redis_client().hget(key, pools.PROCESS))
+    published = json.loads(redis_client().hget(key, pool_stats.PROCESS))
     redis_client().delete(key)
     assert (published["size"], published["max_size"], published["revision"]) == (2, 5, connector.revision)
 

@@ -18,7 +18,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 
 from audit import context
 from audit.models import AuditEvent
-from connectors.serializers import type_class
+from connectors import catalog
 from core.masking import MASK
 from flows.signals import execution_cancelled
 
@@ -207,7 +207,7 @@ def _after_delete(sender, instance, **_):
 
 
 def _secret_names(connector) -> set[str]:
-    type_cls = type_class(connector.type_key)
+    type_cls = catalog.type_class(connector.type_key)
     return {f.name for f in type_cls.fields if f.secret} if type_cls else set()
 
 

@@ -73,7 +73,7 @@ def pooled(settings: dict) -> tuple[float, dict, int, int]:
     from connectors import catalog
     from connectors.catalog.base import Deadline
 
-    kind = catalog.get("postgres")
+    kind = catalog.connector_type("postgres")
     name = f"erpflow bench pool {os.getpid()}"
     conninfo = psycopg.conninfo.make_conninfo(
         host=settings["host"],

@@ -28,7 +28,6 @@ from connectors.serializers import (
     UnsavedTestSerializer,
     UsageSerializer,
     admin_only_changes,
-    type_class,
 )
 from core.serializers import ErrorSerializer
 
@@ -61,7 +60,7 @@ class ConnectorTypeViewSet(viewsets.ViewSet):
         return Response([cls.describe() for cls in catalog.all_types()])
 
     def retrieve(self, request, key=None):
-        type_cls = type_class(key)
+        type_cls = catalog.type_class(key)
         if type_cls is None:
             raise exceptions.NotFound()
         return Response(type_cls.describe())
@@ -140,13 +139,13 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             previous = row.values if row else {}
         try:
             stored = values.clean(
-                type_class(data["type"]), data["settings"], previous, organization=environment.organization_id
+                catalog.type_class(data["type"]), data["settings"], previous, organization=environment.organization_id
             )
         except values.SettingsInvalid as problem:
             raise exceptions.ValidationError(
                 {"settings": {name: [message] for name, message in problem.errors.items()}}
             ) from None
-        refused = admin_only_changes(request.membership, type_class(data["type"]), previous or None, stored)
+        refused = admin_only_changes(request.membership, catalog.type_class(data["type"]), previous or None, stored)
         if refused:
             raise exceptions.ValidationError({"settings": refused})
         return Response(runtime.test(data["type"], stored, environment).as_dict())

@@ -99,7 +99,7 @@ def budget_of(connector, environment) -> Budget | None:
 
 def _has_level(connector) -> bool:
     try:
-        connector_type = catalog.get(getattr(connector, "type_key", ""))
+        connector_type = catalog.connector_type(getattr(connector, "type_key", ""))
     except KeyError:
         return False
     return any(field.name == "concurrency_level" for field in connector_type.fields)

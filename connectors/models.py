@@ -38,8 +38,9 @@ class Connector(OrganizationScoped):
         return self.name
 
     @property
-    def type(self):
-        return catalog.get(self.type_key)
+    def connector_type(self):
+        """An instance of the connector's type (``type_key`` in the catalog); KeyError when not installed."""
+        return catalog.connector_type(self.type_key)
 
 
 class ConnectorSettings(models.Model):

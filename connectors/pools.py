@@ -146,7 +146,7 @@ def _settings(connector, environment) -> tuple:
         )
     current = row.connector
     try:
-        connector_type = current.type
+        connector_type = current.connector_type
     except KeyError:
         raise ConnectorError(
             f"Connector '{current.name}' has type '{current.type_key}', which this installation does not provide."

@@ -16,7 +16,9 @@ def rotate_connector_secrets() -> int:
     changed = []
     for row in ConnectorSettings.objects.select_for_update().select_related("connector"):
         try:
-            secret_names = [field.name for field in catalog.get(row.connector.type_key).fields if field.secret]
+            secret_names = [
+                field.name for field in catalog.connector_type(row.connector.type_key).fields if field.secret
+            ]
         except KeyError:
             continue
         stale = [name for name in secret_names if row.values.get(name) and crypto.needs_rotation(row.values[name])]

@@ -47,7 +47,7 @@ def call(connector, environment, text: str, params: dict, deadline: Deadline, op
 def test(type_key: str, stored_values: dict, environment) -> TestResult:
     """Test settings in their stored form (as ``connectors.values.clean`` made them), saved or not."""
     try:
-        connector_type = catalog.get(type_key)
+        connector_type = catalog.connector_type(type_key)
     except KeyError:
         return TestResult(False, f"Unknown connector type '{type_key}'.", [])
     try:

@@ -29,14 +29,6 @@ MAX_TAGS = 20
 MAX_CONCURRENCY = 10_000
 
 
-def type_class(key: str):
-    """The registered class of ``key``, or None."""
-    try:
-        return type(catalog.get(key))
-    except KeyError:
-        return None
-
-
 def unknown_type_message(key) -> str:
     known = ", ".join(cls.key for cls in catalog.all_types()) or "none installed"
     return f"Unknown connector type '{key}'; the catalog has: {known}."
@@ -53,7 +45,7 @@ def groups_of(organization):
 
 def public_settings(connector: Connector, rows) -> dict[str, dict]:
     """Each environment's settings as shown to people: defaults applied, secrets masked."""
-    type_cls = type_class(connector.type_key)
+    type_cls = catalog.type_class(connector.type_key)
     if type_cls is None:
         return {row.environment.slug: {} for row in rows}
     return {row.environment.slug: values.public(type_cls, row.values) for row in rows}
@@ -155,7 +147,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
         return reverse("connector-detail", kwargs={"pk": connector.pk}, request=self.context.get("request"))
 
     def get_type_label(self, connector: Connector) -> str:
-        type_cls = type_class(connector.type_key)
+        type_cls = catalog.type_class(connector.type_key)
         return type_cls.label if type_cls else f"{connector.type_key} (not installed)"
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -197,7 +189,7 @@ class ConnectorSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"type": ["This field is required: a key of GET /api/v1/connector-types/."]}
             )
-        type_cls = type_class(key)
+        type_cls = catalog.type_class(key)
         if type_cls is None:
             raise serializers.ValidationError({"type": [unknown_type_message(key)]})
         if "settings" in attrs or not self.partial:
@@ -382,7 +374,7 @@ class UnsavedTestSerializer(EnvironmentChoiceSerializer):
     connector = serializers.IntegerField(required=False, allow_null=True)
 
     def validate_type(self, key: str) -> str:
-        if type_class(key) is None:
+        if catalog.type_class(key) is None:
             raise serializers.ValidationError(unknown_type_message(key))
         return key
 

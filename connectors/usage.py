@@ -72,10 +72,10 @@ def refusal(connector: Connector, found: dict[str, list[dict]]) -> str:
     for key, users in found.items():
         if not users:
             continue
-        kind = _USERS[key]
+        registered = _USERS[key]
         names = ", ".join(f"'{user['name']}'" for user in users)
-        parts.append(f"{len(users)} {kind.noun}{'s' if len(users) != 1 else ''} ({names})")
-        advice.append(kind.advice)
+        parts.append(f"{len(users)} {registered.noun}{'s' if len(users) != 1 else ''} ({names})")
+        advice.append(registered.advice)
     if not parts:
         return ""
     return f"Connector '{connector.name}' cannot be deleted: {' and '.join(parts)} use it. {' '.join(advice)}"

@@ -23,7 +23,7 @@ from connectors.api import visible_connectors
 from connectors.filters import ConnectorFilter
 from connectors.forms import ConnectorForm, FilterForm
 from connectors.models import Connector, ConnectorSettings
-from connectors.serializers import public_settings, settings_rows, type_class
+from connectors.serializers import public_settings, settings_rows
 
 
 def _connector(request, pk: int) -> Connector:
@@ -49,7 +49,7 @@ def connector_list(request):
     rows = [
         {
             "connector": connector,
-            "type": type_class(connector.type_key),
+            "type": catalog.type_class(connector.type_key),
             "environments": [_last_test_summary(row) for row in settings_rows(connector)],
         }
         for connector in connectors
@@ -71,7 +71,7 @@ def connector_new(request):
 @member_required
 def connector_create(request, type_key: str):
     require(request, "connectors", Action.WRITE)
-    type_cls = type_class(type_key)
+    type_cls = catalog.type_class(type_key)
     if type_cls is None:
         raise Http404
     form = ConnectorForm(request.POST or None, request=request, type_cls=type_cls)
@@ -82,7 +82,7 @@ def connector_create(request, type_key: str):
 def connector_edit(request, pk: int):
     connector = _connector(request, pk)
     require(request, "connectors", Action.WRITE)
-    type_cls = type_class(connector.type_key)
+    type_cls = catalog.type_class(connector.type_key)
     if type_cls is None:
         messages.error(request, f"Type '{connector.type_key}' is not installed here; the connector cannot be edited.")
         return redirect("connector_detail", connector.pk)
@@ -144,7 +144,7 @@ def _shown(field, value):
 @member_required
 def connector_detail(request, pk: int):
     connector = _connector(request, pk)
-    type_cls = type_class(connector.type_key)
+    type_cls = catalog.type_class(connector.type_key)
     rows = settings_rows(connector)
     shown = public_settings(connector, rows)
     environments = [

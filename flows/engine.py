@@ -314,7 +314,7 @@ class _Run:
     def call_connector(self, step: dict, context: dict, sent: Rendered) -> Any:
         """Render and call; ``sent`` receives what went to the connector, to be recorded even when it fails."""
         connector = self.connector(step.get("connector"))
-        connector_type = connector.type
+        connector_type = connector.connector_type
         deadline = Deadline(step["timeout_ms"])  # rendering the expressions counts against the step's timeout
         with budgets.time_budget(deadline.remaining_ms()):
             rendered = render_instruction(

@@ -13,7 +13,7 @@ def instruction_languages() -> list[str]:
     """What can be checked: every language a checker is registered for or a connector type declares (those
     without a checker still get their ``{{ }}`` checked), and ``jsonata`` for mapping steps."""
 
-    declared = {kind.language for kind in catalog.all_types()}
+    declared = {type_cls.language for type_cls in catalog.all_types()}
     return sorted({*instructions.languages(), *declared, MAPPING_LANGUAGE})
 
 

@@ -99,7 +99,7 @@ class StepChecks:
         ref = step.get("connector")
         connector = self.connectors.get(ref) if isinstance(ref, int) else None
         try:
-            connector_type = type(connector.type) if connector is not None else None
+            connector_type = type(connector.connector_type) if connector is not None else None
         except KeyError:
             return
         if connector_type is None:
@@ -125,7 +125,7 @@ class StepChecks:
         if connector is None:
             return
         try:
-            connector_type = connector.type
+            connector_type = connector.connector_type
         except KeyError:
             self.add(
                 step,

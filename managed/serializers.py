@@ -64,9 +64,10 @@ class ManagedCallSerializer(serializers.ModelSerializer):
         return self.context["request"].organization
 
     def validate_connector(self, connector):
-        if connector.type.language != "http":
+        connector_type = connector.connector_type
+        if connector_type.language != "http":
             raise serializers.ValidationError(
-                f"Connector '{connector.name}' is a {connector.type.label} connector; a managed call needs an "
+                f"Connector '{connector.name}' is a {connector_type.label} connector; a managed call needs an "
                 "HTTP-based one."
             )
         return connector

@@ -23,9 +23,14 @@ def register(cls: type[ConnectorType]) -> type[ConnectorType]:
     return cls
 
 
-def get(key: str) -> ConnectorType:
-    """An instance of the type; raises KeyError for an unknown key."""
+def connector_type(key: str) -> ConnectorType:
+    """An instance of the type registered as ``key``; raises KeyError for an unknown key."""
     return _TYPES[key]()
+
+
+def type_class(key: str) -> type[ConnectorType] | None:
+    """The class registered as ``key``, or None for an unknown key."""
+    return _TYPES.get(key)
 
 
 def all_types() -> list[type[ConnectorType]]:

@@ -24,18 +24,18 @@ def checked_dialect(organization, data: dict) -> str | None:
     if connector is None:
         raise invalid("connector", f"Connector {data['connector']} does not exist in this organization.")
     try:
-        kind = connector.type
+        connector_type = connector.connector_type
     except KeyError:
         raise invalid(
             "connector", f"Connector '{connector.name}' has type '{connector.type_key}', which this installation lacks."
         ) from None
-    if kind.language != data["language"]:
-        message = f"Connector '{connector.name}' takes {kind.language} instructions, not {data['language']}."
+    if connector_type.language != data["language"]:
+        message = f"Connector '{connector.name}' takes {connector_type.language} instructions, not {data['language']}."
         raise invalid("connector", message)
-    if data.get("dialect") not in (None, kind.sql_dialect):
-        message = f"Connector '{connector.name}' reads SQL as {kind.sql_dialect}; leave the dialect out."
+    if data.get("dialect") not in (None, connector_type.sql_dialect):
+        message = f"Connector '{connector.name}' reads SQL as {connector_type.sql_dialect}; leave the dialect out."
         raise invalid("dialect", message)
-    return kind.sql_dialect
+    return connector_type.sql_dialect
 
 
 class InstructionCheckView(FlowsAPI, APIView):

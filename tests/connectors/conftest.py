@@ -56,7 +56,7 @@ def database_connector(org):
     counter = iter(range(1, 10_000))
 
     def make(type_key: str, settings: dict, environments, **fields):
-        type_cls = type(catalog.get(type_key))
+        type_cls = catalog.type_class(type_key)
         fields.setdefault("name", f"{type_key} {next(counter)}")
         connector = Connector.objects.create(organization=org, type_key=type_key, **fields)
         for environment in environments:

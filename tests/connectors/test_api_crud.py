@@ -21,7 +21,7 @@ def test_the_catalog_lists_every_type_with_its_declared_fields(api):
     assert response.status_code == 200
     by_key = {entry["key"]: entry for entry in response.json()}
     assert set(by_key) == {cls.key for cls in catalog.all_types()}
-    postgres = type(catalog.get("postgres"))
+    postgres = catalog.type_class("postgres")
     assert by_key["postgres"] == postgres.describe()
     assert [f["name"] for f in by_key["postgres"]["fields"]] == [f.name for f in postgres.fields]
     password = next(f for f in by_key["postgres"]["fields"] if f["name"] == "password")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_optional_fields_left_empty_take_their_defaults_and_the_answer_shows_them(create_connector, pg_values):
     body = create_connector(settings={"sandbox": {**pg_values, "port": "", "min_idle": None}})
     shown = body["settings"]["sandbox"]
-    declared = {field.name: field.default for field in type(catalog.get("postgres")).fields}
+    declared = {field.name: field.default for field in catalog.type_class("postgres").fields}
     assert shown["port"] == declared["port"] == 5432
     assert shown["min_idle"] == declared["min_idle"] == 5
     assert shown["max_pool"] == declared["max_pool"] == 20

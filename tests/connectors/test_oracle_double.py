@@ -29,7 +29,7 @@ from tests.flows.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
-ORACLE = type(catalog.get("oracle"))
+ORACLE = catalog.type_class("oracle")
 USERS = {"ERP_OWNER", "INTEGRATION"}
 ROLES = {"ERP_READER"}
 

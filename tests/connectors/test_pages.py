@@ -69,7 +69,7 @@ def test_new_connector_offers_a_searchable_card_per_type(session_client):
 
 
 def test_the_form_is_generated_from_the_type_fields_for_each_environment(session_client):
-    postgres = type(catalog.get("postgres"))
+    postgres = catalog.type_class("postgres")
     text = session_client.get("/connectors/new/postgres/").content.decode()
     for env in ("sandbox", "production"):
         assert f'name="env-{env}"' in text

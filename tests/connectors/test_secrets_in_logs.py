@@ -22,7 +22,7 @@ def everything_logged(caplog):
 @pytest.fixture
 def saved(org, sandbox, mysql_account):
     account, _ = mysql_account
-    type_cls = type(catalog.get("mysql"))
+    type_cls = catalog.type_class("mysql")
     connector = Connector.objects.create(organization=org, type_key="mysql", name="erp")
     ConnectorSettings.objects.create(connector=connector, environment=sandbox, values=values.clean(type_cls, account))
     yield connector, account["password"]
@@ -41,7 +41,7 @@ def test_a_failing_statement_logs_and_raises_without_the_password(saved, sandbox
 def test_a_failing_connection_test_logs_nothing_of_the_password(sandbox, mysql_account, everything_logged):
     account, _ = mysql_account
     wrong = "Wr0ng-pa55word-for-the-log-test"
-    stored = values.clean(type(catalog.get("mysql")), {**account, "password": wrong})
+    stored = values.clean(catalog.type_class("mysql"), {**account, "password": wrong})
     result = runtime.test("mysql", stored, sandbox)
     assert result.ok is False
     assert wrong not in str(result.as_dict())
@@ -51,7 +51,7 @@ def test_a_failing_connection_test_logs_nothing_of_the_password(sandbox, mysql_a
 def test_a_pool_that_cannot_sign_in_fails_the_call_without_the_password(saved, sandbox, everything_logged):
     connector, password = saved
     row = connector.settings.get()
-    type_cls = type(catalog.get("mysql"))
+    type_cls = catalog.type_class("mysql")
     row.values = values.clean(type_cls, {**row.values, "password": "not-" + password}, previous=row.values)
     row.save()
     connector.revision += 1

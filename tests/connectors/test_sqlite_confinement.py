@@ -14,7 +14,7 @@ from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 
 pytestmark = pytest.mark.django_db
 
-SQLITE = type(catalog.get("sqlite"))
+SQLITE = catalog.type_class("sqlite")
 
 
 @pytest.fixture

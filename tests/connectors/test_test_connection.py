@@ -25,7 +25,7 @@ ALL_STAGES = ["resolve host", "open TCP", "authenticate", "trivial statement", "
 
 
 def answer(type_key: str, incoming: dict, environment) -> dict:
-    stored = values.clean(type(catalog.get(type_key)), incoming)
+    stored = values.clean(catalog.type_class(type_key), incoming)
     result = runtime.test(type_key, stored, environment).as_dict()
     text = json.dumps(result)
     assert PASSWORD not in text, "the password never appears in an answer"
@@ -114,7 +114,7 @@ def test_owner_and_role_are_checked_and_applied(pg_settings, sandbox, pg_role, p
 
 
 def test_a_missing_variable_is_named_and_nothing_is_tried(pg_settings, sandbox):
-    stored = values.clean(type(catalog.get("postgres")), {**pg_settings, "host": "{{ env.DB_HOST }}"})
+    stored = values.clean(catalog.type_class("postgres"), {**pg_settings, "host": "{{ env.DB_HOST }}"})
     result = runtime.test("postgres", stored, sandbox).as_dict()
     assert result["ok"] is False
     assert [s["name"] for s in result["stages"]] == ["resolve settings"]

@@ -32,7 +32,7 @@ DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "oracle": 1521}
 
 
 def kind_of(key: str) -> type:
-    return type(catalog.get(key))
+    return catalog.type_class(key)
 
 
 def minimal(key: str) -> dict:

@@ -114,7 +114,7 @@ LOOPBACK = [(host, what) for host, what in VECTORS + RAW_ONLY if "loopback" in w
 @pytest.mark.parametrize("type_key", ["postgres", "mysql"])
 @pytest.mark.parametrize(("host", "what"), LOOPBACK, ids=[what for _, what in LOOPBACK])
 def test_a_database_connection_test_stops_at_resolve_host_and_the_canary_sees_nothing(canary, type_key, host, what):
-    answer = catalog.get(type_key).test(
+    answer = catalog.connector_type(type_key).test(
         {
             "host": bare(host),
             "port": canary.port,

@@ -19,7 +19,7 @@ STAGES = ["resolve host", "open TCP", "authenticate", "trivial statement", "owne
 
 
 def resolved(type_key: str, settings: dict) -> dict:
-    kind = type(catalog.get(type_key))
+    kind = catalog.type_class(type_key)
     return values.resolve(kind, values.clean(kind, settings), None)
 
 
@@ -54,11 +54,11 @@ def loopback_allowed(settings):
 
 
 def test_erpflow_s_own_database_cannot_be_tested_unless_the_installation_lists_it(pg, loopback_allowed):
-    answer = catalog.get("postgres").test(resolved("postgres", pg))
+    answer = catalog.connector_type("postgres").test(resolved("postgres", pg))
     assert [(stage.name, stage.ok) for stage in answer.stages] == [("resolve host", False)]
     assert f"127.0.0.1 is erpflow's own database (port {pg['port']})" in answer.message
     loopback_allowed.ERPFLOW_EGRESS_ALLOW_INTERNAL = [f"127.0.0.1:{pg['port']}"]
-    allowed = catalog.get("postgres").test(resolved("postgres", pg))
+    allowed = catalog.connector_type("postgres").test(resolved("postgres", pg))
     assert allowed.ok, allowed.message
 
 
@@ -68,10 +68,10 @@ def test_postgres_connects_to_the_checked_address_and_keeps_the_name(pg, loopbac
     loopback_allowed.ERPFLOW_EGRESS_ALLOW_INTERNAL = [f"127.0.0.1:{pg['port']}"]
     resolver.add("warehouse.erp.test", ["127.0.0.1"])
     settings = resolved("postgres", {**pg, "host": "warehouse.erp.test"})
-    answer = catalog.get("postgres").test(settings)
+    answer = catalog.connector_type("postgres").test(settings)
     assert answer.ok, answer.message
     assert [stage.name for stage in answer.stages] == STAGES
-    conn = catalog.get("postgres").connect(settings, timeout=3, name="egress-test")
+    conn = catalog.connector_type("postgres").connect(settings, timeout=3, name="egress-test")
     try:
         assert (conn.info.host, conn.info.hostaddr) == ("warehouse.erp.test", "127.0.0.1")
         assert conn.execute("SELECT host(inet_server_addr())").fetchone() == ("127.0.0.1",)
@@ -81,7 +81,7 @@ def test_postgres_connects_to_the_checked_address_and_keeps_the_name(pg, loopbac
 
 def test_a_postgres_pool_refuses_at_once_and_checks_every_new_connection(pg, loopback_allowed, resolver):
     loopback_allowed.ERPFLOW_EGRESS_ALLOW_INTERNAL = [f"127.0.0.1:{pg['port']}"]
-    kind = catalog.get("postgres")
+    kind = catalog.connector_type("postgres")
     with pytest.raises(EgressRefused, match="169.254.169.254 is a cloud metadata address"):
         kind.open(resolved("postgres", {**pg, "host": "169.254.169.254", "min_idle": 0}))
     # A rebinding name: allowed for the pool's check and its first connection, metadata afterwards.
@@ -100,9 +100,9 @@ def test_a_postgres_pool_refuses_at_once_and_checks_every_new_connection(pg, loo
 def test_mariadb_connects_to_the_checked_address(maria, loopback_allowed, resolver):
     resolver.add("erp-db.erp.test", ["127.0.0.1"])
     settings = resolved("mysql", {**maria, "host": "erp-db.erp.test", "min_idle": 0})
-    answer = catalog.get("mysql").test(settings)
+    answer = catalog.connector_type("mysql").test(settings)
     assert answer.ok, answer.message
-    pool = catalog.get("mysql").open(settings)
+    pool = catalog.connector_type("mysql").open(settings)
     try:
         with pool.connection(Deadline(5000)) as conn:
             assert conn.host == "127.0.0.1"
@@ -111,22 +111,22 @@ def test_mariadb_connects_to_the_checked_address(maria, loopback_allowed, resolv
 
 
 def test_mariadb_on_loopback_is_refused_by_an_installation_that_does_not_allow_it(maria):
-    answer = catalog.get("mysql").test(resolved("mysql", maria))
+    answer = catalog.connector_type("mysql").test(resolved("mysql", maria))
     assert [(stage.name, stage.ok) for stage in answer.stages] == [("resolve host", False)]
     assert "127.0.0.1 is a loopback address; the installation must allow it" in answer.message
     with pytest.raises(EgressRefused):
-        catalog.get("mysql").open(resolved("mysql", maria))
+        catalog.connector_type("mysql").open(resolved("mysql", maria))
 
 
 def test_a_private_network_outside_the_installation_s_list_is_not_probed(pg, settings):
     settings.ERPFLOW_EGRESS_PRIVATE_NETWORKS = ["10.20.0.0/16"]
-    answer = catalog.get("postgres").test(resolved("postgres", {**pg, "host": "192.168.77.1"}))
+    answer = catalog.connector_type("postgres").test(resolved("postgres", {**pg, "host": "192.168.77.1"}))
     assert [(stage.name, stage.ok) for stage in answer.stages] == [("resolve host", False)]
     assert "outside the networks this installation allows" in answer.message
 
 
 def test_oracle_connects_to_the_checked_address_over_tcp_and_keeps_the_name_for_tcps():
-    oracle = catalog.get("oracle")
+    oracle = catalog.connector_type("oracle")
     base = {"host": "ora.erp.test", "port": 1521, "database": "ERPPDB", "username": "integration"}
     plain = oracle.pool_params(resolved("oracle", base), "10.1.2.3")
     assert plain["host"] == "10.1.2.3"

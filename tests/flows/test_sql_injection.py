@@ -150,7 +150,7 @@ def hostile_flow(database, make_connector, publish, sandbox):
     connector = make_connector(database.family, database.url, [sandbox], name=f"{database.family} under attack")
     template = TEMPLATE.replace("{canary}", database.canary)
     version = publish(graph([sql("q", connector, template)]))
-    kind = connector.type
+    kind = connector.connector_type
     return version, render_sql(template, context("harmless"), kind.paramstyle, kind.sql_dialect).text
 
 

@@ -47,7 +47,7 @@ def test_wrong_options_are_named_with_what_is_wrong(given, name, message):
 
 
 def test_graph_validation_reports_wrong_options_on_their_step(org, pg, monkeypatch):
-    monkeypatch.setattr(type(pg.type), "step_options", Switched.step_options)
+    monkeypatch.setattr(type(pg.connector_type), "step_options", Switched.step_options)
     step = sql("a", pg, "SELECT 1", options={"retries": -1, "colour": "red"})
     problems = graphs.validate(graph([step]), org)
     found = {(p.step, p.field, p.message) for p in problems}

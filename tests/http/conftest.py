@@ -34,7 +34,7 @@ def http_connector(org, sandbox, api_server):
     """An HTTP (or Acumatica) connector whose settings are stored as the Connector Manager stores them."""
 
     def make(settings: dict | None = None, *, type_key="http", name="Partner API", environments=None, **fields):
-        type_cls = type(catalog.get(type_key))
+        type_cls = catalog.type_class(type_key)
         base = {"base_url": api_server.url} if type_key == "http" else {}
         connector = Connector.objects.create(organization=org, type_key=type_key, name=name, **fields)
         for environment in environments or [sandbox]:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("key", ["http", "acumatica"])
 def test_the_network_allowlists_are_admin_only_fields(key):
-    fields = {f.name: f for f in catalog.get(key).fields}
+    fields = {f.name: f for f in catalog.connector_type(key).fields}
     for name in ("allowed_hosts", "allowed_networks"):
         assert fields[name].admin_only and fields[name].group == "network" and fields[name].kind == "text"
     level = fields["concurrency_level"]
@@ -25,10 +25,10 @@ def test_the_network_allowlists_are_admin_only_fields(key):
 
 
 def test_acumatica_lists_the_fields_of_its_connection_form():
-    names = [f.name for f in catalog.get("acumatica").fields]
+    names = [f.name for f in catalog.connector_type("acumatica").fields]
     for name in ("instance_uri", "endpoint_name", "endpoint_version", "username", "password", "company"):
         assert name in names
-    assert catalog.get("acumatica").category == "erp"
+    assert catalog.connector_type("acumatica").category == "erp"
 
 
 @pytest.mark.parametrize(
@@ -44,17 +44,17 @@ def test_acumatica_lists_the_fields_of_its_connection_form():
 )
 def test_bad_settings_are_refused_naming_the_field_and_line(given, field, message):
     with pytest.raises(values.SettingsInvalid) as refused:
-        values.clean(type(catalog.get("http")), {"base_url": "https://api.example.com", **given})
+        values.clean(catalog.type_class("http"), {"base_url": "https://api.example.com", **given})
     assert message in refused.value.errors[field]
 
 
 def test_the_connection_test_passes_with_good_credentials_and_names_the_refusal_otherwise(api_server, sandbox):
     good = {"base_url": api_server.url, "auth_type": "bearer", "token": srv.TOKEN, "test_path": "/bearer", **LOCAL}
-    result = runtime.test("http", values.clean(type(catalog.get("http")), good), sandbox)
+    result = runtime.test("http", values.clean(catalog.type_class("http"), good), sandbox)
     assert result.ok, result.as_dict()
     assert [s.name for s in result.stages] == ["resolve host", "authenticate and request"]
 
-    bad = runtime.test("http", values.clean(type(catalog.get("http")), {**good, "token": "nope"}), sandbox)
+    bad = runtime.test("http", values.clean(catalog.type_class("http"), {**good, "token": "nope"}), sandbox)
     assert not bad.ok
     assert "answered 401" in bad.message and "nope" not in str(bad.as_dict())
 
@@ -66,11 +66,13 @@ def test_the_acumatica_test_signs_in_and_out_again(api_server, sandbox):
         "password": srv.PASSWORD,
         **LOCAL,
     }
-    result = runtime.test("acumatica", values.clean(type(catalog.get("acumatica")), given), sandbox)
+    result = runtime.test("acumatica", values.clean(catalog.type_class("acumatica"), given), sandbox)
     assert result.ok, result.as_dict()
     assert (api_server.state.logins, api_server.state.logouts) == (1, 1), "a test leaves no session behind"
 
-    wrong = runtime.test("acumatica", values.clean(type(catalog.get("acumatica")), {**given, "password": "x"}), sandbox)
+    wrong = runtime.test(
+        "acumatica", values.clean(catalog.type_class("acumatica"), {**given, "password": "x"}), sandbox
+    )
     assert not wrong.ok and "Invalid credentials" in wrong.message
 
 

@@ -10,9 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Role, Scope
 from accounts.models import ApiToken, Membership, Variable
-from connectors import values
+from connectors import catalog, values
 from connectors.models import Connector, ConnectorSettings
-from connectors.serializers import type_class
 from flows import schedules, versions, webhooks
 from flows.models import Execution, Flow
 from tests.conftest import make_user, token_client
@@ -61,7 +60,7 @@ def world(org, owner, sandbox, settings, pg_settings):
     )
     connector = Connector.objects.create(organization=org, type_key="postgres", name="Warehouse")
     ConnectorSettings.objects.create(
-        connector=connector, environment=sandbox, values=values.clean(type_class("postgres"), dict(pg_settings))
+        connector=connector, environment=sandbox, values=values.clean(catalog.type_class("postgres"), dict(pg_settings))
     )
     variable = Variable(organization=org, environment=sandbox, key="API_KEY", secret=True)
     variable.set_value("s3cret")

@@ -9,7 +9,8 @@ An expression sees four names, the step's *properties*:
   builds them);
 - ``execution``: ``id`` and ``correlation_id``;
 
-and the function ``concat(a, b, ...)``. Attributes of data (dicts and lists) are its keys only:
+and the function ``concat(a, b, ...)``; Jinja's filters, and ``alpha(n)`` (SAP's ALPHA input
+conversion, zeros in front of a number). Attributes of data (dicts and lists) are its keys only:
 ``trigger.payload.items`` is the payload's ``items`` field, and when there is none it does not
 exist, rather than being the dict method; a dict's or list's methods answer only when called
 (``trigger.payload.get('a')``). An expression's value must be data: a function, a method, a range
@@ -160,9 +161,22 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def alpha(value: Any, n: Any) -> str:
+    """SAP's ALPHA input conversion: digits only are left-padded with zeros to ``n`` characters (never
+    cut), anything else is left as it is, as SAP does; so ``1000001 | alpha(10)`` is ``"0001000001"``."""
+    if type(n) is not int or not 1 <= n <= 64:
+        raise ValueError(f"alpha(n) needs a whole number n from 1 to 64, got {n!r}")
+    if type(value) is int:
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"alpha takes text or a whole number, not {type(value).__name__}")
+    return value.zfill(n) if value.isascii() and value.isdigit() else value
+
+
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, optimized=False)
 _ENV.globals.clear()
 _ENV.globals.update({"concat": concat, "range": sizes.bounded_range, "dict": dict})
+_ENV.filters["alpha"] = alpha
 _ENV.filters = {name: sizes.sized_filter(name, function) for name, function in _ENV.filters.items()}
 _ENV.tests = {name: sizes.budgeted(function) for name, function in _ENV.tests.items()}
 

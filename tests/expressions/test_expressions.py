@@ -111,7 +111,7 @@ def test_non_sql_languages_get_values_as_text(context):
 def test_a_language_with_a_renderer_gets_typed_values_not_text(context):
     text = "CALL FUNCTION X: [ (ID: {{ trigger.payload.id }}) ]"
     rendered = render_instruction("bapi", None, text, context)
-    assert rendered.params == {"calls": [{"function": "X", "parameters": {"ID": 7}}]}
+    assert rendered.params == {"calls": [{"function": "X", "parameters": {"ID": 7}, "alias": None}]}
     assert rendered.text == text
 
 

@@ -58,7 +58,11 @@ def test_the_catalog_describes_the_fields_and_step_options(api):
     fields = {f["name"]: f for f in sap["fields"]}
     assert fields["passwd"]["secret"] and fields["ashost"]["destination"] and fields["soap_url"]["destination"]
     assert fields["verify_tls"]["default"] is True and fields["verify_tls"]["admin_only"]
-    assert {o["name"]: o["default"] for o in sap["step_options"]} == {"commit": False, "warnings_as_errors": False}
+    assert {o["name"]: o["default"] for o in sap["step_options"]} == {
+        "commit": False,
+        "warnings_as_errors": False,
+        "message_parameter": "RETURN",
+    }
 
 
 def test_the_soap_connection_test_passes_stage_by_stage(soap_settings):

@@ -252,7 +252,7 @@ class SapType(ConnectorType):
                     "system is running and reachable from erpflow"
                 ),
             )
-            session = stages.run("logon", lambda: sessions.open_session(settings, timeout), _logon_advice)
+            session = stages.run("logon", lambda: sessions.open_session(settings, timeout), first_line)
             stages.run("STFC_CONNECTION echo", lambda: _echo(session, timeout), first_line)
         except StageFailed:
             return stages.failed()
@@ -286,13 +286,6 @@ def _unresolved_advice(exc: Exception, host: str, where: str) -> str:
 
 def _load_driver() -> None:
     load()
-
-
-def _logon_advice(exc: Exception) -> str:
-    text = first_line(exc)
-    if isinstance(exc, ConnectorError) and ("logon" in text or "401" in text):
-        return f"{text}; check the logon user, password and client"
-    return text
 
 
 def _echo(session, timeout: float) -> None:

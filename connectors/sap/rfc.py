@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from connectors.catalog.base import ConnectorError, Deadline, DriverMissing, StepTimeout
-from connectors.sap import rfctypes
+from connectors.sap import logon, rfctypes
 from connectors.sap.network import egress_policy, first_hop
 
 EXTRA = "sap"
@@ -95,7 +95,8 @@ class RfcSession:
         except self.pyrfc.RFCError as exc:
             kind = classify(exc, self.pyrfc)
             if kind == "logon":
-                raise ConnectorError(f"the SAP logon failed: {describe_error(exc)}") from None
+                words = logon.in_words(describe_error(exc), user=settings["user"], client=settings["client"])
+                raise ConnectorError(f"the SAP logon failed: {words}") from None
             raise ConnectorError(f"the SAP system cannot be reached: {describe_error(exc)}") from None
 
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:

@@ -312,7 +312,11 @@ def test_a_call_past_the_deadline_is_cancelled_and_the_pool_drops_the_connection
 
 
 def test_a_wrong_password_and_a_broken_connection_say_what_happened(pyrfc):
-    with pytest.raises(ConnectorError, match="the SAP logon failed: RFC_LOGON_FAILURE: Name or password"):
+    expected = (
+        "the SAP logon failed: the logon was refused; check the logon user, password and client "
+        "\\(SAP answered: RFC_LOGON_FAILURE: Name or password"
+    )
+    with pytest.raises(ConnectorError, match=expected):
         sessions.open_session({**SETTINGS, "passwd": "wrong"}, 5)
 
     def broken(conn, params):

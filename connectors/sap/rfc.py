@@ -108,7 +108,7 @@ class RfcSession:
         timer.start()
         try:
             typed = rfctypes.convert(self.interface(function), params, function)
-            return dict(self.conn.call(function, **typed))
+            return rfctypes.answered(dict(self.conn.call(function, **typed)))
         except self.pyrfc.RFCError as exc:
             if deadline.expired:
                 raise StepTimeout(

@@ -16,6 +16,8 @@ parameter or field (``Connection.get_function_description``, kept per pool by ``
 - RAW, XSTRING: bytes; text is read as base64, because JSON carries binary data that way;
 - structures and tables recurse into their fields; a table of an unnamed line type takes values.
 
+The answer comes back as JSON values (``answered``): Decimal as text, bytes as base64, dates as text.
+
 A name the interface does not know, and any type not listed, is sent as it is: SAP answers for it.
 Over SOAP there is no metadata call, and values go as text.
 """
@@ -247,3 +249,22 @@ CONVERTERS = {
     "BYTE": _bytes,
     "XSTRING": _bytes,
 }
+
+
+def answered(value: Any) -> Any:
+    """pyrfc's answer as JSON values, the same as SOAP's text: a packed number (``Decimal``) as its
+    exact text, RAW and XSTRING (bytes) as base64, dates and times as ``YYYYMMDD`` / ``HHMMSS``.
+    A step's output is stored as JSON, which has none of these types."""
+    if isinstance(value, dict):
+        return {key: answered(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [answered(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H%M%S")
+    return value

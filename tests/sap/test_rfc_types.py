@@ -190,3 +190,15 @@ def test_a_function_the_system_does_not_describe_gets_its_values_as_written(pyrf
     calls.run(session, [{"function": "Z_UNDESCRIBED", "parameters": {"CUSTOMER": 8}}], Deadline(5000), {})
     assert [params for _, params in pyrfc.calls] == [{"CUSTOMER": 7}, {"CUSTOMER": 8}]
     assert pyrfc.described == ["Z_UNDESCRIBED"], "a refusal is remembered, not asked again each call"
+
+
+def test_decimals_bytes_and_dates_in_the_answer_become_json_values(typed):
+    typed.functions[FUNCTION] = lambda conn, params: {
+        "AMOUNT": Decimal("12.50"),
+        "DATA": b"hello",
+        "ITEMS": [{"DAY": dt.date(2024, 2, 29), "AT": dt.time(7, 8, 9)}],
+    }
+    session = sessions.open_session(SETTINGS, 5)
+    output = calls.run(session, [{"function": FUNCTION}], Deadline(5000), {})
+    assert output["export"] == {"AMOUNT": "12.50", "DATA": "aGVsbG8="}
+    assert output["tables"] == {"ITEMS": [{"DAY": "20240229", "AT": "070809"}]}

@@ -19,8 +19,10 @@ The loop:
    ``connectors.runtime.call`` under the same ``Deadline``, a mapping step with JSONata); store the
    StepRun at once.
 4. Ignore Errors decides what a failed or timed-out step means: on, the step is recorded as
-   ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); off, the execution
-   ends ``failed`` right there and no later step runs.
+   ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); its output, for the
+   steps after it and in its record, is ``{"error": message}`` plus whatever the connector had
+   produced before failing (``ConnectorError.partial_output``: a BAPI's messages, say), so a later
+   step can react to the failure; off, the execution ends ``failed`` right there and no later step runs.
 5. Finish with a conditional UPDATE guarded by the lease, then wake waiters (``flows.notify``).
 
 An unexpected error anywhere in the loop (a step record the database refuses, a bug) ends the
@@ -232,7 +234,8 @@ class _Run:
                 outputs[step["id"]] = output
                 last_output = output
                 continue
-            outputs[step["id"]] = None
+            # an ignored failure's output is its error (see the module docstring); a stopping one has none
+            outputs[step["id"]] = output if record.status == StepStatus.ERROR_IGNORED else None
             if record.status in STOPPING:
                 return self.finish(Status.FAILED, error=f"Step '{record.name}' {self.verb(record)}: {record.error}")
             had_errors = True
@@ -268,7 +271,7 @@ class _Run:
             correlation_id=self.execution.correlation_id,
         )
         sent = Rendered(step.get("instruction", ""))
-        output, error, status = None, "", StepStatus.SUCCEEDED
+        output, error, status, partial = None, "", StepStatus.SUCCEEDED, None
         try:
             if step["kind"] == StepKind.MAPPING:
                 output = evaluate_mapping(step["instruction"], context, step["timeout_ms"])
@@ -276,8 +279,10 @@ class _Run:
                 output = self.call_connector(step, context, sent)
         except OutOfTime as exc:
             status, error = StepStatus.TIMED_OUT, str(exc) or f"Timed out after {step['timeout_ms']} ms."
+            partial = getattr(exc, "partial_output", None)
         except (ConnectorError, ExpressionError) as exc:
             status, error = StepStatus.FAILED, str(exc)
+            partial = getattr(exc, "partial_output", None)
         except Exception as exc:
             logger.exception("execution %s step %s: unexpected error", self.execution.pk, step["id"])
             status, error = StepStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}"
@@ -285,6 +290,7 @@ class _Run:
             if status == StepStatus.TIMED_OUT and "timed out" not in error.lower():
                 error = f"Timed out: {error}"
             status = StepStatus.ERROR_IGNORED
+            output = {**(partial if isinstance(partial, dict) else {}), "error": error}
         stored, truncated = cap_output(self.masker.value(output))
         finished = timezone.now()
         record = StepRun(

@@ -17,7 +17,13 @@ from expressions.budgets import OutOfTime
 
 
 class ConnectorError(Exception):
-    """A call or a connection failed; the message is shown to users, so it never holds a secret."""
+    """A call or a connection failed; the message is shown to users, so it never holds a secret.
+
+    ``partial_output``: what the call had produced before it failed (SAP's messages and exports of
+    a BAPI that answered E), or None; a flow step with Ignore Errors passes it on to later steps.
+    """
+
+    partial_output: dict | None = None
 
 
 class StepTimeout(ConnectorError, OutOfTime):

@@ -1,9 +1,10 @@
 """SAP BAPI: function modules called over RFC (the pyrfc API) or over RFC-over-SOAP web services.
 
 Steps write ``CALL FUNCTION <NAME>: [ (PARAM: value), ... ]`` (``instructions.bapi``) and get
-``{"export", "changing", "tables", "messages"}`` back from either transport
-(``connectors.sap.results``). A BAPIRET2 message of type E or A fails the step; the step options
-``commit`` and ``warnings_as_errors`` add the commit / rollback and the stricter reading of W.
+``{"export", "changing", "tables", "messages"}`` back from either transport, or each call's result
+when there are several (``connectors.sap.results``). A BAPIRET2 message of type E or A fails the
+step; the step options ``commit`` and ``warnings_as_errors`` add the commit / rollback and the
+stricter reading of W, and ``message_parameter`` names the parameter holding the messages.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from connectors.catalog import register
 from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, StepTimeout, TestResult
 from connectors.catalog.database import StageFailed, Stages, check_pool, first_line, pool_fields
 from connectors.egress import EgressRefused, HostNotFound, open_first
-from connectors.sap import calls, sessions
+from connectors.sap import calls, results, sessions
 from connectors.sap.network import egress_policy, first_hop
 from connectors.sap.rfc import load
 from connectors.sap.soap import basic_credentials
+from connectors.sap.values import SAP_NAME
 
 ECHO = "erpflow connection test"
 LOAD_BALANCING = "load balancing"
@@ -177,7 +179,25 @@ class SapType(ConnectorType):
             kind="bool",
             default=False,
         ),
+        Field(
+            "message_parameter",
+            "Messages parameter",
+            "The parameter holding the BAPIRET2 messages. When the function returns none of that name, "
+            "every returned structure or table with TYPE and MESSAGE fields is read as messages.",
+            default=results.MESSAGE_PARAMETER,
+            max=30,
+        ),
     )
+
+    @classmethod
+    def step_option_values(cls, given):
+        """The shared checks, and the messages parameter must be an SAP name (it is looked up as one)."""
+        values, errors = super().step_option_values(given)
+        name = values.get("message_parameter")
+        if isinstance(name, str) and not SAP_NAME.fullmatch(name):
+            errors["message_parameter"] = f"'{name[:40]}' is not an SAP parameter name, such as RETURN or ET_RETURN"
+            del values["message_parameter"]
+        return values, errors
 
     def check(self, values: dict) -> dict[str, str]:
         errors = check_pool(values)
@@ -232,7 +252,7 @@ class SapType(ConnectorType):
                     "system is running and reachable from erpflow"
                 ),
             )
-            session = stages.run("logon", lambda: sessions.open_session(settings, timeout), _logon_advice)
+            session = stages.run("logon", lambda: sessions.open_session(settings, timeout), first_line)
             stages.run("STFC_CONNECTION echo", lambda: _echo(session, timeout), first_line)
         except StageFailed:
             return stages.failed()
@@ -266,13 +286,6 @@ def _unresolved_advice(exc: Exception, host: str, where: str) -> str:
 
 def _load_driver() -> None:
     load()
-
-
-def _logon_advice(exc: Exception) -> str:
-    text = first_line(exc)
-    if isinstance(exc, ConnectorError) and ("logon" in text or "401" in text):
-        return f"{text}; check the logon user, password and client"
-    return text
 
 
 def _echo(session, timeout: float) -> None:

@@ -7,8 +7,9 @@
    successful call on the same session, and ``BAPI_TRANSACTION_ROLLBACK`` follows a failed one, so
    a failure leaves nothing half-written. A commit that answers E fails the step as well.
 
-Several calls in one instruction run in order and stop at the first failure; their results merge
-(see ``results.merge``).
+Several calls in one instruction run in order and stop at the first failure; each keeps its own
+result (see ``results.combine``). A failure carries what SAP had answered until then as
+``partial_output`` (the same shape), so a flow that ignores the error can still read the messages.
 """
 
 from __future__ import annotations
@@ -32,30 +33,40 @@ class Session(Protocol):
 def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) -> dict:
     commit = bool(options.get("commit"))
     strict = bool(options.get("warnings_as_errors"))
+    message_parameter = options.get("message_parameter") or results.MESSAGE_PARAMETER
+    several = len(calls) > 1
+    plain = not several and not any(call.get("alias") for call in calls)
     done: list[dict] = []
     for call in calls:
         function = values.checked_name(call.get("function"), "function module")
-        params = values.parameters(call.get("parameters") or {}, function)
+        alias = call.get("alias") or None
         try:
-            result = results.shape(params, session.call(function, params, deadline))
-            bad = results.failing(result["messages"], warnings_as_errors=strict)
+            params = values.parameters(call.get("parameters") or {}, function)
+            answer = results.shape(params, session.call(function, params, deadline), message_parameter)
+            done.append({"function": function, "alias": alias, **answer})
+            bad = results.failing(answer["messages"], warnings_as_errors=strict)
             if bad:
-                raise results.failure(function, bad, result["messages"])
-        except StepTimeout:
-            raise
+                named = f"{function} ({alias})" if alias else function
+                raise results.failure(named, bad, answer["messages"])
         except ConnectorError as exc:
-            if commit:
+            if done:
+                exc.partial_output = results.combine(done, plain=plain)
+            if several and not isinstance(exc, results.BapiError):
+                exc.args = (f"call {len(done) + 1} of {len(calls)}, {results.label(function, alias)}: {exc}",)
+            if commit and not isinstance(exc, StepTimeout):
                 exc.args = (exc.args[0] + _rolled_back(session, deadline),)
             raise
-        done.append(result)
-    merged = results.merge(done)
+    output = results.combine(done, plain=plain)
     if commit:
         answer = results.shape({}, session.call(COMMIT, {"WAIT": "X"}, deadline))
         bad = results.failing(answer["messages"], warnings_as_errors=False)
         if bad:
-            raise results.failure(COMMIT, bad, answer["messages"])
-        merged["messages"].extend(answer["messages"])
-    return merged
+            error = results.failure(COMMIT, bad, answer["messages"])
+            error.partial_output = output
+            raise error
+        kept = results.tagged(answer["messages"], COMMIT) if "calls" in output else answer["messages"]
+        output["messages"].extend(kept)
+    return output
 
 
 def _rolled_back(session: Session, deadline: Deadline) -> str:

@@ -8,7 +8,10 @@ does not carry), the direction follows from what SAP sends back:
 - ``changing``: a parameter the call sent (as a value or structure) and got back, since SAP never
   returns a pure import parameter;
 - ``export``: everything else it returned;
-- ``messages``: the ``RETURN`` parameter's BAPIRET2 (or older BAPIRETURN) rows, as SAP wrote them.
+- ``messages``: the BAPIRET2 (or older BAPIRETURN) rows of the messages parameter, as SAP wrote them.
+  That is ``RETURN`` unless the step names another (``message_parameter``); when the function
+  returns no parameter of that name, every returned structure or table whose rows have ``TYPE`` and
+  ``MESSAGE`` is read as messages (``ET_RETURN``, ``RETURNMESSAGES``, ``MESSAGES``, ...).
 
 One case differs between the transports: an output table that comes back empty and was not sent
 is ``[]`` from pyrfc, while SOAP writes it as an empty element, indistinguishable from an empty
@@ -16,6 +19,10 @@ field, so it appears under ``export`` as ``""``. Send such a table as ``[]`` to 
 
 A message of type E (error) or A (abort) fails the call with its text and number; W (warning)
 does too when the step treats warnings as errors. S, I and W messages stay in the output.
+
+Several calls (or one with an alias) keep each call's result apart (``combine``): a later call's
+``RETURN`` or ``EXPORT`` must not hide an earlier one's, as the order number of a create followed
+by a commit would be.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ FAILING = frozenset({"E", "A"})
 
 
 class BapiError(ConnectorError):
-    """A call answered with an E or A message (or W, as the step asked); the messages are kept."""
+    """A call answered with an E or A message (or W, as the step asked); the messages are kept, and
+    ``partial_output`` holds what SAP answered (set by ``connectors.sap.calls``)."""
 
     def __init__(self, message: str, messages: list[dict]):
         super().__init__(message)
@@ -38,6 +46,13 @@ class BapiError(ConnectorError):
 
 def _is_message(row: Any) -> bool:
     return isinstance(row, dict) and "TYPE" in row and "MESSAGE" in row
+
+
+def _looks_like_messages(value: Any) -> bool:
+    """A returned structure or non-empty table whose rows are all BAPIRET2/BAPIRETURN-shaped."""
+    if _is_message(value):
+        return True
+    return isinstance(value, list) and bool(value) and all(_is_message(row) for row in value)
 
 
 def messages_of(value: Any) -> list[dict] | None:
@@ -51,12 +66,14 @@ def messages_of(value: Any) -> list[dict] | None:
     return None
 
 
-def shape(sent: dict, returned: dict) -> dict:
+def shape(sent: dict, returned: dict, message_parameter: str = MESSAGE_PARAMETER) -> dict:
     """Sort a call's returned parameters into the result shape (see the module docstring)."""
     out: dict[str, Any] = {"export": {}, "changing": {}, "tables": {}, "messages": []}
+    named = message_parameter.upper()
+    detect = named not in {str(name).upper() for name in returned}
     for name, value in returned.items():
         key = str(name).upper()
-        if key == MESSAGE_PARAMETER:
+        if key == named or detect and _looks_like_messages(value):
             rows = messages_of(value)
             if rows is not None:
                 out["messages"].extend(rows)
@@ -90,11 +107,28 @@ def failure(function: str, bad: list[dict], messages: list[dict]) -> BapiError:
     return BapiError(f"{function} answered {shown}{more}", messages)
 
 
-def merge(results: list[dict]) -> dict:
-    """Several calls of one instruction as one result: later values of the same name win, messages add up."""
-    out: dict[str, Any] = {"export": {}, "changing": {}, "tables": {}, "messages": []}
-    for result in results:
-        for part in ("export", "changing", "tables"):
-            out[part].update(result[part])
-        out["messages"].extend(result["messages"])
+def label(function: str, alias: str | None) -> str:
+    """How messages and errors name a call: its alias, else its function."""
+    return alias or function
+
+
+def combine(done: list[dict], *, plain: bool) -> dict:
+    """The step's output from its calls' results (each with ``function`` and ``alias``).
+
+    ``plain`` (an instruction of one call without an alias) keeps the shape ``{export, changing,
+    tables, messages}``. Otherwise: ``{"calls": [each result], "messages": [every message with a
+    "CALL" key naming its call], <alias>: that call's result, ...}``, even when a failure stopped
+    the instruction after its first call, so later steps read one shape.
+    """
+    if plain:
+        return {key: value for key, value in done[0].items() if key not in ("function", "alias")}
+    out: dict[str, Any] = {"calls": done, "messages": []}
+    for result in done:
+        out["messages"].extend(tagged(result["messages"], label(result["function"], result["alias"])))
+        if result["alias"]:
+            out[result["alias"]] = result
     return out
+
+
+def tagged(messages: list[dict], call: str) -> list[dict]:
+    return [{**row, "CALL": call} for row in messages]

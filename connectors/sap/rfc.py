@@ -7,6 +7,12 @@ so the catalog lists the type where neither is installed and using it names the 
 The deadline is enforced with the library's cancel: a timer cancels the connection when the
 step's time runs out, the call returns with an error, and the step times out. A cancelled
 connection is unusable afterwards, so the pool drops it.
+
+Before a function's first call, its interface is read with ``get_function_description`` and kept
+in the pool's ``interfaces`` (one entry per function for the pool's life, which ends when the
+connector's settings change), so each value is sent as its ABAP type (``connectors.sap.rfctypes``).
+A system that refuses the metadata call (no authorization for it) gets the values untyped, as
+written, and the function's own call says what is wrong with them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import threading
 from typing import Any
 
 from connectors.catalog.base import ConnectorError, Deadline, DriverMissing, StepTimeout
+from connectors.sap import logon, rfctypes
 from connectors.sap.network import egress_policy, first_hop
 
 EXTRA = "sap"
@@ -75,8 +82,10 @@ def classify(exc: Exception, pyrfc: Any) -> str:
 class RfcSession:
     """One logged-on RFC connection, lent by the pool to one call at a time."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, interfaces: dict[str, dict | None] | None = None):
         self.pyrfc = load()
+        # function name -> its parameters' types (None: not readable); shared by the pool's sessions
+        self.interfaces = {} if interfaces is None else interfaces
         host, port, _ = first_hop(settings)
         # The library connects by name itself; the check keeps refused hosts out (a DNS answer that
         # changes between this check and the library's lookup is the one gap, as for Oracle over TCPS).
@@ -86,7 +95,8 @@ class RfcSession:
         except self.pyrfc.RFCError as exc:
             kind = classify(exc, self.pyrfc)
             if kind == "logon":
-                raise ConnectorError(f"the SAP logon failed: {describe_error(exc)}") from None
+                words = logon.in_words(describe_error(exc), user=settings["user"], client=settings["client"])
+                raise ConnectorError(f"the SAP logon failed: {words}") from None
             raise ConnectorError(f"the SAP system cannot be reached: {describe_error(exc)}") from None
 
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:
@@ -97,7 +107,8 @@ class RfcSession:
         timer.daemon = True
         timer.start()
         try:
-            return dict(self.conn.call(function, **params))
+            typed = rfctypes.convert(self.interface(function), params, function)
+            return rfctypes.answered(dict(self.conn.call(function, **typed)))
         except self.pyrfc.RFCError as exc:
             if deadline.expired:
                 raise StepTimeout(
@@ -112,6 +123,20 @@ class RfcSession:
             raise ConnectorError(f"{function} failed: {describe_error(exc)}") from None
         finally:
             timer.cancel()
+
+    def interface(self, function: str) -> dict:
+        """The function's parameter types, read once per pool; {} when the system will not describe it
+        (a missing function or authorization: its call then answers for itself). A broken connection
+        raises, as the call would."""
+        if function not in self.interfaces:
+            try:
+                described = rfctypes.interface(self.conn.get_function_description(function))
+            except self.pyrfc.RFCError as exc:
+                if classify(exc, self.pyrfc) == "communication":
+                    raise
+                described = None
+            self.interfaces[function] = described
+        return self.interfaces[function] or {}
 
     def _cancel(self) -> None:
         with contextlib.suppress(Exception):  # the call is ending anyway; its own error says what happened

@@ -13,8 +13,9 @@ from connectors.sap.soap import SoapSession
 from connectors.simplepool import SimplePool
 
 
-def open_session(settings: dict, timeout: float):
-    """A new logged-on session of the settings' transport; ConnectorError (or DriverMissing) when not."""
+def open_session(settings: dict, timeout: float, interfaces: dict | None = None):
+    """A new logged-on session of the settings' transport; ConnectorError (or DriverMissing) when not.
+    ``interfaces``: the RFC function descriptions the pool's sessions share (see ``connectors.sap.rfc``)."""
     if settings.get("transport") == "soap":
         session = SoapSession(settings, connect_timeout=timeout)
         try:
@@ -24,13 +25,14 @@ def open_session(settings: dict, timeout: float):
             raise
         return session
 
-    return RfcSession(settings)
+    return RfcSession(settings, interfaces)
 
 
 def open_pool(settings: dict, *, name: str) -> SimplePool:
     connect_timeout = float(settings.get("connect_timeout") or 10)
+    interfaces: dict = {}
     return SimplePool(
-        lambda timeout: open_session(settings, timeout),
+        lambda timeout: open_session(settings, timeout, interfaces),
         min_idle=int(settings.get("min_idle") or 0),
         max_size=int(settings.get("max_pool") or 10),
         idle_timeout=int(settings.get("idle_timeout_ms") or 600_000) / 1000,

@@ -27,6 +27,7 @@ import xmltodict
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.egress import GuardedTransport
 from connectors.http.credentials import cookie_values
+from connectors.sap import logon
 from connectors.sap.network import egress_policy
 from core.masking import Masker
 
@@ -143,19 +144,24 @@ def fault_error(node: Any) -> ConnectorError:
     return ConnectorError(f"the SAP system answered with a SOAP fault: {str(text)[:500]}{suffix}")
 
 
-def _http_error(response: httpx.Response) -> ConnectorError:
+def _reason(response: httpx.Response) -> str:
+    """SAP's own words in an error answer: the Gateway's JSON message, or the start of the text."""
+    try:
+        message = json.loads(response.content).get("error", {}).get("message", {})
+        return str(message.get("value") if isinstance(message, dict) else message or "")
+    except (ValueError, AttributeError):
+        return response.text[:200].strip()
+
+
+def _http_error(response: httpx.Response, *, user: str, client: str) -> ConnectorError:
     status = response.status_code
-    if status == 401:
-        return ConnectorError("the SAP system refused the logon (HTTP 401): check the logon user and password")
+    reason = _reason(response)
+    if status == 401 or status == 400 and "client" in reason.lower():
+        return ConnectorError(
+            f"the SAP system refused the logon (HTTP {status}): " + logon.in_words(reason, user=user, client=client)
+        )
     if status == 403:
         return ConnectorError("the SAP system refused the call (HTTP 403): the user lacks an authorization")
-    reason = ""
-    try:
-        data = json.loads(response.content)
-        message = data.get("error", {}).get("message", {})
-        reason = message.get("value") if isinstance(message, dict) else str(message)
-    except (ValueError, AttributeError):
-        reason = response.text[:200].strip()
     return ConnectorError(f"the SAP system answered HTTP {status}" + (f": {reason}" if reason else ""))
 
 
@@ -168,6 +174,7 @@ class SoapSession:
             raise ConnectorError("the SOAP service URL is missing or has no host")
         self.url = url
         self.query = {"sap-client": settings["client"], "sap-language": settings.get("lang") or "EN"}
+        self.user = settings["user"]
         self.connect_timeout = connect_timeout
         self.http = http_client(settings, timeout=connect_timeout)
         self.csrf: str | None = None
@@ -196,8 +203,11 @@ class SoapSession:
         """Authenticate and fetch a CSRF token (systems that require one on POST hand it out here)."""
         response = self._send("GET", deadline, headers={"X-CSRF-Token": "Fetch"})
         if response.status_code in (401, 403) or (response.status_code == 400 and "client" in response.text.lower()):
-            raise _http_error(response)
+            raise self._refused(response)
         self.csrf = response.headers.get("x-csrf-token") or None
+
+    def _refused(self, response: httpx.Response) -> ConnectorError:
+        return _http_error(response, user=self.user, client=self.query["sap-client"])
 
     def call(self, function: str, params: dict, deadline: Deadline) -> dict:
         """The function's answer, with the session's credentials masked in it and in any error: an SAP
@@ -229,7 +239,7 @@ class SoapSession:
                 continue
             break
         if response.status_code != 200 and b"Fault" not in response.content[:2000]:
-            raise _http_error(response)
+            raise self._refused(response)
         return response_values(function, response.content)
 
     def alive(self) -> bool:

@@ -70,7 +70,9 @@ def test_with_ignore_errors_on_the_error_is_logged_and_the_following_steps_run(p
     assert execution.status == Execution.Status.COMPLETED_WITH_ERRORS
     assert log(execution) == [("a", "succeeded"), ("b", "error_ignored"), ("c", "succeeded")]
     assert StepRun.objects.get(execution=execution, step_id="b").error == "The mapping failed: the ERP said no"
-    assert execution.output == {"a": 1, "b": None}, "an ignored step's output is null for the steps after it"
+    assert execution.output == {"a": 1, "b": {"error": "The mapping failed: the ERP said no"}}, (
+        "an ignored step's output is its error for the steps after it"
+    )
 
 
 def test_a_timed_out_step_is_timed_out_or_error_ignored_by_the_switch(publish, start):
@@ -175,8 +177,9 @@ def test_random_dags_follow_the_reference_model(publish, start, dag):
         if record.status == "succeeded":
             assert record.output == outputs[record.step_id]
         else:
-            assert record.output is None
             assert record.error == f"The mapping failed: boom {record.step_id}"
+            ignored = record.status == "error_ignored"
+            assert record.output == ({"error": record.error} if ignored else None)
     if expected_status != "failed":
         assert len(ran) == len(steps), "with no stopping failure every step runs"
         succeeded = [r for r in recorded if r.status == "succeeded"]

@@ -2,7 +2,10 @@
 
 ``FakePyRFC`` follows pyrfc's documented surface: ``Connection(**params)`` logs on,
 ``.call(name, **params)`` answers a flat dict of export, changing and table parameters,
-``.cancel()`` interrupts a running call, ``.ping()`` and ``.close()``; errors are
+``.cancel()`` interrupts a running call, ``.ping()`` and ``.close()``,
+``.get_function_description(name)`` answers a ``FunctionDescription`` (parameters as dicts with
+``parameter_type`` such as ``"RFCTYPE_NUM"``, ``direction``, ``nuc_length``, ``decimals`` and a
+``TypeDescription`` whose ``fields`` describe a structure or table row), as PyRFC builds it; errors are
 ``ABAPApplicationError``, ``CommunicationError``, ``LogonError`` under ``RFCError``, with ``key``
 and ``message``. It is put in ``sys.modules`` as ``pyrfc``, where the transport's lazy import finds it.
 Where erpl-pyrfc is installed, the last test connects through the real library to a closed port.
@@ -46,6 +49,66 @@ class ABAPApplicationError(RFCError):
     pass
 
 
+class TypeDescription:
+    """The double of pyrfc's ``TypeDescription``: a name, lengths and ``fields`` (dicts)."""
+
+    def __init__(self, name, nuc_length, uc_length):
+        self.name, self.nuc_length, self.uc_length = name, nuc_length, uc_length
+        self.fields = []
+
+    def add_field(
+        self, name, field_type, nuc_length, uc_length, nuc_offset, uc_offset, decimals=0, type_description=None
+    ):
+        self.fields.append(
+            {
+                "name": name,
+                "field_type": field_type,
+                "nuc_length": nuc_length,
+                "uc_length": uc_length,
+                "nuc_offset": nuc_offset,
+                "uc_offset": uc_offset,
+                "decimals": decimals,
+                "type_description": type_description,
+            }
+        )
+
+
+class FunctionDescription:
+    """The double of pyrfc's ``FunctionDescription``: a name and ``parameters`` (dicts)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.parameters = []
+
+    def add_parameter(
+        self,
+        name,
+        parameter_type,
+        direction,
+        nuc_length,
+        uc_length,
+        decimals=0,
+        default_value="",
+        parameter_text="",
+        optional=False,
+        type_description=None,
+    ):
+        self.parameters.append(
+            {
+                "name": name,
+                "parameter_type": parameter_type,
+                "direction": direction,
+                "nuc_length": nuc_length,
+                "uc_length": uc_length,
+                "decimals": decimals,
+                "default_value": default_value,
+                "parameter_text": parameter_text,
+                "optional": optional,
+                "type_description": type_description,
+            }
+        )
+
+
 class FakeConnection:
     """A logged-on connection of the double; ``FakePyRFC.functions`` decides what calls answer."""
 
@@ -63,6 +126,15 @@ class FakeConnection:
             raise CommunicationError("connection was cancelled earlier", key="RFC_INVALID_HANDLE")
         return self.module.functions[name](self, params)
 
+    def get_function_description(self, name):
+        """What ``FakePyRFC.descriptions`` holds for the function; FU_NOT_FOUND like SAP otherwise."""
+        self.module.described.append(name)
+        if self.cancelled.is_set():
+            raise CommunicationError("connection was cancelled earlier", key="RFC_INVALID_HANDLE")
+        if name not in self.module.descriptions:
+            raise ABAPApplicationError(f"ID:FL Type:E Number:046 {name}", key="FU_NOT_FOUND")
+        return self.module.descriptions[name]
+
     def cancel(self):
         self.cancelled.set()
 
@@ -78,8 +150,8 @@ def fake_pyrfc() -> types.ModuleType:
     module = types.ModuleType("pyrfc")
     module.RFCError, module.LogonError = RFCError, LogonError
     module.CommunicationError, module.ABAPApplicationError = CommunicationError, ABAPApplicationError
-    module.opened, module.calls = [], []
-    module.functions = {}
+    module.opened, module.calls, module.described = [], [], []
+    module.functions, module.descriptions = {}, {}
     module.Connection = lambda **params: FakeConnection(module, **params)
     return module
 
@@ -240,7 +312,11 @@ def test_a_call_past_the_deadline_is_cancelled_and_the_pool_drops_the_connection
 
 
 def test_a_wrong_password_and_a_broken_connection_say_what_happened(pyrfc):
-    with pytest.raises(ConnectorError, match="the SAP logon failed: RFC_LOGON_FAILURE: Name or password"):
+    expected = (
+        "the SAP logon failed: the logon was refused; check the logon user, password and client "
+        "\\(SAP answered: RFC_LOGON_FAILURE: Name or password"
+    )
+    with pytest.raises(ConnectorError, match=expected):
         sessions.open_session({**SETTINGS, "passwd": "wrong"}, 5)
 
     def broken(conn, params):

@@ -48,6 +48,47 @@ def test_an_error_message_with_ignore_errors_lets_the_flow_go_on(
 
 
 @pytest.mark.django_db
+def test_a_later_step_reads_the_error_and_sap_messages_of_an_ignored_failure(
+    sap_connector, soap_settings, sandbox, mock_sap, publish, start, make_connector, postgres_url
+):
+    sap = sap_connector(soap_settings, [sandbox])
+    warehouse = make_connector("postgres", postgres_url, [sandbox], name="Warehouse")
+    mock_sap.control(
+        "POST",
+        "/_mock/bapi-behaviour",
+        {"function": "BAPI_SALESORDER_GETLIST", "type": "E", "id": "V1", "number": "001", "message": "Not today"},
+    )
+    version = publish(
+        graph(
+            [
+                sap_step("orders", sap, GETLIST, name="Orders", ignore=True),
+                sql("broken", warehouse, "SELECT * FROM no_such_table_for_sap", name="Broken", ignore=True, y=1),
+                mapping(
+                    "react",
+                    '{"error": steps.orders.error, "number": steps.orders.messages[0].NUMBER, '
+                    '"type": steps.Orders.messages[0].TYPE, "exports": $exists(steps.orders.export), '
+                    '"sql": $contains(steps.broken.error, "no_such_table_for_sap")}',
+                    name="React",
+                    y=2,
+                ),
+            ],
+            chain("orders", "broken", "react"),
+        )
+    )
+    execution = engine.run(start(version, {"customer": "0001000001"}).pk)
+    assert execution.status == "completed_with_errors", execution.error
+    failed = StepRun.objects.get(execution=execution, step_id="orders")
+    assert failed.output["error"] == failed.error and failed.output["messages"][0]["MESSAGE"] == "Not today"
+    assert StepRun.objects.get(execution=execution, step_id="react").output == {
+        "error": failed.error,
+        "number": "001",
+        "type": "E",
+        "exports": True,
+        "sql": True,
+    }
+
+
+@pytest.mark.django_db
 def test_a_call_slower_than_the_step_timeout_times_the_step_out(
     sap_connector, soap_settings, sandbox, mock_sap, publish, start
 ):

@@ -58,7 +58,11 @@ def test_the_catalog_describes_the_fields_and_step_options(api):
     fields = {f["name"]: f for f in sap["fields"]}
     assert fields["passwd"]["secret"] and fields["ashost"]["destination"] and fields["soap_url"]["destination"]
     assert fields["verify_tls"]["default"] is True and fields["verify_tls"]["admin_only"]
-    assert {o["name"]: o["default"] for o in sap["step_options"]} == {"commit": False, "warnings_as_errors": False}
+    assert {o["name"]: o["default"] for o in sap["step_options"]} == {
+        "commit": False,
+        "warnings_as_errors": False,
+        "message_parameter": "RETURN",
+    }
 
 
 def test_the_soap_connection_test_passes_stage_by_stage(soap_settings):
@@ -74,13 +78,37 @@ def test_a_wrong_password_fails_the_logon_stage_with_what_to_check(soap_settings
     assert not result.ok
     assert result.stages[-1].name == "logon"
     assert "check the logon user, password and client" in result.stages[-1].message
+    assert result.stages[-1].message.count("check") == 1, "SAP's reason and the advice, said once"
+    assert "(SAP answered: Authentication failed)" in result.stages[-1].message
     assert "nope-123" not in result.message
+
+
+def test_a_locked_user_is_named_as_locked(soap_settings, mock_sap):
+    mock_sap.control(
+        "POST",
+        "/_mock/faults",
+        {
+            "match": "/sap/bc/srt/",
+            "status": 401,
+            "message": "User MOCKUSER is locked. Please notify the person responsible",
+        },
+    )
+    result = SapType().test(values.resolve(SapType, values.clean(SapType, soap_settings), None))
+    assert result.stages[-1].name == "logon"
+    assert result.stages[-1].message.startswith(
+        f"the SAP system refused the logon (HTTP 401): the SAP user {soap_settings['user']} is locked; "
+        "an SAP administrator can unlock it (transaction SU01) (SAP answered: User MOCKUSER is locked."
+    )
 
 
 def test_a_wrong_client_and_a_closed_port_fail_their_stages(soap_settings):
     wrong_client = values.resolve(SapType, values.clean(SapType, {**soap_settings, "client": "200"}), None)
     result = SapType().test(wrong_client)
-    assert result.stages[-1].name == "logon" and "Client 200 is not available" in result.stages[-1].message
+    assert result.stages[-1].name == "logon"
+    assert result.stages[-1].message.startswith(
+        "the SAP system refused the logon (HTTP 400): client 200 does not exist in this SAP system; check the SAP "
+        "client (SAP answered: Client 200 is not available"
+    )
     port = closed_port()
     closed = values.resolve(
         SapType, values.clean(SapType, {**soap_settings, "soap_url": f"http://127.0.0.1:{port}/sap/bc/soap/rfc"}), None

@@ -27,7 +27,7 @@ import xmltodict
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.egress import GuardedTransport
 from connectors.http.credentials import cookie_values
-from connectors.sap import logon
+from connectors.sap import logon, values
 from connectors.sap.network import egress_policy
 from core.masking import Masker
 
@@ -72,9 +72,7 @@ def _element(value: Any) -> Any:
         return {xml_name(key): _element(item) for key, item in value.items()} or None
     if isinstance(value, list):
         return {"item": [_element(row) for row in value]} if value else None
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return values.as_text(value)
 
 
 def envelope(function: str, params: dict) -> bytes:

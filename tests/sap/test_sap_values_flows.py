@@ -39,10 +39,6 @@ def test_bare_values_leading_zeros_and_interpolation_reach_sap_as_written(
     assert (orders["CUSTOMER_NUMBER"], orders["SALES_ORGANIZATION"]) == ("0001000001", "1710")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/sap/soap.py _element writes a float with repr() (1e-07); it should call values.as_text",
-)
 @pytest.mark.django_db
 def test_a_number_from_an_expression_reaches_sap_without_an_exponent(
     sap_connector, soap_settings, sandbox, mock_sap, publish, start

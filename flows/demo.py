@@ -7,7 +7,8 @@ Each is published and deployed to the sandbox:
 - "open orders" queries the "Demo database" connector (a SQLite file) for a customer's open
   orders, then shapes the answer; trigger it with ``{"customer": "C-1000"}``;
 - "SAP sales orders" calls a BAPI on the "Demo SAP" connector (mock-sap, which ``make run`` starts)
-  for a customer's sales orders, then totals them; trigger it with ``{"customer": "0001000001"}``.
+  for a customer's sales orders, then totals them; trigger it with ``{"customer": "0001000001"}`` (a
+  number such as 1000001 is padded to SAP's ten digits by ``alpha(10)``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ SALES_ORDERS = {
             "instruction": (
                 "* the customer's sales orders, through the SalesOrder BAPI\n"
                 "CALL FUNCTION BAPI_SALESORDER_GETLIST: [\n"
-                "  (CUSTOMER_NUMBER: {{ trigger.payload.customer }}),\n"
+                "  (CUSTOMER_NUMBER: {{ trigger.payload.customer | alpha(10) }}),\n"
                 '  (SALES_ORGANIZATION: "1710")\n'
                 "]"
             ),

@@ -7,7 +7,6 @@ changes and connection tests need ``connectors:write`` and the editor role.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -16,9 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from connectors import catalog, pool_stats, runtime, usage, values
-from connectors.access import usable_by
+from connectors.access import visible_connectors
 from connectors.filters import ConnectorFilter
-from connectors.models import Connector, ConnectorSettings
+from connectors.models import Connector
 from connectors.serializers import (
     ConnectorSerializer,
     ConnectorTypeSerializer,
@@ -32,17 +31,6 @@ from connectors.serializers import (
 from core.serializers import ErrorSerializer
 
 ERRORS = {code: ErrorSerializer for code in (400, 403, 404)}
-
-
-def visible_connectors(request):
-    """The requester's connectors (scope applied) with what their representation reads prefetched."""
-    # Explicit order: with the use count's GROUP BY, Django leaves out Meta.ordering.
-    connectors = usage.with_use_counts(usable_by(request.user, request.organization)).order_by("name", "pk")
-    return connectors.prefetch_related(
-        Prefetch("settings", queryset=ConnectorSettings.objects.select_related("environment")),
-        "allowed_users",
-        "allowed_groups",
-    )
 
 
 @extend_schema_view(

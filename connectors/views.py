@@ -19,7 +19,7 @@ from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404
 from accounts.views import member_required
 from connectors import catalog, runtime, usage
-from connectors.api import visible_connectors
+from connectors.access import visible_connectors
 from connectors.filters import ConnectorFilter
 from connectors.forms import ConnectorForm, FilterForm
 from connectors.models import Connector, ConnectorSettings

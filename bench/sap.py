@@ -3,8 +3,10 @@
 Each call renders the instruction (the BAPI parser, with a ``{{ }}`` row count) and runs it
 through the SAP type's ``execute``, once on pooled sessions (one logon, keep-alive) and once with a
 new session per call (a new HTTP client, TCP connection and logon each time). Prints calls per
-second for both, and the parser's own time per call with its share of a pooled call.
-Target: parsing under 5% of the call.
+second for both, and the parser's own time per call with its share of a pooled call; then the RFC
+transport's metadata-driven conversion (``connectors.sap.rfctypes.convert`` of a sales order's
+parameters against a description read once, as the pool caches it) as a share of the same pooled
+call. Target: each under 5% of the call.
 
     .venv/bin/python bench/sap.py           (BENCH_SAP_CALLS to change the count)
 """
@@ -34,6 +36,35 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+def conversion_ms() -> float:
+    """Milliseconds per call that ``rfctypes.convert`` takes for a BAPI_SALESORDER_CREATEFROMDAT2-like call
+    (a header structure, 5 items, partners, NUMC, packed and date fields) with its interface cached."""
+    from connectors.sap.rfctypes import Spec, convert
+
+    char, numc = Spec("CHAR", 4), Spec("NUM", 6)
+    header = Spec("STRUCTURE", fields={"DOC_TYPE": char, "SALES_ORG": char, "REQ_DATE_H": Spec("DATE", 8)})
+    item = {"ITM_NUMBER": numc, "MATERIAL": Spec("CHAR", 40), "TARGET_QTY": Spec("BCD", 7, 3), "PLANT": char}
+    partner = {"PARTN_ROLE": Spec("CHAR", 2), "PARTN_NUMB": Spec("NUM", 10)}
+    specs = {
+        "ORDER_HEADER_IN": header,
+        "TESTRUN": Spec("CHAR", 1),
+        "ORDER_ITEMS_IN": Spec("TABLE", fields=item),
+        "ORDER_PARTNERS": Spec("TABLE", fields=partner),
+    }
+    params = {
+        "ORDER_HEADER_IN": {"DOC_TYPE": "TA", "SALES_ORG": "1000", "REQ_DATE_H": "2024-01-31"},
+        "TESTRUN": "X",
+        "ORDER_ITEMS_IN": [
+            {"ITM_NUMBER": str(10 * n), "MATERIAL": f"M-{n}", "TARGET_QTY": "2.5", "PLANT": "1000"} for n in range(1, 6)
+        ],
+        "ORDER_PARTNERS": [{"PARTN_ROLE": "AG", "PARTN_NUMB": 1000001}, {"PARTN_ROLE": "WE", "PARTN_NUMB": "1000002"}],
+    }
+    started = time.perf_counter()
+    for _ in range(CALLS):
+        convert(specs, params, "BAPI_SALESORDER_CREATEFROMDAT2")
+    return (time.perf_counter() - started) / CALLS * 1000
 
 
 def main() -> None:
@@ -100,6 +131,10 @@ def main() -> None:
         print(f"  new session per call:   {CALLS / fresh:8.0f} calls/s  ({fresh / CALLS * 1000:.2f} ms/call)")
         print(f"  pooled / new session:   {fresh / pooled:8.1f}x")
         print(f"  parse + render per call: {parse_ms * 1000:7.0f} µs  ({parse_ms / per_call_ms:.1%} of a pooled call)")
+        convert_ms = conversion_ms()
+        print(
+            f"  RFC type conversion:    {convert_ms * 1000:8.0f} µs  ({convert_ms / per_call_ms:.1%} of a pooled call)"
+        )
     finally:
         mock.stop()
 

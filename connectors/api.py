@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.models import Environment
 from connectors import catalog, pool_stats, runtime, usage, values
 from connectors.access import visible_connectors
+from connectors.catalog.base import ConnectorError
 from connectors.filters import ConnectorFilter
 from connectors.models import Connector
+from connectors.sap import functions
 from connectors.serializers import (
     ConnectorSerializer,
     ConnectorTypeSerializer,
@@ -153,3 +156,45 @@ class ConnectorViewSet(viewsets.ModelViewSet):
         return Response(
             {row.environment.slug: pool_stats.stats(connector, row.environment) for row in connector.settings.all()}
         )
+
+    @extend_schema(
+        operation_id="connectors_sap_functions_list",
+        parameters=[OpenApiParameter("q", str, description="Part of a function module's name, such as BAPI_SALES")],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="sap-functions")
+    def sap_functions(self, request, pk=None):
+        """SAP function modules whose names contain ``q``, for completing ``CALL FUNCTION`` in the editor."""
+        sap_connector(self.get_object())
+        return Response({"results": functions.search(request.query_params.get("q", ""))})
+
+    @extend_schema(
+        operation_id="connectors_sap_function_retrieve",
+        parameters=[OpenApiParameter("environment", str, description="Environment slug; sandbox when not given")],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS, 502: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path=r"sap-functions/(?P<key>[A-Za-z0-9_/]{1,61})")
+    def sap_function(self, request, pk=None, key=None):
+        """One function module's parameters (direction, ABAP type, length, optional), for completing a call's
+        parameters: over RFC as the environment's system describes it, else from erpflow's list."""
+        connector = sap_connector(self.get_object())
+        slug = request.query_params.get("environment") or "sandbox"
+        environment = Environment.objects.filter(organization=request.organization, slug=slug).first()
+        if environment is None:
+            raise exceptions.ValidationError({"environment": [f"There is no environment '{slug[:60]}'."]})
+        try:
+            return Response(functions.describe(connector, environment, key))
+        except functions.UnknownFunction as unknown:
+            return Response({"detail": str(unknown)}, status=status.HTTP_404_NOT_FOUND)
+        except functions.NotConfigured as missing:
+            raise exceptions.ValidationError({"environment": [str(missing)]}) from None
+        except ConnectorError as failed:  # the system did not answer: a bad gateway, not a bad request
+            return Response({"detail": str(failed)}, status=status.HTTP_502_BAD_GATEWAY)
+
+
+def sap_connector(connector: Connector) -> Connector:
+    """``connector`` when it is an SAP one: the function list means nothing to other types (a 400)."""
+    if connector.type_key != "sap":
+        message = f"Connector '{connector.name}' is of type '{connector.type_key}'; only SAP connectors have functions."
+        raise exceptions.ValidationError({"connector": [message]})
+    return connector

@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 from flows.api.executions import ExecutionViewSet
 from flows.api.flow_parts import ScheduleViewSet, WebhookViewSet
 from flows.api.flows import FlowViewSet
-from flows.api.instructions import InstructionCheckView
+from flows.api.instructions import InstructionCheckView, InstructionFormatView
 from flows.api.monitoring import MonitoringStatsView, MonitoringStepsView, MonitoringTimelineView
 from flows.api.triggers import FlowTriggerView
 
@@ -24,5 +24,6 @@ urlpatterns = [
     re_path(r"^monitoring/timeline/?$", MonitoringTimelineView.as_view(), name="monitoring-timeline"),
     re_path(r"^monitoring/steps/?$", MonitoringStepsView.as_view(), name="monitoring-steps"),
     re_path(r"^instructions/check/?$", InstructionCheckView.as_view(), name="instruction-check"),
+    re_path(r"^instructions/format/?$", InstructionFormatView.as_view(), name="instruction-format"),
     *router.urls,
 ]

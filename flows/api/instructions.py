@@ -1,8 +1,10 @@
-"""``POST /api/v1/instructions/check/``: an instruction's problems while the user types it."""
+"""``POST /api/v1/instructions/check/`` and ``/format/``: an instruction's problems while the user types it,
+and its canonical layout when asked."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,7 +12,7 @@ from accounts.policy import Action
 from connectors.models import Connector
 from core.serializers import ErrorSerializer
 from flows.api.errors import FlowsAPI, invalid, json_object, validated
-from flows.instruction_checks import check_instruction, instruction_languages
+from flows.instruction_checks import NotFormattable, check_instruction, format_instruction, instruction_languages
 from flows.serializers import InstructionCheckSerializer, InstructionProblemsSerializer
 
 
@@ -58,3 +60,37 @@ class InstructionCheckView(FlowsAPI, APIView):
         dialect = checked_dialect(request.organization, data)
         problems = check_instruction(data["language"], data["text"], dialect)
         return Response({"language": data["language"], "problems": problems})
+
+
+class InstructionFormatSerializer(serializers.Serializer):
+    language = serializers.CharField(max_length=40, help_text="bapi (the languages with a formatter)")
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=200_000)
+
+
+class FormattedInstructionSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class InstructionFormatView(FlowsAPI, APIView):
+    """``POST /api/v1/instructions/format/``: the instruction in its language's canonical layout, for the
+    step form's Format button. Nothing is stored, so viewers may ask too. What does not parse is a 400
+    with its problems at line and column, as the check gives them."""
+
+    resource = "flows"
+    policy_action = Action.READ
+
+    @extend_schema(
+        request=InstructionFormatSerializer, responses={200: FormattedInstructionSerializer, 400: ErrorSerializer}
+    )
+    def post(self, request):
+        data = validated(
+            InstructionFormatSerializer, json_object(request.data, "body", '{"language": "bapi", "text": "..."}')
+        )
+        try:
+            text = format_instruction(data["language"], data["text"])
+        except NotFormattable as refused:
+            body = {"detail": refused.message, "errors": {"text": [refused.message]}}
+            if refused.problems:
+                body["problems"] = refused.problems
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"text": text})

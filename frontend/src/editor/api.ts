@@ -49,6 +49,16 @@ export interface InstructionProblem {
   message: string;
 }
 
+/** One parameter of an SAP function module, as ``/connectors/{id}/sap-functions/{NAME}/`` describes it. */
+export interface SapParameter {
+  name: string;
+  direction: "import" | "export" | "changing" | "tables";
+  type: string;
+  length: number;
+  optional: boolean;
+  description: string;
+}
+
 export interface PropertyField {
   expression: string;
   type?: string;
@@ -177,6 +187,18 @@ export const api = {
       text,
       ...(connector != null ? { connector } : {}),
     }),
+  formatInstruction: (language: string, text: string) =>
+    request<{ text: string }>("POST", `${API}/instructions/format/`, { language, text }),
+  sapFunctions: async (connector: number, q: string) =>
+    (await request<{ results: { name: string; description: string }[] }>(
+      "GET",
+      `${API}/connectors/${connector}/sap-functions/?${new URLSearchParams({ q })}`,
+    )).results,
+  sapFunction: (connector: number, name: string, environment = "sandbox") =>
+    request<{ name: string; description: string; parameters: SapParameter[] }>(
+      "GET",
+      `${API}/connectors/${connector}/sap-functions/${encodeURIComponent(name)}/?${new URLSearchParams({ environment })}`,
+    ),
   run: (slug: string, payload: unknown) => request<Execution>("POST", `${flowUrl(slug)}/run/`, { payload }),
   execution: (id: number) => request<Execution>("GET", `${API}/executions/${id}/`),
 };

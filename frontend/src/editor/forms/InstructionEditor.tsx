@@ -1,9 +1,12 @@
 /**
  * The instruction field: a textarea over a highlighted copy of its text, with the server-side parser's
- * problems marked at their line and column (asked again a moment after each change).
+ * problems marked at their line and column (asked again a moment after each change). In a BAPI step, a list
+ * under the field offers function names after `CALL FUNCTION ` and a call's parameters in its `( )`,
+ * from the connector's `sap-functions` endpoints; a click or Enter takes one.
  */
 import { forwardRef, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, type InstructionProblem } from "../api";
+import { completionAt } from "../completion";
 import { offsetOf, tokenize } from "../highlight";
 
 interface Props {
@@ -17,6 +20,45 @@ interface Props {
 }
 
 const CHECK_DELAY_MS = 350;
+
+interface Suggestion {
+  label: string;
+  detail: string;
+  insert: string;
+}
+
+/** Suggestions for the text at `caret`, and the offset their text replaces from. */
+function useSuggestions(language: string, connector: number | null, value: string, caret: number) {
+  const [found, setFound] = useState<{ start: number; items: Suggestion[] }>({ start: 0, items: [] });
+  const context = language === "bapi" && connector != null ? completionAt(value, caret) : null;
+  const key = context ? `${context.kind}:${context.kind === "parameter" ? context.fn : ""}:${context.prefix}:${context.start}` : "";
+  useEffect(() => {
+    if (!context || connector == null) {
+      setFound({ start: 0, items: [] });
+      return;
+    }
+    let cancelled = false;
+    const prefix = context.prefix.toUpperCase();
+    const ask =
+      context.kind === "function"
+        ? api.sapFunctions(connector, prefix).then((names) => names.map((f) => ({ label: f.name, detail: f.description, insert: f.name })))
+        : api.sapFunction(connector, context.fn).then((described) =>
+            described.parameters
+              .filter((p) => p.direction !== "export" && p.name.startsWith(prefix))
+              .map((p) => ({
+                label: p.name,
+                detail: `${p.direction}, ${p.type}${p.length ? ` ${p.length}` : ""}${p.optional ? ", optional" : ""}${p.description ? ` — ${p.description}` : ""}`,
+                insert: `${p.name}: `,
+              })),
+          );
+    ask.then((items) => !cancelled && setFound({ start: context.start, items })).catch(() => !cancelled && setFound({ start: 0, items: [] }));
+    return () => {
+      cancelled = true;
+    };
+    // `key` stands for the context, which is a new object on every render
+  }, [key, connector]);
+  return found;
+}
 
 function highlighted(text: string, language: string, marks: number[]): ReactNode[] {
   const out: ReactNode[] = [];
@@ -48,6 +90,30 @@ export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function
   const [checkError, setCheckError] = useState<string | null>(null);
   const mirror = useRef<HTMLPreElement>(null);
   const local = useRef<HTMLTextAreaElement | null>(null);
+  const [caret, setCaret] = useState(-1);
+  const [dismissed, setDismissed] = useState(false);
+  const [active, setActive] = useState(0);
+  const suggestions = useSuggestions(language, connector, value, caret < 0 ? 0 : caret);
+  const open = !readOnly && caret >= 0 && !dismissed && suggestions.items.length > 0;
+
+  const follow = (area: HTMLTextAreaElement) => {
+    setCaret(area.selectionStart === area.selectionEnd ? area.selectionStart : -1);
+    setDismissed(false);
+    setActive(0);
+    onSelect(area.selectionStart, area.selectionEnd);
+  };
+
+  const pick = (item: Suggestion) => {
+    const text = value.slice(0, suggestions.start) + item.insert + value.slice(caret);
+    const at = suggestions.start + item.insert.length;
+    onChange(text);
+    setDismissed(true);
+    window.setTimeout(() => {
+      local.current?.focus();
+      local.current?.setSelectionRange(at, at);
+      onSelect(at, at);
+    });
+  };
 
   useEffect(() => {
     let cancelled = false;
@@ -100,9 +166,25 @@ export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function
           aria-describedby={`${id}-problems`}
           onChange={(e) => {
             onChange(e.target.value);
-            onSelect(e.target.selectionStart, e.target.selectionEnd);
+            follow(e.target);
           }}
-          onSelect={(e) => onSelect(e.currentTarget.selectionStart, e.currentTarget.selectionEnd)}
+          onSelect={(e) => follow(e.currentTarget)}
+          onBlur={() => window.setTimeout(() => setDismissed(true), 150)}
+          onKeyDown={(e) => {
+            if (!open) return;
+            if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+              e.preventDefault();
+              setActive((active + (e.key === "ArrowDown" ? 1 : -1) + suggestions.items.length) % suggestions.items.length);
+            } else if (e.key === "Enter" || e.key === "Tab") {
+              e.preventDefault();
+              pick(suggestions.items[active] ?? suggestions.items[0]);
+            } else if (e.key === "Escape") {
+              e.stopPropagation();
+              setDismissed(true);
+            }
+          }}
+          aria-autocomplete="list"
+          aria-controls={`${id}-suggestions`}
           onScroll={(e) => {
             if (mirror.current) {
               mirror.current.scrollTop = e.currentTarget.scrollTop;
@@ -111,6 +193,23 @@ export const InstructionEditor = forwardRef<HTMLTextAreaElement, Props>(function
           }}
         />
       </div>
+      {open && (
+        <ul id={`${id}-suggestions`} className="completions" role="listbox" aria-label="Suggestions">
+          {suggestions.items.map((item, index) => (
+            <li
+              key={item.label}
+              role="option"
+              aria-selected={index === active}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                pick(item);
+              }}
+            >
+              <code>{item.label}</code> <span className="help">{item.detail}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       <ul id={`${id}-problems`} className="instruction-problems" aria-live="polite">
         {problems.map((p, i) => (
           <li key={i}>

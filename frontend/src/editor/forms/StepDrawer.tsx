@@ -41,6 +41,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   const [properties, setProperties] = useState<Properties | null>(null);
   const [propertiesError, setPropertiesError] = useState<string | null>(null);
   const [fxOpen, setFxOpen] = useState(false);
+  const [formatError, setFormatError] = useState<string | null>(null);
   const { textarea, insert, onSelect } = useCaretInsert(instruction, setInstruction);
 
   const current = connector != null ? catalog.connectorById.get(connector) : undefined;
@@ -68,6 +69,16 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   const timeoutError = timeoutProblem(timeout);
   const connectorError = step.kind === "connector" && connector == null ? "Choose a connector." : null;
   const invalid = Boolean(nameError || timeoutError || connectorError);
+
+  // Formatting is an edit like typing: it goes into the step when saved, and the store's undo takes it back.
+  const formatNow = async () => {
+    try {
+      setInstruction((await api.formatInstruction(language, instruction)).text);
+      setFormatError(null);
+    } catch (error) {
+      setFormatError(`Not formatted: ${(error as Error).message}`);
+    }
+  };
 
   const save = () => {
     if (invalid) return;
@@ -145,6 +156,11 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
         <div className="field">
           <div className="label-row">
             <label htmlFor="step-instruction">{step.kind === "mapping" ? "Mapping (JSONata)" : "Instruction"}</label>
+            {!readOnly && language === "bapi" && (
+              <button type="button" className="format" title="Write the instruction in the canonical layout" onClick={formatNow}>
+                Format
+              </button>
+            )}
             {!readOnly && (
               <button type="button" className="fx" title="Build an expression" aria-label="Expression builder" onClick={() => setFxOpen(!fxOpen)}>
                 fx
@@ -171,6 +187,11 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
             onChange={setInstruction}
             onSelect={onSelect}
           />
+          {formatError && (
+            <p className="field-error" role="alert">
+              {formatError}
+            </p>
+          )}
           <p className="help">
             {step.kind === "mapping"
               ? "The step's output is this expression's value; it reads trigger, env and steps."

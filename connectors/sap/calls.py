@@ -8,7 +8,11 @@
    a failure leaves nothing half-written. A commit that answers E fails the step as well.
 
 Several calls in one instruction run in order and stop at the first failure; each keeps its own
-result (see ``results.combine``). A failure carries what SAP had answered until then as
+result (see ``results.combine``). A value that reads an earlier call (``{{ calls.created.export.X }}``)
+reaches this module as a marker (``instructions.bapi.chain``) and is evaluated just before its call,
+over the results so far, within what is left of the step's deadline; the values it gave are kept in
+that call's result as ``chained`` (``{"ORDER_ITEMS_IN[1]-MATERIAL": "M-01"}``), since the step's
+recorded parameters show the marker. A failure carries what SAP had answered until then as
 ``partial_output`` (the same shape), so a flow that ignores the error can still read the messages.
 """
 
@@ -18,8 +22,9 @@ from typing import Any, Protocol
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.sap import results, values
+from expressions import budgets
 from expressions.sandbox import ExpressionError
-from instructions.bapi import render
+from instructions.bapi import chain, plain, render
 
 COMMIT = "BAPI_TRANSACTION_COMMIT"
 ROLLBACK = "BAPI_TRANSACTION_ROLLBACK"
@@ -37,13 +42,19 @@ def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) 
     several = len(calls) > 1
     plain = not several and not any(call.get("alias") for call in calls)
     done: list[dict] = []
-    for call in calls:
+    earlier: dict[int | str, dict] = {}  # what a chained value reads as ``calls``: by position and alias
+    for position, call in enumerate(calls):
         function = values.checked_name(call.get("function"), "function module")
         alias = call.get("alias") or None
         try:
-            params = values.parameters(call.get("parameters") or {}, function)
+            sent: dict[str, Any] = {}
+            params = values.parameters(_chained(call.get("parameters") or {}, earlier, sent, deadline), function)
             answer = results.shape(params, session.call(function, params, deadline), message_parameter)
-            done.append({"function": function, "alias": alias, **answer})
+            result = {"function": function, "alias": alias, **answer, **({"chained": sent} if sent else {})}
+            done.append(result)
+            earlier[position] = result
+            if alias:
+                earlier[alias] = result
             bad = results.failing(answer["messages"], warnings_as_errors=strict)
             if bad:
                 named = f"{function} ({alias})" if alias else function
@@ -67,6 +78,15 @@ def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) 
         kept = results.tagged(answer["messages"], COMMIT) if "calls" in output else answer["messages"]
         output["messages"].extend(kept)
     return output
+
+
+def _chained(params: dict, earlier: dict, sent: dict, deadline: Deadline) -> dict:
+    """The call's parameters with their chained values evaluated (see the module docstring)."""
+    try:
+        with budgets.time_budget(deadline.remaining_ms()):
+            return chain.resolve(params, {"calls": earlier}, "", sent, plain)
+    except ExpressionError as exc:
+        raise ConnectorError(f"parameter {exc}") from None
 
 
 def _rolled_back(session: Session, deadline: Deadline) -> str:

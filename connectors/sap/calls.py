@@ -18,6 +18,7 @@ recorded parameters show the marker. A failure carries what SAP had answered unt
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
@@ -34,8 +35,18 @@ ROLLBACK_GRACE_MS = 1000  # a rollback may run this long even when the failure u
 class Session(Protocol):
     def call(self, function: str, params: dict, deadline: Deadline) -> dict: ...
 
+    def stateful(self) -> AbstractContextManager[None]: ...
+
 
 def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) -> dict:
+    """The step's output; several requests (calls, or a call and its commit) share one ABAP session."""
+    if len(calls) > 1 or options.get("commit"):
+        with session.stateful():
+            return _run(session, calls, deadline, options)
+    return _run(session, calls, deadline, options)
+
+
+def _run(session: Session, calls: list[dict], deadline: Deadline, options: dict) -> dict:
     commit = bool(options.get("commit"))
     strict = bool(options.get("warnings_as_errors"))
     message_parameter = options.get("message_parameter") or results.MESSAGE_PARAMETER

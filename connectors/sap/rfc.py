@@ -124,6 +124,10 @@ class RfcSession:
         finally:
             timer.cancel()
 
+    def stateful(self) -> contextlib.AbstractContextManager[None]:
+        """An RFC connection is one ABAP session already: its calls and the commit share it."""
+        return contextlib.nullcontext()
+
     def interface(self, function: str) -> dict:
         """The function's parameter types, read once per pool; {} when the system will not describe it
         (a missing function or authorization: its call then answers for itself). A broken connection

@@ -1,6 +1,9 @@
 """Running an instruction's calls on one session, with the BAPI rules of a step.
 
-1. Each call's parameters are checked and converted (``connectors.sap.values``), then sent.
+1. Each call's parameters are checked and converted (``connectors.sap.values``), then sent, with the
+   outputs it selected (``IMPORTING [..] TABLES [..]``; None: all) and the messages parameter as
+   ``wanted``: RFC does not fetch the others, and the result keeps only those (``results.selected``),
+   so a large table nobody asked for does not count against the step's output cap.
 2. Its answer is sorted into the result shape (``connectors.sap.results``); an E or A message
    (or W, when the step treats warnings as errors) fails the step with the message text and number.
 3. With the step's ``commit`` option, ``BAPI_TRANSACTION_COMMIT`` (WAIT = X) follows the last
@@ -33,7 +36,7 @@ ROLLBACK_GRACE_MS = 1000  # a rollback may run this long even when the failure u
 
 
 class Session(Protocol):
-    def call(self, function: str, params: dict, deadline: Deadline) -> dict: ...
+    def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict: ...
 
     def stateful(self) -> AbstractContextManager[None]: ...
 
@@ -60,7 +63,10 @@ def _run(session: Session, calls: list[dict], deadline: Deadline, options: dict)
         try:
             sent: dict[str, Any] = {}
             params = values.parameters(_chained(call.get("parameters") or {}, earlier, sent, deadline), function)
-            answer = results.shape(params, session.call(function, params, deadline), message_parameter)
+            select = call.get("select") or None
+            wanted = {name for names in select.values() for name in names} | {message_parameter} if select else None
+            returned = session.call(function, params, deadline, wanted)
+            answer = results.selected(results.shape(params, returned, message_parameter), select, function)
             result = {"function": function, "alias": alias, **answer, **({"chained": sent} if sent else {})}
             done.append(result)
             earlier[position] = result

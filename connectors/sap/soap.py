@@ -238,9 +238,10 @@ class SoapSession:
     def _refused(self, response: httpx.Response) -> ConnectorError:
         return _http_error(response, user=self.user, client=self.query["sap-client"])
 
-    def call(self, function: str, params: dict, deadline: Deadline) -> dict:
+    def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict:
         """The function's answer, with the session's credentials masked in it and in any error: an SAP
-        error page or a fault may repeat the request's ``Authorization`` header or cookies."""
+        error page or a fault may repeat the request's ``Authorization`` header or cookies. SOAP cannot
+        leave outputs out of the answer: those not ``wanted`` are dropped by ``results.selected``."""
 
         masker = Masker(self.credentials())
         try:

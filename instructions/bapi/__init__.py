@@ -3,7 +3,8 @@
 The grammar (keywords and names are case-insensitive; names are kept in upper case, as SAP needs):
 
     instruction := call+                       one or more calls, run in order on one connection
-    call        := CALL FUNCTION name [AS alias] ':' '[' [ object { ',' object } [','] ] ']' ['.']
+    call        := CALL FUNCTION name [AS alias] ':' '[' [ object { ',' object } [','] ] ']' { section } ['.']
+    section     := (IMPORTING | CHANGING | TABLES | RETURNING) '[' name { ',' name } [','] ']'  the outputs wanted
     object      := '(' [ pair { ',' pair } [','] ] ')'
     pair        := name ':' [ value ]           a missing value is the initial (empty) value
     value       := word | string | true | false | null | {{ expression }} | object | list
@@ -120,13 +121,20 @@ def plain(value: Any) -> Any:
 
 @renderer("bapi")
 def render(text: str, context: dict) -> Rendered:
-    """The instruction as written, and ``{"calls": [{"function", "parameters", "alias"}]}`` with values."""
+    """The instruction as written, and ``{"calls": [{"function", "parameters", "alias", "select"}]}`` with
+    values; ``select`` is ``{"importing": [names], "tables": [...], ...}`` as written, and only there when the
+    call selects its outputs (so a call without sections renders, and is recorded, as before)."""
     try:
         calls = parse(text)
     except BapiSyntaxError as exc:
         raise ExpressionError(str(exc)) from None
     rendered = [
-        {"function": call.function, "parameters": evaluated(call.params, context), "alias": call.alias}
+        {
+            "function": call.function,
+            "parameters": evaluated(call.params, context),
+            "alias": call.alias,
+            **({"select": {section: list(names) for section, names in call.select.items()}} if call.select else {}),
+        }
         for call in calls
     ]
     return Rendered(text, {"calls": rendered})

@@ -1,6 +1,9 @@
 """Running an instruction's calls on one session, with the BAPI rules of a step.
 
-1. Each call's parameters are checked and converted (``connectors.sap.values``), then sent.
+1. Each call's parameters are checked and converted (``connectors.sap.values``), then sent, with the
+   outputs it selected (``IMPORTING [..] TABLES [..]``; None: all) and the messages parameter as
+   ``wanted``: RFC does not fetch the others, and the result keeps only those (``results.selected``),
+   so a large table nobody asked for does not count against the step's output cap.
 2. Its answer is sorted into the result shape (``connectors.sap.results``); an E or A message
    (or W, when the step treats warnings as errors) fails the step with the message text and number.
 3. With the step's ``commit`` option, ``BAPI_TRANSACTION_COMMIT`` (WAIT = X) follows the last
@@ -8,18 +11,24 @@
    a failure leaves nothing half-written. A commit that answers E fails the step as well.
 
 Several calls in one instruction run in order and stop at the first failure; each keeps its own
-result (see ``results.combine``). A failure carries what SAP had answered until then as
+result (see ``results.combine``). A value that reads an earlier call (``{{ calls.created.export.X }}``)
+reaches this module as a marker (``instructions.bapi.chain``) and is evaluated just before its call,
+over the results so far, within what is left of the step's deadline; the values it gave are kept in
+that call's result as ``chained`` (``{"ORDER_ITEMS_IN[1]-MATERIAL": "M-01"}``), since the step's
+recorded parameters show the marker. A failure carries what SAP had answered until then as
 ``partial_output`` (the same shape), so a flow that ignores the error can still read the messages.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
 from connectors.sap import results, values
+from expressions import budgets
 from expressions.sandbox import ExpressionError
-from instructions.bapi import render
+from instructions.bapi import chain, plain, render
 
 COMMIT = "BAPI_TRANSACTION_COMMIT"
 ROLLBACK = "BAPI_TRANSACTION_ROLLBACK"
@@ -27,23 +36,42 @@ ROLLBACK_GRACE_MS = 1000  # a rollback may run this long even when the failure u
 
 
 class Session(Protocol):
-    def call(self, function: str, params: dict, deadline: Deadline) -> dict: ...
+    def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict: ...
+
+    def stateful(self) -> AbstractContextManager[None]: ...
 
 
 def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) -> dict:
+    """The step's output; several requests (calls, or a call and its commit) share one ABAP session."""
+    if len(calls) > 1 or options.get("commit"):
+        with session.stateful():
+            return _run(session, calls, deadline, options)
+    return _run(session, calls, deadline, options)
+
+
+def _run(session: Session, calls: list[dict], deadline: Deadline, options: dict) -> dict:
     commit = bool(options.get("commit"))
     strict = bool(options.get("warnings_as_errors"))
     message_parameter = options.get("message_parameter") or results.MESSAGE_PARAMETER
     several = len(calls) > 1
     plain = not several and not any(call.get("alias") for call in calls)
     done: list[dict] = []
-    for call in calls:
+    earlier: dict[int | str, dict] = {}  # what a chained value reads as ``calls``: by position and alias
+    for position, call in enumerate(calls):
         function = values.checked_name(call.get("function"), "function module")
         alias = call.get("alias") or None
         try:
-            params = values.parameters(call.get("parameters") or {}, function)
-            answer = results.shape(params, session.call(function, params, deadline), message_parameter)
-            done.append({"function": function, "alias": alias, **answer})
+            sent: dict[str, Any] = {}
+            params = values.parameters(_chained(call.get("parameters") or {}, earlier, sent, deadline), function)
+            select = call.get("select") or None
+            wanted = {name for names in select.values() for name in names} | {message_parameter} if select else None
+            returned = session.call(function, params, deadline, wanted)
+            answer = results.selected(results.shape(params, returned, message_parameter), select, function)
+            result = {"function": function, "alias": alias, **answer, **({"chained": sent} if sent else {})}
+            done.append(result)
+            earlier[position] = result
+            if alias:
+                earlier[alias] = result
             bad = results.failing(answer["messages"], warnings_as_errors=strict)
             if bad:
                 named = f"{function} ({alias})" if alias else function
@@ -67,6 +95,15 @@ def run(session: Session, calls: list[dict], deadline: Deadline, options: dict) 
         kept = results.tagged(answer["messages"], COMMIT) if "calls" in output else answer["messages"]
         output["messages"].extend(kept)
     return output
+
+
+def _chained(params: dict, earlier: dict, sent: dict, deadline: Deadline) -> dict:
+    """The call's parameters with their chained values evaluated (see the module docstring)."""
+    try:
+        with budgets.time_budget(deadline.remaining_ms()):
+            return chain.resolve(params, {"calls": earlier}, "", sent, plain)
+    except ExpressionError as exc:
+        raise ConnectorError(f"parameter {exc}") from None
 
 
 def _rolled_back(session: Session, deadline: Deadline) -> str:

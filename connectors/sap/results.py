@@ -87,6 +87,29 @@ def shape(sent: dict, returned: dict, message_parameter: str = MESSAGE_PARAMETER
     return out
 
 
+SECTION_KEYS = {"importing": "export", "changing": "changing", "tables": "tables"}
+
+
+def selected(answer: dict, select: dict | None, function: str) -> dict:
+    """Only the outputs a call selected (``IMPORTING [..] TABLES [..]``), and its messages; a name under
+    IMPORTING, CHANGING or TABLES is put under export, changing or tables whatever SAP's answer looked
+    like (SOAP writes an empty table as an empty field), one under RETURNING where ``shape`` put it.
+    A selected name SAP did not return fails the call, naming it: it is most likely misspelt."""
+    if not select:
+        return answer
+    found = {name: (key, value) for key in SECTION_KEYS.values() for name, value in answer[key].items()}
+    out: dict[str, Any] = {key: {} for key in SECTION_KEYS.values()}
+    out["messages"] = answer["messages"]
+    for section, names in select.items():
+        for name in names:
+            if name not in found:
+                raise ConnectorError(f"{function} returned no parameter {name} (selected under {section.upper()})")
+            key, value = found[name]
+            key = SECTION_KEYS.get(section, key)
+            out[key][name] = ([] if value in ("", None) else value) if key == "tables" else value
+    return out
+
+
 def failing(messages: list[dict], *, warnings_as_errors: bool) -> list[dict]:
     types = FAILING | {"W"} if warnings_as_errors else FAILING
     return [row for row in messages if str(row.get("TYPE")).strip().upper() in types]

@@ -99,7 +99,9 @@ class RfcSession:
                 raise ConnectorError(f"the SAP logon failed: {words}") from None
             raise ConnectorError(f"the SAP system cannot be reached: {describe_error(exc)}") from None
 
-    def call(self, function: str, params: dict, deadline: Deadline) -> dict:
+    def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict:
+        """The function's answer; with ``wanted``, the other outputs the interface names are not fetched
+        (pyrfc's ``options={"not_requested": [...]}``)."""
         left = deadline.remaining()
         if left <= 0:
             raise StepTimeout("the step's timeout ran out before the SAP call could start")
@@ -107,8 +109,11 @@ class RfcSession:
         timer.daemon = True
         timer.start()
         try:
-            typed = rfctypes.convert(self.interface(function), params, function)
-            return rfctypes.answered(dict(self.conn.call(function, **typed)))
+            specs = self.interface(function)
+            typed = rfctypes.convert(specs, params, function)
+            skipped = rfctypes.not_requested(specs, wanted, typed) if wanted else []
+            options = {"options": {"not_requested": skipped}} if skipped else {}
+            return rfctypes.answered(dict(self.conn.call(function, **options, **typed)))
         except self.pyrfc.RFCError as exc:
             if deadline.expired:
                 raise StepTimeout(
@@ -123,6 +128,10 @@ class RfcSession:
             raise ConnectorError(f"{function} failed: {describe_error(exc)}") from None
         finally:
             timer.cancel()
+
+    def stateful(self) -> contextlib.AbstractContextManager[None]:
+        """An RFC connection is one ABAP session already: its calls and the commit share it."""
+        return contextlib.nullcontext()
 
     def interface(self, function: str) -> dict:
         """The function's parameter types, read once per pool; {} when the system will not describe it

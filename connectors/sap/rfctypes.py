@@ -28,7 +28,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -52,6 +52,7 @@ class Spec:
     length: int = 0
     decimals: int = 0
     fields: dict[str, Spec] | None = None
+    direction: str = ""  # a parameter's: IMPORT, EXPORT, CHANGING or TABLES (pyrfc's RFC_ prefix dropped)
 
 
 def _kind(value: Any) -> str:
@@ -76,7 +77,26 @@ def _spec(entry: dict, type_key: str) -> Spec:
 
 def interface(description: Any) -> dict[str, Spec]:
     """The parameters of a pyrfc ``FunctionDescription``, by name."""
-    return {str(p["name"]).upper(): _spec(p, "parameter_type") for p in description.parameters}
+    return {str(p["name"]).upper(): _parameter(p) for p in description.parameters}
+
+
+def _parameter(entry: dict) -> Spec:
+    direction = str(getattr(entry.get("direction"), "name", entry.get("direction")) or "").removeprefix("RFC_")
+    return replace(_spec(entry, "parameter_type"), direction=direction)
+
+
+def not_requested(specs: dict[str, Spec], wanted: set[str], sent: dict) -> list[str]:
+    """The outputs pyrfc need not fetch (its ``not_requested`` call option): every export, changing or
+    table parameter neither wanted nor sent, nor holding messages (rows with TYPE and MESSAGE), which
+    ``results.shape`` may look for under any name."""
+    return [
+        name
+        for name, spec in specs.items()
+        if spec.direction in ("EXPORT", "CHANGING", "TABLES")
+        and name not in wanted
+        and name not in sent
+        and not {"TYPE", "MESSAGE"} <= set(spec.fields or ())
+    ]
 
 
 def convert(specs: dict[str, Spec], params: dict, function: str) -> dict:

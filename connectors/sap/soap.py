@@ -8,7 +8,13 @@ Names with a namespace (``/NS/NAME``) are written ``_-NS_-NAME``, as SAP does. T
 (entity declarations refused), never by pasting values into text.
 
 A ``SoapSession`` is one HTTP client with keep-alive, SAP's session cookies and its CSRF token: the
-pool lends it to one call at a time. The client is made in ``http_client`` only, so the
+pool lends it to one step at a time. SAP's SOAP handler is stateless unless asked: each request
+runs in a new ABAP session, so a ``BAPI_TRANSACTION_COMMIT`` sent alone would commit nothing. For
+an instruction of several requests (several calls, or a commit) ``stateful`` opens one ABAP
+session: the first request asks for it (``sap-sessioncmd=open``), SAP answers with its
+``sap-contextid`` cookie, which the client's cookie jar sends with every later request, and the
+end of the instruction closes it (``sap-sessioncmd=close``) and drops the cookie, so the next step
+lent this session starts clean. The client is made in ``http_client`` only, so the
 installation's network policy can replace how outbound connections are opened in one place.
 The step's deadline is the HTTP timeout of each request; when it passes, the request is abandoned
 (SAP finishes or stops the work process on its own; HTTP offers no cancel).
@@ -17,7 +23,9 @@ The step's deadline is the HTTP timeout of each request; when it passes, the req
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +42,8 @@ from core.masking import Masker
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 RFC_NS = "urn:sap-com:document:sap:rfc:functions"
 USER_AGENT = "erpflow-sap-soap"
+CONTEXT_COOKIE = "sap-contextid"  # SAP's cookie naming the stateful ABAP session
+CLOSE_GRACE_MS = 1000  # closing the ABAP session may take this long, even after the step's time ran out
 
 
 def basic_credentials(settings: dict) -> str:
@@ -176,6 +186,7 @@ class SoapSession:
         self.connect_timeout = connect_timeout
         self.http = http_client(settings, timeout=connect_timeout)
         self.csrf: str | None = None
+        self.opening = False  # the next request asks SAP for a stateful session (see ``stateful``)
         self.secrets = [settings.get("passwd") or "", basic_credentials(settings)]
 
     def _timeout(self, deadline: Deadline) -> httpx.Timeout:
@@ -184,9 +195,11 @@ class SoapSession:
             raise StepTimeout("the step's timeout ran out before the SAP call could start")
         return httpx.Timeout(left, connect=min(left, self.connect_timeout))
 
-    def _send(self, method: str, deadline: Deadline, **kwargs) -> httpx.Response:
+    def _send(self, method: str, deadline: Deadline, command: str | None = None, **kwargs) -> httpx.Response:
+        command = command or ("open" if self.opening else None)
+        query = {**self.query, "sap-sessioncmd": command} if command else self.query
         try:
-            return self.http.request(method, self.url, params=self.query, timeout=self._timeout(deadline), **kwargs)
+            response = self.http.request(method, self.url, params=query, timeout=self._timeout(deadline), **kwargs)
         except httpx.TimeoutException:
             raise StepTimeout(
                 f"the SAP system did not answer within the step's timeout ({deadline.timeout_ms} ms); "
@@ -196,6 +209,24 @@ class SoapSession:
             raise ConnectorError(
                 f"the SAP system at {self.url} cannot be reached: {type(exc).__name__}: {exc}"
             ) from None
+        if command == "open" and response.status_code == 200:
+            self.opening = False
+        return response
+
+    @contextlib.contextmanager
+    def stateful(self) -> Iterator[None]:
+        """Run the requests inside in one ABAP session of SAP (see the module docstring)."""
+        self.opening = True
+        try:
+            yield
+        finally:
+            opened = not self.opening
+            self.opening = False
+            if opened:
+                with contextlib.suppress(ConnectorError):  # SAP ends an abandoned session on its own timeout
+                    self._send("GET", Deadline(CLOSE_GRACE_MS), command="close")
+                for cookie in [c for c in self.http.cookies.jar if c.name == CONTEXT_COOKIE]:
+                    self.http.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
 
     def logon(self, deadline: Deadline) -> None:
         """Authenticate and fetch a CSRF token (systems that require one on POST hand it out here)."""
@@ -207,9 +238,10 @@ class SoapSession:
     def _refused(self, response: httpx.Response) -> ConnectorError:
         return _http_error(response, user=self.user, client=self.query["sap-client"])
 
-    def call(self, function: str, params: dict, deadline: Deadline) -> dict:
+    def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict:
         """The function's answer, with the session's credentials masked in it and in any error: an SAP
-        error page or a fault may repeat the request's ``Authorization`` header or cookies."""
+        error page or a fault may repeat the request's ``Authorization`` header or cookies. SOAP cannot
+        leave outputs out of the answer: those not ``wanted`` are dropped by ``results.selected``."""
 
         masker = Masker(self.credentials())
         try:

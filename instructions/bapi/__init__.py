@@ -3,7 +3,8 @@
 The grammar (keywords and names are case-insensitive; names are kept in upper case, as SAP needs):
 
     instruction := call+                       one or more calls, run in order on one connection
-    call        := CALL FUNCTION name [AS alias] ':' '[' [ object { ',' object } [','] ] ']' ['.']
+    call        := CALL FUNCTION name [AS alias] ':' '[' [ object { ',' object } [','] ] ']' { section } ['.']
+    section     := (IMPORTING | CHANGING | TABLES | RETURNING) '[' name { ',' name } [','] ']'  the outputs wanted
     object      := '(' [ pair { ',' pair } [','] ] ')'
     pair        := name ':' [ value ]           a missing value is the initial (empty) value
     value       := word | string | true | false | null | {{ expression }} | object | list
@@ -23,6 +24,8 @@ lose; the transport converts text to a number where it knows the parameter's typ
   number, a list from the payload is a table); inside a string it is interpolated as text
   (``"\\{{"`` writes braces literally).
 - ``AS alias`` names a call's result; an alias is unique and not ``calls`` or ``messages``.
+- A ``{{ }}`` reading ``calls`` (``calls.created.export.SALESDOCUMENT``, ``calls[0]``) takes an earlier
+  call's result: it is rendered as a marker and evaluated between the calls (``instructions.bapi.chain``).
 - ``#`` starts a comment up to the end of the line, and so does ``*`` first on a line (as in ABAP).
 
 ``parse`` raises ``BapiSyntaxError`` at the first problem; ``check`` lists every problem the parser
@@ -36,19 +39,31 @@ from typing import Any
 from expressions.sandbox import ExpressionError, concat, evaluate, syntax_error
 from expressions.template import position
 from instructions import InstructionProblem, Rendered, register, renderer
+from instructions.bapi import chain
 from instructions.bapi.lexer import Expr, Problem, Text
 from instructions.bapi.parser import BapiSyntaxError, Call, Parser, parse, syntax
 from instructions.bapi.writer import format_calls, format_value
 
-__all__ = ["BapiSyntaxError", "Call", "Expr", "Parser", "Text", "check", "format_calls", "format_value", "parse"]
+__all__ = [
+    "BapiSyntaxError",
+    "Call",
+    "Expr",
+    "Parser",
+    "Text",
+    "check",
+    "format_calls",
+    "format_value",
+    "parse",
+    "plain",
+]
 
 
 @register("bapi")
 def check(text: str) -> list[InstructionProblem]:
     """Every syntax problem the parser recovers from and every bad ``{{ }}``, in order, advice said once."""
-    _, problems = syntax(text)
+    calls, problems = syntax(text)
     if text and str(text).strip():
-        problems += _expression_problems(str(text))
+        problems += _expression_problems(str(text)) + chain.problems(calls)
     said: set[str] = set()
     out = []
     for problem in sorted(problems, key=lambda p: p.index):
@@ -74,11 +89,14 @@ def _expression_problems(text: str) -> list[Problem]:
 
 
 def evaluated(value: Any, context: dict) -> Any:
-    """A value with its ``{{ }}`` replaced by what they evaluate to: typed as a whole value, text in a string."""
+    """A value with its ``{{ }}`` replaced by what they evaluate to: typed as a whole value, text in a
+    string; one reading ``calls`` becomes a marker evaluated between the calls (``chain``)."""
+    if chain.holds_chained(value):
+        return chain.marked(value, lambda part: evaluated(Text((part,)), context))
     if isinstance(value, Expr):
-        return _plain(evaluate(value.source, context))
+        return plain(evaluate(value.source, context))
     if isinstance(value, Text):
-        return "".join(concat(_plain(evaluate(p.source, context))) if isinstance(p, Expr) else p for p in value.parts)
+        return "".join(concat(plain(evaluate(p.source, context))) if isinstance(p, Expr) else p for p in value.parts)
     if isinstance(value, dict):
         return {key: evaluated(item, context) for key, item in value.items()}
     if isinstance(value, list):
@@ -86,12 +104,16 @@ def evaluated(value: Any, context: dict) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """An expression's value as JSON data (tuples become lists, keys text, exact decimals text)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        if chain.MARKER in value:
+            raise ExpressionError(
+                f"a value holds the key {chain.MARKER!r}, which marks a chained expression; SAP names cannot hold '$'"
+            )
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "as_tuple"):  # a Decimal: exact text, as SAP's packed numbers need
         return format(value, "f")
     return value
@@ -99,13 +121,20 @@ def _plain(value: Any) -> Any:
 
 @renderer("bapi")
 def render(text: str, context: dict) -> Rendered:
-    """The instruction as written, and ``{"calls": [{"function", "parameters", "alias"}]}`` with values."""
+    """The instruction as written, and ``{"calls": [{"function", "parameters", "alias", "select"}]}`` with
+    values; ``select`` is ``{"importing": [names], "tables": [...], ...}`` as written, and only there when the
+    call selects its outputs (so a call without sections renders, and is recorded, as before)."""
     try:
         calls = parse(text)
     except BapiSyntaxError as exc:
         raise ExpressionError(str(exc)) from None
     rendered = [
-        {"function": call.function, "parameters": evaluated(call.params, context), "alias": call.alias}
+        {
+            "function": call.function,
+            "parameters": evaluated(call.params, context),
+            "alias": call.alias,
+            **({"select": {section: list(names) for section, names in call.select.items()}} if call.select else {}),
+        }
         for call in calls
     ]
     return Rendered(text, {"calls": rendered})

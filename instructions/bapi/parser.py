@@ -20,6 +20,9 @@ RESERVED_ALIASES = ("calls", "messages")  # keys the calls runner puts next to t
 KEYWORDS = {"true": True, "false": False, "null": None}
 EMPTY = "the instruction is empty; start it with CALL FUNCTION <NAME>: [ ... ]"
 TOO_DEEP = "the instruction is nested too deeply (lists in lists)"
+# After a call's parameter list, ABAP's words select the outputs wanted: ``IMPORTING [NUMBER_OF_ROWS]
+# TABLES [DATA]`` (``RETURNING`` lists outputs of any kind); the others are not fetched or are dropped.
+SECTIONS = ("IMPORTING", "CHANGING", "TABLES", "RETURNING")
 
 
 class BapiSyntaxError(Exception):
@@ -37,6 +40,7 @@ class Call:
     function: str
     params: dict[str, Any]
     alias: str | None = None
+    select: dict[str, tuple[str, ...]] | None = None  # section (lower case) -> output names; None: all
 
 
 class _Fail(Exception):
@@ -160,8 +164,44 @@ class Parser:
             except _Fail:
                 if not self.recover():
                     break
+        select = self.sections() if not self.stack else None
         self.punct(".")
-        return Call(function, params, alias)
+        return Call(function, params, alias, select)
+
+    def at_section(self) -> bool:
+        return self.token.kind == "word" and self.token.value.upper() in SECTIONS
+
+    def sections(self) -> dict[str, tuple[str, ...]] | None:
+        """``IMPORTING [A, B] TABLES [C]``: the outputs selected after a call's list, by section."""
+        select: dict[str, tuple[str, ...]] = {}
+        seen: set[str] = set()
+        while self.at_section():
+            word = self.token
+            self.i += 1
+            section = word.value.lower()
+            if section in select:
+                self.problems.append(Problem(word.start, f"{word.value.upper()} is given twice in this call"))
+            names: list[str] = []
+            try:
+                self.open("[", f"'[' with the parameters after {word.value.upper()}")
+                while not self.close("]"):
+                    start = self.token.start
+                    name = self.name(f"a parameter name after {word.value.upper()}")
+                    if name in seen:
+                        self.problems.append(Problem(start, f"the parameter {name} is selected twice"))
+                    seen.add(name)
+                    names.append(name)
+                    if not self.punct(",") and not self.at("]"):
+                        raise self.fail("',' or ']' after a selected parameter")
+            except _Fail:
+                self.stack.clear()
+                while self.token.kind != "end" and not self.at_call() and not self.at_section():
+                    self.i += 1
+                continue
+            if not names:
+                self.problems.append(Problem(word.start, f"{word.value.upper()} [] selects nothing; name an output"))
+            select[section] = tuple(names)
+        return select or None
 
     def recover(self) -> bool:
         """Skip to the next parameter of this call (True), or past its end (False)."""

@@ -23,10 +23,11 @@ def format_calls(calls: list[Call]) -> str:
 
 def _format_call(call: Call) -> str:
     head = f"CALL FUNCTION {call.function}" + (f" AS {call.alias}" if call.alias else "")
+    sections = "".join(f" {section.upper()} [{', '.join(names)}]" for section, names in (call.select or {}).items())
     if not call.params:
-        return f"{head}: []"
+        return f"{head}: []{sections}"
     lines = [f"  ({name}: {format_value(value, 1)})" for name, value in call.params.items()]
-    return f"{head}: [\n" + ",\n".join(lines) + "\n]"
+    return f"{head}: [\n" + ",\n".join(lines) + "\n]" + sections
 
 
 def format_value(value: Any, depth: int = 0) -> str:

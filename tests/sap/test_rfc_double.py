@@ -120,8 +120,10 @@ class FakeConnection:
         self.cancelled = threading.Event()
         self.closed = False
 
-    def call(self, name, **params):
+    def call(self, name, options=None, **params):
+        """As pyrfc's: ``options`` (such as ``not_requested``) apart from the function's parameters."""
         self.module.calls.append((name, params))
+        self.module.options.append(options)
         if self.cancelled.is_set():
             raise CommunicationError("connection was cancelled earlier", key="RFC_INVALID_HANDLE")
         return self.module.functions[name](self, params)
@@ -150,7 +152,7 @@ def fake_pyrfc() -> types.ModuleType:
     module = types.ModuleType("pyrfc")
     module.RFCError, module.LogonError = RFCError, LogonError
     module.CommunicationError, module.ABAPApplicationError = CommunicationError, ABAPApplicationError
-    module.opened, module.calls, module.described = [], [], []
+    module.opened, module.calls, module.described, module.options = [], [], [], []
     module.functions, module.descriptions = {}, {}
     module.Connection = lambda **params: FakeConnection(module, **params)
     return module

@@ -17,6 +17,7 @@ class Scope(models.TextChoices):
     FLOWS_READ = "flows:read", "Read flows"
     FLOWS_WRITE = "flows:write", "Create and change flows"
     EXECUTIONS_RUN = "executions:run", "Trigger executions"
+    EVENTS_WRITE = "events:write", "Send and replay events"
     MONITORING_READ = "monitoring:read", "Read executions and statistics"
     AUDIT_READ = "audit:read", "Read the audit log"
 

@@ -67,6 +67,12 @@ POLICY: dict[str, dict[Action, Rule]] = {
         Action.REPLAY: Rule(EDITOR, Scope.EXECUTIONS_RUN),
         Action.CANCEL: Rule(EDITOR, Scope.EXECUTIONS_RUN),
     },
+    # ``POST /api/v1/events`` and its replay: a scope of its own, so an ERP's token can send events
+    # and nothing else.
+    "events": {
+        Action.WRITE: Rule(EDITOR, Scope.EVENTS_WRITE),
+        Action.REPLAY: Rule(EDITOR, Scope.EVENTS_WRITE),
+    },
     "monitoring": {
         Action.READ: Rule(VIEWER, Scope.MONITORING_READ),
     },

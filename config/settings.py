@@ -274,6 +274,7 @@ CELERY_IMPORTS = ("flows.schedules",)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ExecutionStatusEnum": "flows.models.Execution.Status",
     "StepRunStatusEnum": "flows.models.StepRun.Status",
+    "EventTypeEnum": "flows.models.EVENT_TYPES",
 }
 
 # Connectors: the folder of SQLite connectors' files (each organization opens files only in its own

@@ -6,6 +6,7 @@ concurrent requests on several app servers can never let more through than the l
 is numbered by Redis's own clock, so app servers with drifting clocks share the same window.
 A refused request answers 429 with ``Retry-After``: the seconds until the window ends. Webhook
 calls count against their organization too (``flows.webhook_receiver``): a webhook URL is an API.
+A batch of events counts each event besides the request (``flows.api.events``).
 
 Without ``REDIS_URL`` (``make run`` on one machine) there is nothing shared to count in, and no limit.
 """
@@ -21,21 +22,22 @@ from config import redis_client
 
 WINDOW_SECONDS = 60
 
-# KEYS: counter prefixes; ARGV: their limits, then the window length. Returns {allowed, retry_after}.
+# KEYS: counter prefixes; ARGV: their limits, then the cost, then the window length. Returns {allowed, retry_after}.
 _SCRIPT = """
 local now = tonumber(redis.call('TIME')[1])
 local window = tonumber(ARGV[#ARGV])
+local cost = tonumber(ARGV[#ARGV - 1])
 local number = math.floor(now / window)
 local retry = window - (now % window)
 for i, prefix in ipairs(KEYS) do
   local count = tonumber(redis.call('GET', prefix .. ':' .. number) or '0')
-  if count >= tonumber(ARGV[i]) then
+  if count + cost > tonumber(ARGV[i]) then
     return {0, retry}
   end
 end
 for i, prefix in ipairs(KEYS) do
   local key = prefix .. ':' .. number
-  redis.call('INCR', key)
+  redis.call('INCRBY', key, cost)
   redis.call('EXPIRE', key, window + 5)
 end
 return {1, retry}
@@ -56,14 +58,15 @@ def limits_for(organization_id: int, token_id: int | None) -> list[tuple[str, in
     return counters
 
 
-def take(counters: list[tuple[str, int]]) -> Verdict | None:
-    """Count one request against every counter, or refuse it; None when there is no Redis to count in."""
+def take(counters: list[tuple[str, int]], cost: int = 1) -> Verdict | None:
+    """Count ``cost`` requests (one, or a batch's items) against every counter, or refuse them all;
+    None when there is no Redis to count in."""
     client = redis_client.client()
     if client is None:
         return None
     keys = [key for key, _ in counters]
     limits = [limit for _, limit in counters]
-    allowed, retry_after = client.eval(_SCRIPT, len(keys), *keys, *limits, WINDOW_SECONDS)
+    allowed, retry_after = client.eval(_SCRIPT, len(keys), *keys, *limits, cost, WINDOW_SECONDS)
     return Verdict(bool(allowed), int(retry_after))
 
 

@@ -21,6 +21,7 @@ def properties(
             "payload": trigger.get("payload"),
             "headers": trigger.get("headers") or {},
             "query": trigger.get("query") or {},
+            "event": trigger.get("event"),
         },
         "steps": steps,
         "execution": {"id": execution_id, "correlation_id": correlation_id},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from flows.api.events import EventReplayView, EventsView
 from flows.api.executions import ExecutionViewSet
 from flows.api.flow_parts import ScheduleViewSet, WebhookViewSet
 from flows.api.flows import FlowViewSet
@@ -20,6 +21,8 @@ router.register("schedules", ScheduleViewSet, basename="schedule")
 
 urlpatterns = [
     re_path(r"^flows/(?P<slug>[-\w]+)/executions/?$", FlowTriggerView.as_view(), name="flow-trigger"),
+    re_path(r"^events/?$", EventsView.as_view(), name="events"),
+    re_path(r"^events/replay/?$", EventReplayView.as_view(), name="events-replay"),
     re_path(r"^monitoring/stats/?$", MonitoringStatsView.as_view(), name="monitoring-stats"),
     re_path(r"^monitoring/timeline/?$", MonitoringTimelineView.as_view(), name="monitoring-timeline"),
     re_path(r"^monitoring/steps/?$", MonitoringStepsView.as_view(), name="monitoring-steps"),

@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from accounts.tenancy import OrganizationScoped
+
+EVENT_TYPES = ("CREATE", "UPDATE", "DELETE")
+USE_CASE_SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+def all_event_types() -> list[str]:
+    return list(EVENT_TYPES)
 
 
 class Flow(OrganizationScoped):
@@ -17,12 +25,31 @@ class Flow(OrganizationScoped):
     enabled = models.BooleanField(default=True)
     protected = models.BooleanField(default=False, help_text="Cannot be deleted; only admins may change it.")
     draft = models.JSONField(default=dict)
+    # An inbound use case: ``POST /api/v1/events`` names it by this slug (blank: the flow takes no events).
+    use_case_slug = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[
+            RegexValidator(
+                USE_CASE_SLUG, "Use lowercase letters, digits, '-' and '_', starting with one of the first two."
+            )
+        ],
+    )
+    use_case_enabled = models.BooleanField(default=False)
+    event_types = models.JSONField(default=all_event_types, help_text="the event types the use case accepts")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="unique_flow_slug")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="unique_flow_slug"),
+            models.UniqueConstraint(
+                fields=["organization", "use_case_slug"],
+                condition=~models.Q(use_case_slug=""),
+                name="unique_use_case_slug",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -105,6 +132,7 @@ class Execution(OrganizationScoped):
         SCHEDULE = "schedule"
         MANUAL = "manual"
         REPLAY = "replay"
+        EVENT = "event"
 
     FINAL = (Status.SUCCEEDED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED)
 

@@ -78,6 +78,8 @@ def available(flow: Flow, step_id: str | None, environment) -> dict:
         *fields("trigger.headers", trigger_input.get("headers") or {}, masker, limit=50),
         *fields("trigger.query", trigger_input.get("query") or {}, masker, limit=50),
     ]
+    if isinstance(trigger_input.get("event"), dict):  # started by an event: its envelope too
+        trigger += fields("trigger.event", trigger_input["event"], masker, limit=50)
     return {
         "env": env,
         "trigger": trigger,

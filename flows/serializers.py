@@ -8,6 +8,10 @@ modules of their own (``flows.execution_serializers``, ``flows.trigger_serialize
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
@@ -16,7 +20,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.choices import Role
 from core.serializers import ProblemSerializer
-from flows.models import Deployment, Flow, FlowVersion
+from flows.models import EVENT_TYPES, USE_CASE_SLUG, Deployment, Flow, FlowVersion
 from instructions.sql import DIALECTS as SQL_DIALECTS
 
 RESERVED_SLUGS = {"import", "new"}
@@ -39,9 +43,17 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
 
 class FlowSerializer(serializers.ModelSerializer):
-    """Slugs are unique per organization and default to the name; only admins may set ``protected``."""
+    """Slugs are unique per organization and default to the name; only admins may set ``protected``.
+
+    A flow exposed as a use case (``use_case_enabled``) takes events under ``use_case_slug``, which
+    defaults to the flow's slug and is unique per organization too.
+    """
 
     slug = serializers.SlugField(max_length=120, required=False)
+    use_case_slug = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, required=False
+    )
     deployments = DeploymentSerializer(many=True, read_only=True)
     latest_version = serializers.SerializerMethodField()
 
@@ -54,13 +66,17 @@ class FlowSerializer(serializers.ModelSerializer):
             "description",
             "enabled",
             "protected",
+            "use_case_slug",
+            "use_case_enabled",
+            "event_types",
             "latest_version",
             "deployments",
             "created",
             "updated",
         ]
         read_only_fields = ["created", "updated"]
-        validators = []  # slug uniqueness is checked in validate() with a message naming the slug
+        # Slug uniqueness is checked in validate() with a message naming the slug (and again on save).
+        validators = []
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_latest_version(self, flow: Flow) -> int | None:
@@ -84,12 +100,71 @@ class FlowSerializer(serializers.ModelSerializer):
         if clash.exists():
             raise serializers.ValidationError({"slug": f"A flow with slug '{slug}' already exists; choose another."})
         attrs["slug"] = slug
+        self._validate_use_case(attrs, organization, instance)
         protected_before = instance.protected if instance else False
         if attrs.get("protected", protected_before) != protected_before:
             request = self.context["request"]
             if not request.membership.at_least(Role.ADMIN):
                 raise PermissionDenied("Only admins may protect a flow or lift its protection.")
         return attrs
+
+    def validate_use_case_slug(self, value: str) -> str:
+        if value and not re.match(USE_CASE_SLUG, value):
+            raise serializers.ValidationError(
+                f"'{value}' is not a use case slug: use lowercase letters, digits, '-' and '_', starting with a "
+                "letter or digit."
+            )
+        return value
+
+    def validate_event_types(self, value: list[str]) -> list[str]:
+        return [kind for kind in EVENT_TYPES if kind in value]
+
+    def _validate_use_case(self, attrs: dict, organization, instance: Flow | None) -> None:
+        use_case = attrs.get("use_case_slug", instance.use_case_slug if instance else "")
+        enabled = attrs.get("use_case_enabled", instance.use_case_enabled if instance else False)
+        if enabled and not use_case:
+            use_case = attrs["slug"].lower()
+            if not re.match(USE_CASE_SLUG, use_case):
+                raise serializers.ValidationError(
+                    {"use_case_slug": f"The flow's slug '{use_case}' cannot name a use case; give a use_case_slug."}
+                )
+            attrs["use_case_slug"] = use_case
+        if not use_case:
+            return
+        clash = Flow.objects.filter(organization=organization, use_case_slug=use_case)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        other = clash.only("name").first()
+        if other is not None:
+            raise serializers.ValidationError(
+                {"use_case_slug": f"Flow '{other.name}' already takes events as use case '{use_case}'; choose another."}
+            )
+
+    def create(self, validated_data):
+        with _unique_on_save():
+            return super().create(validated_data)
+
+    def update(self, instance, validated_data):
+        with _unique_on_save():
+            return super().update(instance, validated_data)
+
+
+CONSTRAINT_FIELDS = {"unique_flow_slug": "slug", "unique_use_case_slug": "use_case_slug"}
+
+
+@contextmanager
+def _unique_on_save():
+    """A slug taken between ``validate`` and the INSERT (a concurrent request) is a 400 naming it, not a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        field = next((name for constraint, name in CONSTRAINT_FIELDS.items() if constraint in str(exc)), None)
+        if field is None:
+            raise
+        raise serializers.ValidationError(
+            {field: [f"This {field} was just taken by another flow; choose another."]}
+        ) from None
 
 
 class GraphSerializer(serializers.Serializer):

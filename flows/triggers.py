@@ -70,7 +70,8 @@ class QueueUnavailable(TriggerError):
 @dataclass(frozen=True)
 class TriggerRequest:
     """What a trigger brings, checked and not yet stored: the payload with the headers and query it came
-    with, the correlation and deduplication ids, and (from HTTP) the environment and how long to wait."""
+    with, the correlation and deduplication ids, and (from HTTP) the environment and how long to wait.
+    An event (``flows.events``) also brings its envelope, kept as ``trigger.event``."""
 
     payload: Any = field(default_factory=dict)
     environment: str | None = None
@@ -79,6 +80,7 @@ class TriggerRequest:
     deduplication_id: str = ""
     headers: dict = field(default_factory=dict)
     query: dict = field(default_factory=dict)
+    event: dict | None = None
 
 
 # -- what an execution's input may hold ---------------------------------------------------------------
@@ -195,6 +197,7 @@ def _replay(execution: Execution, user, *, queue: bool = True) -> Execution:
         headers=inputs.get("headers") or {},
         query=inputs.get("query") or {},
         correlation_id=execution.correlation_id,
+        event=inputs.get("event"),
     )
     return _create(
         execution.flow,
@@ -221,13 +224,16 @@ def _create(
 ) -> Execution:
     """Insert a queued execution; with ``queue`` it is sent to the workers once the transaction commits."""
     payload = request.payload
+    inputs = {"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query}
+    if request.event is not None:
+        inputs["event"] = request.event
     execution = Execution.objects.create(
         organization_id=flow.organization_id,
         flow=flow,
         version=version,
         environment=environment,
         trigger=trigger,
-        input={"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query},
+        input=inputs,
         correlation_id=request.correlation_id or uuid.uuid4().hex,
         deduplication_key=request.deduplication_id,
         started_by=user if getattr(user, "is_authenticated", False) else None,

@@ -14,6 +14,8 @@ with the parsed payload also as ``trigger.payload`` so flows written for REST tr
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from django.utils.dateparse import parse_datetime
 from accounts import environments
 from accounts.models import Environment
 from flows import payloads, triggers
-from flows.models import EVENT_TYPES, Execution, Flow
+from flows.models import EVENT_TYPES, USE_CASE_SLUG, Execution, Flow
 from flows.triggers import TriggerError, TriggerRequest
 
 MAX_EVENTS = 100
@@ -117,7 +119,9 @@ def receive(
     organization, environment: Environment, batch: Batch, *, user=None, headers: dict | None = None
 ) -> list[Outcome]:
     """Start an execution for each good event of ``batch``; every event gets its outcome, in order."""
-    named = {_use_case_of(raw) for raw in batch.events if isinstance(raw, dict)} - {""}
+    # Only what could be a use case slug is looked up: anything else is unknown (and may not even be storable).
+    named = {_use_case_of(raw) for raw in batch.events if isinstance(raw, dict)}
+    named = {slug for slug in named if re.match(USE_CASE_SLUG, slug)}
     use_cases = {
         flow.use_case_slug: flow
         for flow in Flow.objects.filter(organization=organization, use_case_slug__in=named).defer("draft")
@@ -150,7 +154,7 @@ def read_event(raw: Any) -> Event:
         raise Rejected("an event must be an object")
     unknown = sorted(set(raw) - set(EVENT_FIELDS))
     if unknown:
-        raise Rejected(f"unknown field '{unknown[0]}' (accepted fields: {', '.join(EVENT_FIELDS)})")
+        raise Rejected(f"unknown field '{_shown(unknown[0])}' (accepted fields: {', '.join(EVENT_FIELDS)})")
     event_type = raw.get("event_type")
     if event_type not in EVENT_TYPES:
         raise Rejected(f"event_type must be one of {', '.join(EVENT_TYPES)}; got {event_type!r}")
@@ -212,7 +216,7 @@ def _use_case_of(raw: dict) -> str:
 def _use_case(use_cases: dict[str, Flow], event: Event) -> Flow:
     flow = use_cases.get(event.use_case)
     if flow is None:
-        raise Rejected(f"unknown use case '{event.use_case}'")
+        raise Rejected(f"unknown use case '{_shown(event.use_case)}'")
     if not flow.use_case_enabled:
         raise Rejected(f"use case '{event.use_case}' is disabled")
     if event.event_type not in flow.event_types:
@@ -239,15 +243,22 @@ def _payload(value: Any, kind: str) -> Any:
     """The payload string parsed in its format, with the checks (size, depth, NUL, DOCTYPE) of REST triggers."""
     if not isinstance(value, str):
         raise Rejected(f"payload must be a string holding {kind.upper()}")
-    body = value.encode("utf-8", "surrogatepass")
+    try:
+        body = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejected("payload holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text") from None
     limit = settings.ERPFLOW_MAX_PAYLOAD_BYTES
     if len(body) > limit:
         raise Rejected(f"payload is {len(body):,} bytes; at most {limit:,} are accepted")
     try:
         parsed = payloads.parse_json(body, "payload") if kind == "json" else payloads.parse_xml(body)
         payloads.refuse_unstorable(parsed, "payload")
+        # A JSON escape such as "\ud800" parses to a lone surrogate, which PostgreSQL cannot store.
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except TriggerError as exc:
         raise Rejected(f"bad {kind.upper()} payload: {exc.message}") from None
+    except UnicodeEncodeError:
+        raise Rejected(f"bad {kind.upper()} payload: it holds a lone surrogate, which is not Unicode text") from None
     return parsed
 
 
@@ -262,6 +273,11 @@ def _text(value: Any, name: str) -> str:
     if not text.isprintable():
         raise Rejected(f"{name} may only contain printable characters")
     return text
+
+
+def _shown(text: str) -> str:
+    """``text`` as a reason may quote it: escaped when it is not printable (a lone surrogate cannot be sent)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _batch_text(value: Any, name: str) -> str:

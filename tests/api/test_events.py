@@ -147,6 +147,22 @@ class TestEvents:
         assert response.json()["events"][1]["id"] is None
         assert Execution.objects.count() == 2
 
+    def test_oversized_and_undecodable_payloads_are_rejected_not_errors(self, api, use_case, settings):
+        settings.ERPFLOW_MAX_PAYLOAD_BYTES = 50
+        body = json.dumps({"environment": "sandbox", "events": [event(payload='{"a": "\\ud800"}')]})
+        body = body.replace("\\\\ud800", "\\ud800")  # a lone surrogate inside the payload string itself
+        got = outcomes(api.post(URL, data=body, content_type="application/json"))
+        got += outcomes(send(api, [event(payload=json.dumps({"a": "x" * 60}))]))
+        escaped = '{"a": "\\ud800"}'  # the escape inside the payload's JSON
+        got += outcomes(send(api, [event(payload=escaped), event("\ud800"), event(**{"\udc00": 1})]))
+        assert all(outcome == "rejected" for outcome, _ in got)
+        assert "lone surrogate" in got[0][1]
+        assert got[1][1] == "payload is 69 bytes; at most 50 are accepted"
+        assert got[2][1] == "bad JSON payload: it holds a lone surrogate, which is not Unicode text"
+        assert got[3][1] == "unknown use case '\\ud800'"
+        assert got[4][1].startswith("unknown field '\\udc00'")
+        assert not Execution.objects.exists()
+
     def test_a_use_case_not_deployed_to_the_environment_is_rejected_saying_so(self, api, use_case, production):
         [(outcome, reason)] = outcomes(send(api, [event()], environment="production"))
         assert outcome == "rejected"

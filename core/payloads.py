@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 200
@@ -121,35 +122,47 @@ def find_non_finite(value: Any, path: str) -> str | None:
 
 
 def storage_problem(value: Any, name: str) -> str | None:
-    """Why ``value`` cannot be stored, or None: nesting deeper than ``MAX_DEPTH``, a
-    number out of range or a NUL character (PostgreSQL stores neither in jsonb), which would otherwise
-    fail on saving with a 500. Values parsed from pages' text fields arrive here unchecked."""
+    """Why ``value`` cannot be stored, or None: nesting deeper than ``MAX_DEPTH``, a number out of
+    range, or text PostgreSQL refuses (a NUL character, or a lone surrogate, which a JSON escape such
+    as ``\\ud800`` can produce and UTF-8 cannot encode), which would otherwise fail on saving with a
+    500. Values parsed from pages' text fields arrive here unchecked."""
     problem = depth_problem(value, name) or number_problem(value, name)
     if problem:
         return problem
-    where = find_nul(value, name)
-    if where is None:
+    found = find_unstorable_text(value, name)
+    if found is None:
         return None
+    where, char = found
+    if char == "\x00":
+        return (
+            f"{where} contains a NUL character (\\u0000), which erpflow cannot store; encode binary data "
+            "(for example as base64)."
+        )
     return (
-        f"{where} contains a NUL character (\\u0000), which erpflow cannot store; encode binary data "
-        "(for example as base64)."
+        f"{where} contains a lone surrogate (\\u{ord(char):04x}), half of a UTF-16 pair, which is not "
+        "Unicode text and cannot be stored; send the whole character."
     )
 
 
-def find_nul(value: Any, path: str) -> str | None:
-    """The path of the first text holding a NUL character, or None."""
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def find_unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
+    """The path of the first text (or key) holding a NUL or a lone surrogate, and that character."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        found = _UNSTORABLE.search(value)
+        return (path, found.group()) if found else None
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in str(key):
-                return f"{path} (a key)"
-            found = find_nul(item, f"{path}.{key}")
+            found = _UNSTORABLE.search(str(key))
             if found:
-                return found
+                return f"{path} (a key)", found.group()
+            inner = find_unstorable_text(item, f"{path}.{key}")
+            if inner:
+                return inner
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_nul(item, f"{path}[{index}]")
-            if found:
-                return found
+            inner = find_unstorable_text(item, f"{path}[{index}]")
+            if inner:
+                return inner
     return None

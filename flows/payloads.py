@@ -44,6 +44,8 @@ UNICODE_XML = (
 )
 NO_DOCTYPE = "XML payloads may not contain a DOCTYPE declaration."
 FORM = "application/x-www-form-urlencoded"
+# A JSON escape of half a UTF-16 pair; paired ones parse to one character and pass the closer look.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def content_length(meta: dict) -> int:
@@ -208,9 +210,10 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         headers=recorded_headers(request),
         query=recorded_query(request, ENVELOPE),
     )
-    # A NUL arrives as JSON's \u0000, a form's %00, or a raw byte: look closer only then. (One in the
-    # query string never gets here: core.middleware refuses it for every request.)
-    if any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")):
+    # A NUL arrives as JSON's \u0000, a form's %00, or a raw byte, and a lone surrogate only as a JSON
+    # escape (\ud800 to \udfff): look closer only then. (A NUL in the query string never gets here:
+    # core.middleware refuses it for every request.)
+    if any(mark in body for mark in (b"\\u0000", b"%00", b"\x00")) or SURROGATE_ESCAPE.search(body):
         refuse_unstorable(parsed_request.payload, "payload")
     return parsed_request
 

@@ -302,3 +302,22 @@ def test_xml_without_a_dtd_is_read_in_utf_16_and_32(api, deployed, encoding):
     response = api.post(TRIGGER + "?environment=sandbox", data=body, content_type="application/xml")
     assert response.status_code == 202, response.content
     assert Execution.objects.get().input["payload"] == {"order": {"@id": "7", "sku": "Å-1"}}
+
+
+# -- 5. text PostgreSQL cannot store: a lone surrogate ------------------------------------------------------
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff"])
+def test_a_lone_surrogate_in_a_rest_trigger_is_a_400_saying_where(api, deployed, escape):
+    body = '{"environment": "sandbox", "payload": {"order": {"note": "a ESCAPE b"}}}'.replace("ESCAPE", escape)
+    response = api.post(TRIGGER, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "payload.order.note contains a lone surrogate" in detail(response)
+    assert not Execution.objects.exists()
+
+
+def test_a_lone_surrogate_in_a_webhook_key_is_a_400(client, hook):
+    response = client.post(hook, data='{"\\udc00": 1}', content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "lone surrogate" in detail(response)
+    assert not Execution.objects.exists()

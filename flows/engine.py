@@ -60,9 +60,9 @@ from expressions.properties import properties
 from expressions.sandbox import ExpressionError
 from flows import graph as graphs
 from flows.choices import StepKind
+from flows.endings import ended
 from flows.leases import claim, heartbeats
 from flows.models import Execution, FlowVersion, StepRun
-from flows.notify import publish_finished
 from flows.records import cap_output, journal, storable
 from flows.signals import execution_cancelled
 from flows.step_names import reference_key
@@ -100,7 +100,7 @@ def run(execution_id: int) -> Execution:
             ),
             lease=lease,
         )
-        publish_finished(execution.pk)
+        ended(execution.pk)
         return execution
     context = log_context(execution_id=execution.pk, flow_id=execution.flow_id, correlation_id=execution.correlation_id)
     with heartbeats.beating(execution.pk, lease), context:
@@ -123,7 +123,7 @@ def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, 
     error = f"{where}: {type(exc).__name__}: {exc}"
     masker = delivery.masker if delivery is not None else Masker([])
     if execution.finish(Status.FAILED, error=storable(masker.text(error))[:2000], lease=lease):
-        publish_finished(execution.pk)
+        ended(execution.pk)
     else:
         execution.refresh_from_db()
     return execution
@@ -139,7 +139,7 @@ def request_cancel(execution: Execution) -> bool:
         status=Status.CANCELLED, cancel_requested=True, finished=now, error="Cancelled before it started."
     )
     if queued:
-        publish_finished(execution.pk)
+        ended(execution.pk)
     running = not queued and Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(
         cancel_requested=True
     )
@@ -299,7 +299,7 @@ class _Run:
             step_id=step["id"],
             name=step["name"],
             kind=step["kind"],
-            attempt=self.execution.attempts,
+            delivery=self.execution.attempts,
             status=status,
             instruction=storable(self.masker.text(sent.text or "")),
             params=storable(self.masker.value(sent.params)),
@@ -365,7 +365,7 @@ class _Run:
                 step_id=step["id"],
                 name=step["name"],
                 kind=step["kind"],
-                attempt=self.execution.attempts,
+                delivery=self.execution.attempts,
                 status=StepStatus.SKIPPED,
                 error="Not run: the execution was cancelled.",
                 started=now,
@@ -386,7 +386,7 @@ class _Run:
         if not self.execution.finish(status, output=stored, error=error, lease=self.lease):
             return self.reread()
         logger.debug("execution %s finished %s", self.execution.pk, status)
-        publish_finished(self.execution.pk)
+        ended(self.execution.pk)
         return self.execution
 
     def reread(self) -> Execution:

@@ -43,7 +43,11 @@ class StepRunSerializer(serializers.ModelSerializer):
             "name",
             "kind",
             "status",
+            "scope",
+            "item",
+            "delivery",
             "attempt",
+            "wait_ms",
             "started",
             "finished",
             "duration_ms",
@@ -58,7 +62,7 @@ class StepRunSerializer(serializers.ModelSerializer):
 class StepSummarySerializer(BuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = StepRun
-        fields = ["position", "step_id", "name", "status", "duration_ms", "error"]
+        fields = ["position", "scope", "item", "step_id", "name", "status", "attempt", "duration_ms", "error"]
 
 
 class ExecutionSerializer(BuiltOnce, serializers.ModelSerializer):

@@ -37,6 +37,17 @@ class Flow(OrganizationScoped):
     )
     use_case_enabled = models.BooleanField(default=False)
     event_types = models.JSONField(default=all_event_types, help_text="the event types the use case accepts")
+    # Use cases whose events for one entity must run one at a time: a JSONata expression over the
+    # event (``payload.customerId``) giving the key; blank runs events in parallel.
+    ordered_by = models.CharField(max_length=500, blank=True)
+    on_failure = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handles_failures_of",
+        help_text="a flow that receives the summary of each failed execution of this one",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -121,6 +132,7 @@ class Execution(OrganizationScoped):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
+        WAITING = "waiting"  # parked by a delay or a retry's long wait; runs again at ``resume_at``
         SUCCEEDED = "succeeded"
         COMPLETED_WITH_ERRORS = "completed_with_errors"
         FAILED = "failed"
@@ -133,8 +145,11 @@ class Execution(OrganizationScoped):
         MANUAL = "manual"
         REPLAY = "replay"
         EVENT = "event"
+        CALL = "call"  # a call-flow step of its parent execution
+        HANDLER = "handler"  # the on-failure handler of a failed execution
 
     FINAL = (Status.SUCCEEDED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED)
+    UNFINISHED = (Status.QUEUED, Status.RUNNING, Status.WAITING)
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
     version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="executions")
@@ -147,6 +162,20 @@ class Execution(OrganizationScoped):
     correlation_id = models.CharField(max_length=200, blank=True, db_index=True)
     deduplication_key = models.CharField(max_length=200, blank=True)
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="the caller"
+    )
+    parent_step = models.CharField(
+        max_length=300, blank=True, help_text="the scope and id of the parent's step that started it"
+    )
+    depth = models.PositiveSmallIntegerField(default=0, help_text="how many calls deep: 0 for a triggered one")
+    resume_at = models.DateTimeField(null=True, blank=True, help_text="when a waiting execution runs again")
+    response = models.JSONField(
+        null=True, blank=True, help_text="what a respond step set for a waiting caller: status, headers, body"
+    )
+    ordering_key = models.CharField(
+        max_length=200, blank=True, help_text="executions with the same key for one flow run one at a time"
+    )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries to a worker so far")
     cancel_requested = models.BooleanField(default=False)
     lease = models.CharField(max_length=32, blank=True, help_text="token of the delivery that runs it now")
@@ -164,6 +193,8 @@ class Execution(OrganizationScoped):
         indexes = [
             models.Index(fields=["organization", "flow", "-created"]),
             models.Index(fields=["organization", "deduplication_key", "created"]),
+            models.Index(fields=["status", "resume_at"], name="execution_waiting"),
+            models.Index(fields=["flow", "ordering_key", "created"], name="execution_ordering"),
         ]
 
     def __str__(self) -> str:
@@ -187,7 +218,7 @@ class Execution(OrganizationScoped):
         """
         if status not in self.FINAL:
             raise ValueError(f"{status!r} is not a final status")
-        rows = Execution.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING))
+        rows = Execution.objects.filter(pk=self.pk, status__in=self.UNFINISHED)
         if lease is not None:
             rows = rows.filter(lease=lease)
         now = timezone.now()
@@ -206,13 +237,23 @@ class StepRun(models.Model):
         TIMED_OUT = "timed_out"
         ERROR_IGNORED = "error_ignored"
         SKIPPED = "skipped"
+        RETRYING = "retrying"  # an attempt that failed and is tried again after ``wait_ms``
+        WAITING = "waiting"  # a delay step that parked the execution until ``output.until``
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ERROR_IGNORED, Status.SKIPPED)
 
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveIntegerField()
+    scope = models.CharField(
+        max_length=300, blank=True, default="", help_text="where it ran: blank at the top, 'loop[3]' in a for-each item"
+    )
+    item = models.PositiveIntegerField(null=True, blank=True, help_text="the for-each item index, inside a body")
     step_id = models.CharField(max_length=64)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=16, blank=True)
-    attempt = models.PositiveSmallIntegerField(default=1, help_text="the delivery of the execution that ran it")
+    delivery = models.PositiveSmallIntegerField(default=1, help_text="the delivery of the execution that ran it")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="the try of the step under its retry policy")
+    wait_ms = models.FloatField(null=True, blank=True, help_text="the wait before the next attempt")
     status = models.CharField(max_length=16, choices=Status.choices)
     instruction = models.TextField(blank=True, help_text="rendered, with secrets masked")
     params = models.JSONField(default=dict, blank=True)
@@ -225,7 +266,9 @@ class StepRun(models.Model):
 
     class Meta:
         ordering = ["position"]
-        constraints = [models.UniqueConstraint(fields=["execution", "step_id"], name="one_run_per_step")]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "scope", "step_id", "attempt"], name="one_run_per_attempt")
+        ]
 
     def __str__(self) -> str:
         return f"{self.execution} {self.name}"

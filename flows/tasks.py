@@ -12,10 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.logging import log_context
-from flows import engine, stranded
+from flows import endings, engine, stranded
 from flows.leases import lease_seconds
 from flows.models import Execution, Flow, FlowVersion
-from flows.notify import publish_finished
 from flows.versions import sync_connector_uses
 
 logger = logging.getLogger("erpflow.tasks")
@@ -80,7 +79,7 @@ def fail_vanished() -> int:
         if changed:
             ended += 1
             logger.warning("execution %s: worker vanished, marked %s", execution.pk, status)
-            publish_finished(execution.pk)
+            endings.ended(execution.pk)
     return ended
 
 

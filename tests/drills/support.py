@@ -161,11 +161,11 @@ def figures(ids: list[int], effects: str, postgres_url: str) -> Figures:
             and [r.step_id for r in steps] == STEP_IDS
             and (execution.output or {}).get("rows") == [{"step": STEP_IDS[-1]}]
             and [r.output["input"] for r in steps[2::2]] == list(SQL_STEPS[:-1])
-            and [r.attempt for r in steps] == sorted(r.attempt for r in steps)
+            and [r.delivery for r in steps] == sorted(r.delivery for r in steps)
         )
         if not complete:
             result.incomplete.append((pk, execution.status, execution.error[:300], [r.step_id for r in steps]))
-        if len({r.attempt for r in steps}) > 1:
+        if len({r.delivery for r in steps}) > 1:
             result.resumed += 1
     finished_at = {
         (r.execution_id, r.step_id): r.finished

@@ -96,7 +96,7 @@ def test_a_poison_execution_stops_after_three_deliveries(publish, start, workers
         "Stopped after 3 deliveries: each time, the worker running this execution stopped"
     )
     assert "the last finished step was 'a'" in execution.error
-    assert list(StepRun.objects.filter(execution=execution).values_list("step_id", "attempt")) == [("a", 1)]
+    assert list(StepRun.objects.filter(execution=execution).values_list("step_id", "delivery")) == [("a", 1)]
 
 
 def test_an_execution_whose_message_the_broker_lost_is_run_by_the_sweep(publish, start, workers):

@@ -74,8 +74,8 @@ def test_a_redelivered_execution_resumes_after_its_last_finished_step(three_step
     assert execution.status == Execution.Status.SUCCEEDED
     assert execution.attempts == 2
     runs = {r.step_id: r for r in StepRun.objects.filter(execution=execution)}
-    assert runs["a"].pk == first["a"] and runs["a"].attempt == 1, "the finished step was not run again"
-    assert (runs["b"].attempt, runs["c"].attempt) == (2, 2)
+    assert runs["a"].pk == first["a"] and runs["a"].delivery == 1, "the finished step was not run again"
+    assert (runs["b"].delivery, runs["c"].delivery) == (2, 2)
     assert runs["b"].output == {"n": 200}, "later steps use the recorded output of the finished step"
     assert execution.output == {"n": 201}
 

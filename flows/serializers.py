@@ -20,6 +20,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.choices import Role
 from core.serializers import ProblemSerializer
+from expressions.mapping import mapping_syntax_error
 from flows.models import EVENT_TYPES, USE_CASE_SLUG, Deployment, Flow, FlowVersion
 from instructions.sql import DIALECTS as SQL_DIALECTS
 
@@ -54,6 +55,10 @@ class FlowSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), allow_empty=False, required=False
     )
+    ordered_by = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    on_failure = serializers.PrimaryKeyRelatedField(
+        queryset=Flow.objects.none(), required=False, allow_null=True, help_text="the id of the on-failure handler flow"
+    )
     deployments = DeploymentSerializer(many=True, read_only=True)
     latest_version = serializers.SerializerMethodField()
 
@@ -69,6 +74,8 @@ class FlowSerializer(serializers.ModelSerializer):
             "use_case_slug",
             "use_case_enabled",
             "event_types",
+            "ordered_by",
+            "on_failure",
             "latest_version",
             "deployments",
             "created",
@@ -77,6 +84,11 @@ class FlowSerializer(serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
         # Slug uniqueness is checked in validate() with a message naming the slug (and again on save).
         validators = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Another organization's flow is as unknown as a flow that does not exist.
+        self.fields["on_failure"].queryset = Flow.objects.filter(organization=organization_of(self))
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_latest_version(self, flow: Flow) -> int | None:
@@ -118,6 +130,18 @@ class FlowSerializer(serializers.ModelSerializer):
 
     def validate_event_types(self, value: list[str]) -> list[str]:
         return [kind for kind in EVENT_TYPES if kind in value]
+
+    def validate_ordered_by(self, value: str) -> str:
+        problem = mapping_syntax_error(value) if value.strip() else None
+        if problem:
+            line, column, message = problem
+            raise serializers.ValidationError(f"The ordering key, line {line} column {column}: {message}.")
+        return value.strip()
+
+    def validate_on_failure(self, value: Flow | None) -> Flow | None:
+        if value is not None and self.instance is not None and value.pk == self.instance.pk:
+            raise serializers.ValidationError("A flow cannot be its own on-failure handler; choose another flow.")
+        return value
 
     def _validate_use_case(self, attrs: dict, organization, instance: Flow | None) -> None:
         use_case = attrs.get("use_case_slug", instance.use_case_slug if instance else "")

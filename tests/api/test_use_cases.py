@@ -84,3 +84,25 @@ def test_a_slug_taken_between_validation_and_saving_is_a_400_not_a_500(rf, org, 
         serializer.save()
     assert "use_case_slug" in refused.value.detail
     assert Flow.objects.get(pk=flow.pk).use_case_slug == ""
+
+
+def test_an_ordering_key_is_kept_and_a_bad_one_is_a_400_with_its_position(api, make_flow):
+    make_flow(slug="orders")
+    assert patch(api, "orders", ordered_by=" payload.customerId ").json()["ordered_by"] == "payload.customerId"
+    response = patch(api, "orders", ordered_by="payload.(")
+    assert response.status_code == 400
+    assert "ordering key, line 1" in str(response.json()), response.json()
+    assert Flow.objects.get(slug="orders").ordered_by == "payload.customerId"
+
+
+def test_an_on_failure_handler_is_a_flow_of_the_same_organization_and_not_the_flow_itself(
+    api, make_flow, outsider_api, other_org
+):
+    flow, handler = make_flow(slug="orders"), make_flow(slug="on-call")
+    assert patch(api, "orders", on_failure=handler.pk).json()["on_failure"] == handler.pk
+    assert patch(api, "orders", on_failure=flow.pk).status_code == 400
+    foreign = Flow.objects.create(organization=other_org, name="Theirs", slug="theirs")
+    response = patch(api, "orders", on_failure=foreign.pk)
+    assert response.status_code == 400 and "does not exist" in str(response.json())
+    assert Flow.objects.get(slug="orders").on_failure_id == handler.pk
+    assert patch(api, "orders", on_failure=None).json()["on_failure"] is None

@@ -248,6 +248,12 @@ ERPFLOW_EXECUTION_RETENTION_DAYS = env_int("ERPFLOW_EXECUTION_RETENTION_DAYS", 1
 ERPFLOW_AUDIT_RETENTION_DAYS = env_int("ERPFLOW_AUDIT_RETENTION_DAYS", 365, minimum=1)
 ERPFLOW_STEP_OUTPUT_MAX_BYTES = env_int("ERPFLOW_STEP_OUTPUT_MAX_BYTES", 256 * 1024, minimum=1024)
 ERPFLOW_STEP_RECORD_SYNCHRONOUS = env_bool("ERPFLOW_STEP_RECORD_SYNCHRONOUS", False)
+# Flow control: a delay or a retry's wait up to _INLINE_WAIT_SECONDS sleeps in the worker; a longer one
+# parks the execution in the database, released when due by a countdown or by the sweep every
+# _WAITING_SWEEP_SECONDS. Call-flow steps nest at most _MAX_CALL_DEPTH deep.
+ERPFLOW_INLINE_WAIT_SECONDS = env_int("ERPFLOW_INLINE_WAIT_SECONDS", 5, minimum=0)
+ERPFLOW_WAITING_SWEEP_SECONDS = env_int("ERPFLOW_WAITING_SWEEP_SECONDS", 5, minimum=1)
+ERPFLOW_MAX_CALL_DEPTH = env_int("ERPFLOW_MAX_CALL_DEPTH", 5, minimum=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A killed worker's unacknowledged execution goes back to the queue once it is older than the
     # visibility timeout; workers look for such messages every ERPFLOW_BROKER_RESTORE_SECONDS.
@@ -260,6 +266,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_BEAT_SCHEDULE = {
     "flows-fail-vanished": {"task": "flows.tasks.fail_vanished", "schedule": 60.0},
     "flows-resend-stranded": {"task": "flows.tasks.resend_stranded", "schedule": float(ERPFLOW_STRANDED_SWEEP_SECONDS)},
+    "flows-resume-waiting": {"task": "flows.tasks.resume_waiting", "schedule": float(ERPFLOW_WAITING_SWEEP_SECONDS)},
     "flows-prune-executions": {"task": "flows.tasks.prune_executions", "schedule": 3600.0},
     "audit-prune-log": {"task": "audit.tasks.prune_audit_log", "schedule": 86400.0},
 }
@@ -269,7 +276,10 @@ CELERY_BEAT_SCHEDULE = {
 ERPFLOW_MAX_PAYLOAD_BYTES = env_int("ERPFLOW_MAX_PAYLOAD_BYTES", 4 * 1024 * 1024, minimum=1024)
 ERPFLOW_EXECUTION_QUEUE = env_str("ERPFLOW_EXECUTION_QUEUE", "celery")
 # The stranded-execution sweep runs on the workers that run executions, whatever their queue.
-CELERY_TASK_ROUTES = {"flows.tasks.resend_stranded": {"queue": ERPFLOW_EXECUTION_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "flows.tasks.resend_stranded": {"queue": ERPFLOW_EXECUTION_QUEUE},
+    "flows.tasks.resume_waiting": {"queue": ERPFLOW_EXECUTION_QUEUE},
+}
 CELERY_IMPORTS = ("flows.schedules",)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ExecutionStatusEnum": "flows.models.Execution.Status",

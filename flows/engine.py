@@ -1,29 +1,32 @@
 """Runs one execution of a flow version, step by step, to a final state.
 
 ``run(execution_id)`` is what the Celery task calls; it is safe to call again for the same
-execution (a redelivery after a worker died) and never runs a finished step twice.
+execution (a redelivery after a worker died, a parked execution coming back) and never runs a
+finished step twice.
 
 The loop:
 
 1. *Claim* the execution with one conditional UPDATE that also reads it back (``flows.leases``): it
-   must be queued, or running with a heartbeat older than the lease (its worker is gone). The
-   claim counts a delivery and takes a fresh lease token; a delivery beyond ``MAX_DELIVERIES``
-   fails the execution instead of running it, so a poison execution that kills its worker every
-   time stops.
-2. Load the version's plan (cached per process), the steps already recorded (a resumed execution
-   keeps them and their outputs; the first delivery has none to read) and the environment's variables.
-3. For each step in topological order that has no StepRun yet: check between steps (at most every
-   ``CONTROL_INTERVAL`` seconds; the read after the claim is the first check) that the lease is
-   still ours and whether a cancel was requested; render the instruction (its expressions within
-   the step's deadline, see ``expressions.budgets``); execute it (a connector step through
-   ``connectors.runtime.call`` under the same ``Deadline``, a mapping step with JSONata); store the
-   StepRun at once.
-4. Ignore Errors decides what a failed or timed-out step means: on, the step is recorded as
+   must be queued, running with a heartbeat older than the lease (its worker is gone), or waiting
+   and due. The claim takes a fresh lease token and counts a delivery; a delivery beyond
+   ``MAX_DELIVERIES`` fails the execution instead of running it, so a poison execution that kills
+   its worker every time stops.
+2. Load the version's plan (``flows.plans``, cached per process), the steps already recorded (a
+   resumed execution keeps them and their outputs; a first delivery has none to read) and the
+   environment's variables.
+3. Walk the steps in run order (``run_group``). A step already finished is taken from its record; a
+   step none of whose parents reached it (a router took another branch) is recorded ``skipped``
+   with the reason (``flows.routes``); any other step runs: check between steps (at most every
+   ``CONTROL_INTERVAL`` seconds) that the lease is still ours and whether a cancel was requested,
+   then run it through its kind (``flows.kinds``) under a ``Deadline`` and record it at once. A
+   for-each runs its body's steps the same way, per item, in a scope of their own (``flows.items``).
+4. A failed attempt is tried again as the step's retry policy says (``flows.retries``): each
+   attempt is recorded; a short wait sleeps, a long one parks the execution (``flows.parking``), as
+   does a delay. After the last attempt, Ignore Errors decides: on, the step is recorded as
    ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); its output, for the
    steps after it and in its record, is ``{"error": message}`` plus whatever the connector had
-   produced before failing (``ConnectorError.partial_output``: a BAPI's messages, say), so a later
-   step can react to the failure; off, the execution ends ``failed`` right there and no later step runs.
-5. Finish with a conditional UPDATE guarded by the lease, then wake waiters (``flows.notify``).
+   produced before failing; off, the execution ends ``failed`` right there.
+5. Finish with a conditional UPDATE guarded by the lease, then announce the ending (``flows.endings``).
 
 An unexpected error anywhere in the loop (a step record the database refuses, a bug) ends the
 execution ``failed`` with that error at once; only a lost database connection is left to the task,
@@ -42,32 +45,31 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from accounts.models import Variable
 from config.logging import log_context
-from connectors import runtime
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.models import Connector
 from core.masking import Masker
-from expressions import budgets
 from expressions.budgets import OutOfTime
-from expressions.mapping import evaluate_mapping
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError
-from flows import graph as graphs
-from flows.choices import StepKind
+from flows import items, parking, retries, routes
 from flows.endings import ended
+from flows.kinds import KINDS
+from flows.kinds.base import Call, Parked, StepFailed
 from flows.leases import claim, heartbeats
-from flows.models import Execution, FlowVersion, StepRun
+from flows.models import Execution, StepRun
+from flows.notify import publish_finished
+from flows.plans import TOP, plan_of
 from flows.records import cap_output, journal, storable
 from flows.signals import execution_cancelled
-from flows.step_names import reference_key
-from instructions import Rendered
-from instructions.render import render_instruction
 
 logger = logging.getLogger("erpflow.engine")
 
@@ -76,13 +78,14 @@ CONTROL_INTERVAL = 0.5
 Status = Execution.Status
 StepStatus = StepRun.Status
 STOPPING = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+FAILURES = (ConnectorError, ExpressionError, StepFailed)
 
 
 def run(execution_id: int) -> Execution:
     """Run or resume the execution; returns it as stored afterwards.
 
-    Returns it unchanged when it is already final, or still running under a live lease held by
-    another delivery (the caller may try again later).
+    Returns it unchanged when it is already final, waiting and not yet due, or still running under
+    a live lease held by another delivery (the caller may try again later).
     """
     lease = secrets.token_hex(8)
     execution = claim(execution_id, lease)
@@ -130,59 +133,43 @@ def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, 
 
 
 def request_cancel(execution: Execution) -> bool:
-    """Cancel a queued execution at once, or ask a running one to stop before its next step.
+    """Cancel a queued or waiting execution at once, or ask a running one to stop before its next step.
 
     False when the execution had already reached a final state.
     """
     now = timezone.now()
-    queued = Execution.objects.filter(pk=execution.pk, status=Status.QUEUED).update(
-        status=Status.CANCELLED, cancel_requested=True, finished=now, error="Cancelled before it started."
+    at_once = Execution.objects.filter(pk=execution.pk, status__in=(Status.QUEUED, Status.WAITING)).update(
+        status=Status.CANCELLED, cancel_requested=True, finished=now, lease="", error="Cancelled before it finished."
     )
-    if queued:
+    if at_once:
         ended(execution.pk)
-    running = not queued and Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(
+    running = not at_once and Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(
         cancel_requested=True
     )
     execution.refresh_from_db()
-    if queued or running:
+    if at_once or running:
         execution_cancelled.send(sender=Execution, execution=execution)
-    return bool(queued or running)
+    return bool(at_once or running)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a version's graph means for running it: the order and who is upstream of whom."""
+@dataclass
+class Outcome:
+    """How a group of steps ended: ``done`` (with its last output) or ``failed`` (with the error)."""
 
-    order: list[dict]
-    upstream: dict[str, set[str]]
-    names: dict[str, str]
-    keys: dict[str, str]
-
-
-_plans: dict[tuple, _Plan] = {}
-_plans_lock = threading.Lock()
+    status: str
+    output: Any = None
+    had_errors: bool = False
+    error: str = ""
 
 
-def _plan(execution: Execution) -> _Plan:
-    """The plan of an execution's version, computed once per process: versions never change after
-    publishing. The key holds the version's creation time besides its id, so a test database that
-    reuses ids never gets another version's plan."""
-    key = (execution.version_id, execution.version_created)
-    plan = _plans.get(key)
-    if plan is None:
-        graph = graphs.normalize(FlowVersion.objects.values_list("graph", flat=True).get(pk=execution.version_id))
-        order = graphs.order(graph)
-        plan = _Plan(
-            order=order,
-            upstream=graphs.ancestors(graph),
-            names={s["id"]: s["name"] for s in order},
-            keys={s["id"]: reference_key(s["name"]) for s in order},
-        )
-        with _plans_lock:
-            if len(_plans) >= 512:
-                _plans.clear()
-            _plans[key] = plan
-    return plan
+class Interrupted(Exception):  # noqa: N818 - control flow, raised through the kinds to ``_Run.run``
+    """The delivery stops here: ``lost`` (another delivery holds the execution), ``parked`` (it waits
+    in the database) or ``cancel`` (asked to stop before the step at ``position``)."""
+
+    def __init__(self, reason: str, position: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.position = position
 
 
 class _Run:
@@ -191,14 +178,15 @@ class _Run:
     def __init__(self, execution: Execution, lease: str):
         self.execution = execution
         self.lease = lease
-        plan = _plan(execution)
-        self.order, self.upstream, self.names, self.keys = plan.order, plan.upstream, plan.names, plan.keys
+        self.plan = plan_of(execution.version_id, execution.version_created)
         variables = list(Variable.objects.filter(environment_id=execution.environment_id))
         self.env = {v.key: v.plain_value() for v in variables}
         self.masker = Masker([self.env[v.key] for v in variables if v.secret])
         self.trigger = execution.input if isinstance(execution.input, dict) else {}
         self.connectors: dict[int, Any] | None = None
         self.current: str | None = None  # the step being run and recorded, for an unexpected error
+        self.records: dict[tuple[str, str], StepRun] = {}  # the latest record of each step in each scope
+        self.control_lock = threading.Lock()
         # The execution was read right after the claim: that counts as the first check.
         self.last_control = time.monotonic()
         self.cancel_requested = execution.cancel_requested
@@ -206,63 +194,92 @@ class _Run:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> Execution:
-        # Only an earlier delivery can have recorded steps: the first one skips the query.
-        first_delivery = self.execution.attempts == 1
-        recorded = {} if first_delivery else {r.step_id: r for r in StepRun.objects.filter(execution=self.execution)}
-        outputs: dict[str, Any] = {}
-        last_output = None
-        had_errors = False
-        for position, step in enumerate(self.order):
-            record = recorded.get(step["id"])
-            if record is None:
-                stop = self.control()
-                if stop == "lost":
-                    return self.reread()
-                if stop == "cancel":
-                    return self.cancel(position)
-                self.current = step["name"]
-                with log_context(step=step["name"]):
-                    record, output = self.run_step(step, position, outputs)
-                self.current = None
-                if record is None:
-                    return self.reread()
-            else:
-                output = record.output
-            if record.status == StepStatus.SKIPPED:
-                return self.cancel(position)
-            if record.status == StepStatus.SUCCEEDED:
-                outputs[step["id"]] = output
-                last_output = output
-                continue
-            # an ignored failure's output is its error (see the module docstring); a stopping one has none
-            outputs[step["id"]] = output if record.status == StepStatus.ERROR_IGNORED else None
-            if record.status in STOPPING:
-                return self.finish(Status.FAILED, error=f"Step '{record.name}' {self.verb(record)}: {record.error}")
-            had_errors = True
-        final = Status.COMPLETED_WITH_ERRORS if had_errors else Status.SUCCEEDED
-        return self.finish(final, output=last_output)
+        # Only an earlier delivery, or a delivery before the execution parked, can have recorded steps.
+        if self.execution.attempts > 1 or self.execution.resume_at is not None:
+            for record in StepRun.objects.filter(execution=self.execution).order_by("attempt"):
+                self.records[(record.scope, record.step_id)] = record
+        try:
+            outcome = self.run_group(TOP, "", None, {}, {})
+        except Interrupted as stop:
+            if stop.reason == "cancel":
+                return self.cancel(stop.position)
+            return self.reread()
+        if outcome.status == "failed":
+            return self.finish(Status.FAILED, error=outcome.error)
+        final = Status.COMPLETED_WITH_ERRORS if outcome.had_errors else Status.SUCCEEDED
+        return self.finish(final, output=outcome.output)
 
-    @staticmethod
-    def verb(record: StepRun) -> str:
-        return "timed out" if record.status == StepStatus.TIMED_OUT else "failed"
+    def run_group(self, group: str | None, scope: str, item: int | None, outputs: dict, extra: dict) -> Outcome:
+        """Run the steps of one group (the flow, or one item of a for-each) in ``scope``."""
+        ran: dict[str, bool] = {}
+        taken: dict[str, list[str] | None] = {}
+        last_output, had_errors = None, False
+        for step in self.plan.groups.get(group, []):
+            sid = step["id"]
+            record = self.records.get((scope, sid))
+            output = record.output if record is not None else None
+            if record is None or record.status not in StepRun.FINISHED:
+                reason = (
+                    None
+                    if record is not None
+                    else routes.skip_reason(self.plan.incoming[sid], ran, taken, self.plan.names)
+                )
+                if reason:
+                    record = self.skip(step, scope, item, reason)
+                else:
+                    self.check_control(self.plan.positions[sid])
+                    self.current = step["name"]
+                    with log_context(step=step["name"]):
+                        record, output = self.run_step(step, scope, item, outputs, extra, record)
+                    self.current = None
+            if record.status == StepStatus.SKIPPED:
+                ran[sid] = False
+                continue
+            ran[sid] = True
+            if record.status in STOPPING:
+                verb = "timed out" if record.status == StepStatus.TIMED_OUT else "failed"
+                return Outcome("failed", error=f"Step '{record.name}' {verb}: {record.error}")
+            kind = KINDS[step["kind"]]
+            if kind.routes:
+                taken[sid] = (output or {}).get("taken", []) if record.status == StepStatus.SUCCEEDED else []
+            if record.status == StepStatus.ERROR_IGNORED or record.error:
+                had_errors = True
+            outputs[sid] = output
+            if record.status == StepStatus.SUCCEEDED:  # an ignored failure's output is no result
+                last_output = output
+        return Outcome("done", output=last_output, had_errors=had_errors)
+
+    def check_control(self, position: int) -> None:
+        stop = self.control()
+        if stop is not None:
+            raise Interrupted(stop, position)
 
     def control(self) -> str | None:
         """Between steps: 'lost' when another delivery holds the lease, 'cancel' when asked to stop."""
         if self.cancel_requested:
             return "cancel"
-        now = time.monotonic()
-        if now - self.last_control < CONTROL_INTERVAL:
-            return None
-        self.last_control = now
-        row = Execution.objects.filter(pk=self.execution.pk).values("status", "lease", "cancel_requested").first() or {}
+        with self.control_lock:
+            now = time.monotonic()
+            if now - self.last_control < CONTROL_INTERVAL:
+                return None
+            self.last_control = now
+            row = Execution.objects.filter(pk=self.execution.pk).values("status", "lease", "cancel_requested").first()
+        row = row or {}
         if row.get("status") != Status.RUNNING or row.get("lease") != self.lease:
             return "lost"
         self.cancel_requested = row["cancel_requested"]
         return "cancel" if self.cancel_requested else None
 
-    def run_step(self, step: dict, position: int, outputs: dict) -> tuple[StepRun | None, Any]:
-        started = timezone.now()
-        clock = time.perf_counter()
+    # -- one step ---------------------------------------------------------------------------------
+
+    def run_step(self, step: dict, scope: str, item: int | None, outputs: dict, extra: dict, earlier: StepRun | None):
+        """Run the step's attempts and record each; returns its final record and output."""
+        kind = KINDS[step["kind"]]
+        policy = retries.policy_of(step) if kind.retries else None
+        attempt = 1
+        if earlier is not None and earlier.status == StepStatus.RETRYING:
+            attempt = earlier.attempt + 1
+            self.wait_until(earlier.finished + timedelta(milliseconds=earlier.wait_ms or 0))
         context = properties(
             env=self.env,
             trigger=self.trigger,
@@ -270,74 +287,136 @@ class _Run:
             execution_id=self.execution.pk,
             correlation_id=self.execution.correlation_id,
         )
-        sent = Rendered(step.get("instruction", ""))
-        output, error, status, partial = None, "", StepStatus.SUCCEEDED, None
-        try:
-            if step["kind"] == StepKind.MAPPING:
-                output = evaluate_mapping(step["instruction"], context, step["timeout_ms"])
-            else:
-                output = self.call_connector(step, context, sent)
-        except OutOfTime as exc:
-            status, error = StepStatus.TIMED_OUT, str(exc) or f"Timed out after {step['timeout_ms']} ms."
-            partial = getattr(exc, "partial_output", None)
-        except (ConnectorError, ExpressionError) as exc:
-            status, error = StepStatus.FAILED, str(exc)
-            partial = getattr(exc, "partial_output", None)
-        except Exception as exc:
-            logger.exception("execution %s step %s: unexpected error", self.execution.pk, step["id"])
-            status, error = StepStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}"
-        if status != StepStatus.SUCCEEDED and step["ignore_errors"]:
-            if status == StepStatus.TIMED_OUT and "timed out" not in error.lower():
-                error = f"Timed out: {error}"
-            status = StepStatus.ERROR_IGNORED
-            output = {**(partial if isinstance(partial, dict) else {}), "error": error}
+        context.update(extra)
+        waiting = earlier if earlier is not None and earlier.status == StepStatus.WAITING else None
+        while True:
+            started, clock = timezone.now(), time.perf_counter()
+            call = Call(
+                step=step,
+                context=context,
+                deadline=Deadline(step["timeout_ms"]),
+                delivery=self,
+                scope=scope,
+                earlier=waiting,
+                branches=self.plan.branches.get(step["id"], []),
+                outputs=dict(outputs),
+            )
+            output, error, status, failure = None, "", StepStatus.SUCCEEDED, None
+            try:
+                output = kind.run(call)
+            except Parked as parked:
+                record = self.record(
+                    step, scope, item, attempt, StepStatus.WAITING, call, started, clock, parked.output
+                )
+                self.store(record, replacing=waiting)
+                self.park(parked.until)
+            except OutOfTime as exc:
+                status, error, failure = (
+                    StepStatus.TIMED_OUT,
+                    str(exc) or f"Timed out after {step['timeout_ms']} ms.",
+                    exc,
+                )
+            except FAILURES as exc:
+                status, error, failure = StepStatus.FAILED, str(exc), exc
+            except Interrupted:
+                raise
+            except Exception as exc:
+                logger.exception("execution %s step %s: unexpected error", self.execution.pk, step["id"])
+                status, error = StepStatus.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}"
+            if failure is not None:
+                wait = retries.wait_before_next(policy, attempt, failure)
+                if wait is not None:
+                    record = self.record(step, scope, item, attempt, StepStatus.RETRYING, call, started, clock, None)
+                    record.error, record.wait_ms = storable(self.masker.text(error)), wait * 1000
+                    self.store(record, replacing=waiting)
+                    waiting = None
+                    attempt += 1
+                    self.wait_until(timezone.now() + timedelta(seconds=wait))
+                    self.check_control(self.plan.positions[step["id"]])
+                    continue
+            if status != StepStatus.SUCCEEDED and step["ignore_errors"]:
+                if status == StepStatus.TIMED_OUT and "timed out" not in error.lower():
+                    error = f"Timed out: {error}"
+                status = StepStatus.ERROR_IGNORED
+                partial = getattr(failure, "partial_output", None)
+                output = {**(partial if isinstance(partial, dict) else {}), "error": error}
+            record = self.record(step, scope, item, attempt, status, call, started, clock, output)
+            record.error = storable(self.masker.text(error or call.note))
+            self.store(record, replacing=waiting)
+            return record, output
+
+    def record(self, step, scope, item, attempt, status, call: Call, started, clock, output) -> StepRun:
         stored, truncated = cap_output(self.masker.value(output))
-        finished = timezone.now()
-        record = StepRun(
+        return StepRun(
             execution=self.execution,
-            position=position,
+            position=self.plan.positions[step["id"]],
+            scope=scope,
+            item=item,
             step_id=step["id"],
             name=step["name"],
             kind=step["kind"],
             delivery=self.execution.attempts,
+            attempt=attempt,
             status=status,
-            instruction=storable(self.masker.text(sent.text or "")),
-            params=storable(self.masker.value(sent.params)),
+            instruction=storable(self.masker.text(call.sent.text or "")),
+            params=storable(self.masker.value(call.sent.params)),
             output=stored,
             output_truncated=truncated,
-            error=storable(self.masker.text(error)),
             started=started,
-            finished=finished,
+            finished=timezone.now(),
             duration_ms=(time.perf_counter() - clock) * 1000,
         )
-        try:
-            journal.append(record)
-        except IntegrityError:
-            logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, step["id"])
-            return None, None
-        return record, output
 
-    def call_connector(self, step: dict, context: dict, sent: Rendered) -> Any:
-        """Render and call; ``sent`` receives what went to the connector, to be recorded even when it fails."""
-        connector = self.connector(step.get("connector"))
-        connector_type = connector.connector_type
-        deadline = Deadline(step["timeout_ms"])  # rendering the expressions counts against the step's timeout
-        with budgets.time_budget(deadline.remaining_ms()):
-            rendered = render_instruction(
-                connector_type.language,
-                connector_type.paramstyle,
-                step["instruction"],
-                context,
-                connector_type.sql_dialect,
-            )
-        sent.text, sent.params = rendered.text, rendered.params
-        return runtime.call(
-            connector, self.execution.environment, rendered.text, rendered.params, deadline, step.get("options")
+    def store(self, record: StepRun, *, replacing: StepRun | None = None) -> None:
+        """Record the step at once; a parked delay's record is completed in place."""
+        try:
+            if replacing is None:
+                journal.append(record)
+            else:
+                fields = [f.attname for f in StepRun._meta.concrete_fields if f.attname not in ("id", "execution_id")]
+                values = {name: getattr(record, name) for name in fields}
+                if not StepRun.objects.filter(pk=replacing.pk, status=StepStatus.WAITING).update(**values):
+                    raise IntegrityError("recorded by another delivery")
+                record.pk = replacing.pk
+        except IntegrityError:
+            logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, record.step_id)
+            raise Interrupted("lost") from None
+        self.records[(record.scope, record.step_id)] = record
+
+    def skip(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
+        now = timezone.now()
+        record = StepRun(
+            execution=self.execution,
+            position=self.plan.positions[step["id"]],
+            scope=scope,
+            item=item,
+            step_id=step["id"],
+            name=step["name"],
+            kind=step["kind"],
+            delivery=self.execution.attempts,
+            status=StepStatus.SKIPPED,
+            error=storable(reason),
+            started=now,
+            finished=now,
+            duration_ms=0,
         )
+        self.store(record)
+        return record
+
+    def visible_outputs(self, step_id: str, outputs: dict) -> dict:
+        """Outputs of the steps upstream of ``step_id``, by name and by reference key."""
+        visible = {}
+        for upstream in self.plan.upstream.get(step_id, ()):
+            if upstream in outputs:
+                visible[self.plan.names[upstream]] = outputs[upstream]
+                visible[self.plan.keys[upstream]] = outputs[upstream]
+        return visible
+
+    # -- what kinds ask of the delivery (flows.kinds.base.Delivery) -------------------------------
 
     def connector(self, connector_id):
         if self.connectors is None:
-            ids = [s.get("connector") for s in self.order if s["kind"] == StepKind.CONNECTOR]
+            ids = [s.get("connector") for s in self.plan.order if s.get("connector") is not None]
             found = Connector.objects.filter(organization_id=self.execution.organization_id, pk__in=ids)
             self.connectors = {c.pk: c for c in found}
         connector = self.connectors.get(connector_id)
@@ -345,14 +424,44 @@ class _Run:
             raise ConnectorError(f"Connector {connector_id} no longer exists in this organization.")
         return connector
 
-    def visible_outputs(self, step_id: str, outputs: dict) -> dict:
-        """Outputs of the steps upstream of ``step_id``, by name and by reference key."""
-        visible = {}
-        for upstream in self.upstream.get(step_id, ()):
-            if upstream in outputs:
-                visible[self.names[upstream]] = outputs[upstream]
-                visible[self.keys[upstream]] = outputs[upstream]
-        return visible
+    def run_body(self, call: Call, batches: list, context_of) -> list:
+        return items.run(self, call, batches, context_of)
+
+    def run_child(self, execution_id: int) -> Execution:
+        return run(execution_id)
+
+    def respond(self, response: dict) -> bool:
+        """Answer a waiting caller now; only the first response of an execution is the answer."""
+        stored = storable(self.masker.value(response))
+        answered = Execution.objects.filter(pk=self.execution.pk, response__isnull=True).update(response=stored) == 1
+        if answered:
+            publish_finished(self.execution.pk)
+        return answered
+
+    def inline_wait_seconds(self) -> float:
+        return float(settings.ERPFLOW_INLINE_WAIT_SECONDS)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking early when a cancel is requested or the lease is lost."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, CONTROL_INTERVAL / 2))
+            if self.control() is not None:
+                return
+
+    def wait_until(self, moment) -> None:
+        """Wait for ``moment``: in this thread when it is near, else parked in the database."""
+        left = (moment - timezone.now()).total_seconds()
+        if left > self.inline_wait_seconds():
+            self.park(moment)
+        elif left > 0:
+            self.sleep(left)
+
+    def park(self, until) -> None:
+        if not parking.park(self.execution.pk, self.lease, until):
+            raise Interrupted("lost")
+        logger.debug("execution %s parked until %s", self.execution.pk, until.isoformat())
+        raise Interrupted("parked")
 
     # -- endings ----------------------------------------------------------------------------------
 
@@ -372,11 +481,11 @@ class _Run:
                 finished=now,
                 duration_ms=0,
             )
-            for index, step in enumerate(self.order)
-            if index >= position
+            for index, step in enumerate(self.plan.order)
+            if index >= position and not step.get("group") and ("", step["id"]) not in self.records
         ]
         StepRun.objects.bulk_create(skipped, ignore_conflicts=True)
-        name = self.order[position]["name"] if position < len(self.order) else None
+        name = self.plan.order[position]["name"] if position < len(self.plan.order) else None
         where = f" before step '{name}'" if name else ""
         return self.finish(Status.CANCELLED, error=f"Cancelled on request{where}.")
 

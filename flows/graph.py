@@ -1,11 +1,13 @@
 """The canvas graph: defaults, validation with one message per problem, and the run order.
 
 A graph is ``{"steps": [...], "edges": [{"source": id, "target": id}]}`` (see ARCHITECTURE.md).
-A step has ``id``, ``kind`` (``connector`` or ``mapping``), ``name``, ``connector`` (an id, for
-connector steps), ``timeout_ms`` (1..60000, default 3000), ``ignore_errors``, ``instruction``
-(the connector's native language, or a JSONata expression for a mapping step), ``options`` (for
-connector steps: the switches the connector's type declares in ``step_options``) and ``position``.
-Keys the editor adds for itself are kept as they are.
+A step has ``id``, ``kind`` (one of ``flows.choices.StepKind``), ``name``, ``timeout_ms``
+(1..60000, default 3000), ``ignore_errors``, ``instruction`` (the connector's native language, or a
+JSONata expression for a mapping step), ``position``, optionally ``retry`` (``flows.retries``) and
+``group`` (the for-each whose body it belongs to), and the fields of its kind (``flows.kinds``:
+``connector`` and ``options`` for a connector step, ``items`` for a for-each, ...). An edge leaving
+a condition step carries ``condition`` (an expression) or ``otherwise: true``, and may carry
+``order`` and ``label``. Keys the editor adds for itself are kept as they are.
 
 Validation never stops at the first problem: the editor shows every problem at once, each naming
 its step, so a user fixes a graph in one pass. This module checks the graph's shape (ids, names,
@@ -18,14 +20,16 @@ import heapq
 from dataclasses import dataclass
 from typing import Any
 
+from expressions.values import value_problem
+from flows import retries
 from flows.choices import StepKind
+from flows.kinds import KINDS, kind_of
 from flows.step_checks import StepChecks
 from flows.step_names import label, reference_key
 
 DEFAULT_TIMEOUT_MS = 3000
 MIN_TIMEOUT_MS = 1
 MAX_TIMEOUT_MS = 60000
-KINDS = tuple(StepKind)
 MAX_ID_LENGTH = 64
 MAX_NAME_LENGTH = 120
 
@@ -74,9 +78,9 @@ def normalize(graph: Any) -> dict:
             step["timeout_ms"] = DEFAULT_TIMEOUT_MS
         step.setdefault("ignore_errors", False)
         step.setdefault("instruction", "")
-        if step["kind"] == StepKind.CONNECTOR:
-            step.setdefault("connector", None)
-            step.setdefault("options", {})
+        kind = kind_of(step["kind"]) if isinstance(step["kind"], str) else None
+        if kind is not None:
+            kind.normalize(step)
         if not isinstance(step.get("position"), dict):
             step["position"] = {"x": 0, "y": 0}
         out_steps.append(step)
@@ -142,6 +146,17 @@ def ancestors(graph: dict) -> dict[str, set[str]]:
     return result
 
 
+def visible_upstream(graph: dict) -> dict[str, set[str]]:
+    """For every step, the steps whose outputs it sees: its ancestors, and for a step in a for-each's
+    body also the ancestors of the for-each (the body runs inside it); expects no cycles."""
+    upstream = ancestors(graph)
+    for step in graph.get("steps", []):
+        group = step.get("group")
+        if group in upstream and step["id"] in upstream:
+            upstream[step["id"]] = upstream[step["id"]] | upstream[group]
+    return upstream
+
+
 def validate(graph: Any, organization, user=None, environment=None) -> list[Problem]:
     """Every problem of ``graph`` for ``organization``; empty when the graph can be saved.
 
@@ -176,6 +191,7 @@ class _Validator:
 
     def run(self) -> list[Problem]:
         self.check_steps()
+        self.check_groups()
         edges = self.check_edges()
         self.check_cycles(edges)
         StepChecks(self.steps, edges, self.organization, self.user, self.environment, self.add).run()
@@ -222,7 +238,7 @@ class _Validator:
 
     def check_fields(self, step: dict) -> None:
         named = label(step)
-        if step["kind"] not in KINDS:
+        if not isinstance(step["kind"], str) or step["kind"] not in KINDS:
             self.add(step, "kind", f"Step {named}: unknown kind {step['kind']!r}; use one of {', '.join(KINDS)}.")
         timeout = step["timeout_ms"]
         if isinstance(timeout, bool) or not isinstance(timeout, int):
@@ -238,6 +254,30 @@ class _Validator:
             self.add(step, "ignore_errors", f"Step {named}: ignore_errors must be true or false.")
         if not isinstance(step["instruction"], str):
             self.add(step, "instruction", f"Step {named}: the instruction must be text.")
+        kind = kind_of(step["kind"]) if isinstance(step["kind"], str) else None
+        if kind is not None:
+            kind.check(step, lambda field, message: self.add(step, field, f"Step {named}: {message}"))
+        if step.get("retry") is not None and kind is not None and not kind.retries:
+            self.add(step, "retry", f"Step {named}: a {kind.label.lower()} step has no retry policy.")
+        for field, message in retries.problems(step.get("retry")):
+            self.add(step, field, f"Step {named}: {message}")
+
+    def check_groups(self) -> None:
+        """A step in a group belongs to a for-each's body; for-each steps do not nest (yet)."""
+        for step in self.steps.values():
+            group = step.get("group")
+            if group is None:
+                continue
+            owner = self.steps.get(group) if isinstance(group, str) else None
+            if owner is None or owner["kind"] != StepKind.FOREACH:
+                self.add(step, "group", f"Step {label(step)}: its group {group!r} is not a for-each step of this flow.")
+            elif step["kind"] == StepKind.FOREACH:
+                self.add(
+                    step,
+                    "group",
+                    f"Step {label(step)}: a for-each inside a for-each is not supported; call a flow that loops "
+                    "instead.",
+                )
 
     def check_edges(self) -> list[tuple[str, str]]:
         edges = []
@@ -257,8 +297,53 @@ class _Validator:
                     f"which {'is not a step' if len(missing) == 1 else 'are not steps'} of this flow.",
                 )
                 continue
-            edges.append((source, target))
+            if self.check_edge(index, edge, source, target):
+                edges.append((source, target))
         return edges
+
+    def check_edge(self, index: int, edge: dict, source: str, target: str) -> bool:
+        """Both ends in the same group, and branch fields only on a router's edges."""
+        first, second = self.steps[source], self.steps[target]
+        if first.get("group") != second.get("group"):
+            self.add(
+                second,
+                "edges",
+                f"Edge {index} from {label(first)} to {label(second)} crosses the border of a for-each; "
+                "connect steps inside a for-each's body only to each other.",
+            )
+            return False
+        branch = edge.get("condition") not in (None, "") or edge.get("otherwise")
+        if first["kind"] != StepKind.CONDITION:
+            if branch:
+                self.add(
+                    first,
+                    "edges",
+                    f"Edge {index} from {label(first)} has a condition, but only a condition step's edges may.",
+                )
+            return True
+        condition = edge.get("condition")
+        if edge.get("otherwise"):
+            if condition not in (None, ""):
+                self.add(first, "edges", f"Edge {index} from {label(first)} is 'otherwise' and has a condition too.")
+            elif (
+                sum(
+                    1
+                    for e in self.graph["edges"]
+                    if isinstance(e, dict) and e.get("source") == source and e.get("otherwise")
+                )
+                > 1
+            ):
+                self.add(first, "edges", f"Step {label(first)} has more than one 'otherwise' edge.")
+            return True
+        problem = value_problem(condition) if isinstance(condition, str) else "it must be an expression (text)"
+        if problem:
+            self.add(
+                first,
+                "edges",
+                f"Edge {index} from {label(first)} to {label(second)}: the condition {problem}; give one, or "
+                "make it the 'otherwise' edge.",
+            )
+        return True
 
     def check_cycles(self, edges: list[tuple[str, str]]) -> None:
         for component in _cycles(list(self.steps), edges):

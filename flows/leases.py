@@ -37,8 +37,10 @@ class _Claim:
     claim, not a second query, tells the engine what it runs. The row comes back with the
     ``created`` time of its version, which with the version's id names the engine's cached plan.
 
-    The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, or
-    when running with a heartbeat older than the lease (its worker is gone) or none at all.
+    The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, when
+    running with a heartbeat older than the lease (its worker is gone) or none at all, or when waiting
+    (``flows.parking``) and due; resuming a waiting execution is not counted as a delivery, so a flow
+    that pauses often is not mistaken for one that kills its workers.
     """
 
     def __init__(self):
@@ -51,11 +53,13 @@ class _Claim:
             column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
             returned = ", ".join(f"{table}.{name}" for name in column.values())
             self.sql = (
-                f"UPDATE {table} SET {column['status']} = %s, {column['attempts']} = {column['attempts']} + 1, "  # noqa: S608
+                f"UPDATE {table} SET {column['status']} = %s, "  # noqa: S608
+                f"{column['attempts']} = {column['attempts']} + CASE WHEN {column['status']} = %s THEN 0 ELSE 1 END, "
                 f"{column['lease']} = %s, {column['heartbeat']} = %s, "
                 f"{column['started']} = COALESCE({column['started']}, %s) "
                 f"WHERE {column['id']} = %s AND ({column['status']} = %s OR ({column['status']} = %s AND "
-                f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL))) "
+                f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL)) OR "
+                f"({column['status']} = %s AND {column['resume_at']} <= %s)) "
                 f"RETURNING {returned}, (SELECT {versions}.{quote('created')} FROM {versions} "
                 f"WHERE {versions}.{quote('id')} = {table}.{column['version']}) AS version_created"
             )
@@ -67,7 +71,8 @@ class _Claim:
         moment = Execution._meta.get_field("heartbeat")
         stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
         now = moment.get_db_prep_value(now, connection)
-        params = [Status.RUNNING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
+        params = [Status.RUNNING, Status.WAITING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
+        params += [Status.WAITING, now]
         claimed = list(Execution.objects.raw(self.statement(), params))
         return claimed[0] if claimed else None
 

@@ -33,7 +33,8 @@ def channel(execution_id: int) -> str:
 
 
 def publish_finished(execution_id: int) -> None:
-    """Wake whoever waits for ``execution_id``; a failure only costs the waiter its polling fallback."""
+    """Wake whoever waits for ``execution_id`` (it finished, or a respond step answered its caller);
+    a failure only costs the waiter its polling fallback."""
     client = redis_client()
     if client is None:
         return
@@ -136,13 +137,16 @@ def _listening() -> Listener | None:
 
 
 def _is_final(execution_id: int) -> bool:
+    """Final, answered early by a respond step, or gone: a waiter has nothing more to wait for."""
     # Sliced rather than ``first()``: no ORDER BY for a lookup by primary key.
-    status = next(iter(Execution.objects.filter(pk=execution_id).values_list("status", flat=True)[:1]), None)
-    return status is None or status in Execution.FINAL
+    rows = Execution.objects.filter(pk=execution_id).values_list("status", "response")[:1]
+    row = next(iter(rows), None)
+    return row is None or row[0] in Execution.FINAL or row[1] is not None
 
 
 def wait_finished(execution_id: int, timeout_s: float) -> bool:
-    """True when the execution is in a final state within ``timeout_s`` seconds (or no longer exists)."""
+    """True when the execution is in a final state, or has its response, within ``timeout_s`` seconds
+    (or no longer exists)."""
     deadline = time.monotonic() + max(0.0, timeout_s)
     listener = _listening()
     # A new listener needs a moment for Redis to confirm its subscription; until then, poll.

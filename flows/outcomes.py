@@ -1,20 +1,33 @@
 """What a trigger answers about the execution it started, the same from the REST trigger, a test run
-and a webhook: the execution while it is under way, its outcome once it ended."""
+and a webhook: the execution while it is under way, its outcome once it ended, or what a respond
+step set.
+
+A waited trigger whose flow has a respond step answers with that step's status, headers and body as
+they are. Without one, the answer is the execution: 200 with ``status: failed`` when it failed (the
+body says what went wrong and a caller reads it), unless the caller asked for ``fail_status`` (a
+4xx or 5xx to answer instead, for callers that only look at the HTTP status).
+"""
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpResponse
 from rest_framework import status
 
 from flows import notify
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.models import Execution, StepRun
 
-OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested"]
+OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested", "response"]
+JSON = "application/json"
 STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]
 
 
-def execution_outcome(request, execution: Execution, *, wait: int, created: bool) -> tuple[dict, int, dict]:
+def execution_outcome(
+    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None
+) -> tuple[dict, int, dict]:
     """What a trigger answers (body, status, headers): 202 while the execution is under way, else its
     outcome with step summaries.
 
@@ -33,7 +46,29 @@ def execution_outcome(request, execution: Execution, *, wait: int, created: bool
     else:
         data = ExecutionSerializer(execution, context=context).data
     code = status.HTTP_200_OK if execution.is_final or not created else status.HTTP_202_ACCEPTED
+    if fail_status and execution.status == Execution.Status.FAILED:
+        code = fail_status
     headers = {"Location": data["url"], "X-Correlation-ID": execution.correlation_id}
     if not created:
         headers["Idempotent-Replayed"] = "true"
     return data, code, headers
+
+
+def responded(execution: Execution) -> HttpResponse | None:
+    """The answer a respond step set, as an HTTP response; None when none did."""
+    response = execution.response
+    if not isinstance(response, dict):
+        return None
+    headers = dict(response.get("headers") or {})
+    body = response.get("body")
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), None)
+    if isinstance(body, str) and content_type and "json" not in content_type.lower():
+        answer = HttpResponse(body, status=response.get("status", 200), content_type=content_type)
+    else:
+        encoded = json.dumps(body, ensure_ascii=False, default=str)
+        answer = HttpResponse(encoded, status=response.get("status", 200), content_type=content_type or JSON)
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            answer[name] = value
+    answer["X-Correlation-ID"] = execution.correlation_id
+    return answer

@@ -27,7 +27,7 @@ from core.payloads import PayloadError, depth_problem, load_json, storage_proble
 from flows.triggers import MAX_WAIT_SECONDS, TriggerError, TriggerRequest
 
 MAX_ID_LENGTH = 200
-ENVELOPE = ("environment", "payload", "correlation_id", "deduplication_id", "wait")
+ENVELOPE = ("environment", "payload", "correlation_id", "deduplication_id", "wait", "fail_status")
 SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|key|signature|password|session|csrf", re.IGNORECASE)
 # Byte order marks and the first bytes of '<' (XML 1.0, appendix F) of the encodings expat cannot read
 # (UTF-32) or would read past a text check (UTF-16): such bodies are decoded here first. UTF-32's
@@ -170,7 +170,7 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
     raises ``TriggerError`` (4xx) for anything wrong with them.
 
     With ``envelope`` (the REST trigger) a JSON body is ``{"environment", "payload",
-    "correlation_id", "deduplication_id", "wait"}``; an XML body is the payload itself. Without it
+    "correlation_id", "deduplication_id", "wait", "fail_status"}``; an XML body is the payload itself. Without it
     (webhooks) the whole body is the payload. Control values missing from the body are taken
     from the query string, then from ``X-Correlation-ID`` and ``Idempotency-Key``.
     """
@@ -205,6 +205,7 @@ def parse_request(body: bytes, request: HttpRequest, *, envelope: bool, accept_f
         payload=payload,
         environment=_text(_first(data.get("environment"), query.get("environment")), "environment", 60) or None,
         wait=parse_wait(data["wait"] if "wait" in data else query.get("wait")),
+        fail_status=parse_fail_status(data["fail_status"] if "fail_status" in data else query.get("fail_status")),
         correlation_id=_text(correlation, "correlation_id", MAX_ID_LENGTH),
         deduplication_id=_text(deduplication, "deduplication_id", MAX_ID_LENGTH),
         headers=recorded_headers(request),
@@ -264,6 +265,17 @@ def parse_wait(value: Any) -> int:
         raise TriggerError(
             f"wait must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS}; got {value!r}.", field="wait"
         )
+    return value
+
+
+def parse_fail_status(value: Any) -> int | None:
+    """The HTTP status a waited trigger answers when its execution failed (see ``flows.outcomes``)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{3}\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 400 <= value <= 599:
+        raise TriggerError(f"fail_status must be an HTTP status from 400 to 599; got {value!r}.", field="fail_status")
     return value
 
 

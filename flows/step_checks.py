@@ -16,7 +16,9 @@ from connectors.models import Connector, ConnectorSettings
 from expressions.mapping import mapping_step_references, mapping_syntax_error
 from expressions.sandbox import step_references
 from expressions.template import position
+from expressions.values import is_template
 from flows.choices import StepKind
+from flows.models import Flow
 from flows.step_names import label, reference_key
 from instructions import check
 
@@ -39,6 +41,7 @@ class StepChecks:
         self.connectors: dict[int, Any] = {}
 
     def run(self) -> None:
+        self.check_called_flows()
         self.check_connectors()
         for step in self.steps.values():
             self.check_instruction(step)
@@ -93,6 +96,13 @@ class StepChecks:
                         f"'{self.environment.name}' environment.",
                     )
 
+    def check_called_flows(self) -> None:
+        wanted = {s["flow"] for s in self.steps.values() if s["kind"] == StepKind.CALL_FLOW and _is_id(s.get("flow"))}
+        found = set(Flow.objects.filter(organization=self.organization, pk__in=wanted).values_list("pk", flat=True))
+        for step in self.steps.values():
+            if step["kind"] == StepKind.CALL_FLOW and _is_id(step.get("flow")) and step["flow"] not in found:
+                self.add(step, "flow", f"Step {label(step)}: flow {step['flow']} does not exist in this organization.")
+
     def check_options(self, step: dict) -> None:
         if step["kind"] != StepKind.CONNECTOR:
             return
@@ -146,41 +156,71 @@ class StepChecks:
                 by_name.setdefault(reference_key(name), sid)
         upstream = _upstream(list(self.steps), self.edges)
         for sid, step in self.steps.items():
-            text = step["instruction"]
-            if not isinstance(text, str):
+            group = step.get("group")
+            if group in upstream:
+                upstream[sid] = upstream[sid] | upstream[group]
+        for sid, step in self.steps.items():
+            for field, text, references in _references(step):
+                self.check_reachable(sid, step, field, text, references, upstream, by_name)
+
+    def check_reachable(
+        self, sid: str, step: dict, field: str, text: str, references, upstream: dict, by_name: dict
+    ) -> None:
+        """Each step an expression of ``step`` names must exist and be upstream of it."""
+        reported = set()
+        for name, offset in references:
+            if name in reported:
                 continue
-            if step["kind"] == StepKind.MAPPING:
-                references = [(name, None) for name in mapping_step_references(text)]
+            reported.add(name)
+            line = column = None
+            if offset is not None:
+                where = position(text, offset)
+                line, column = where.line, where.column
+            target = by_name.get(name)
+            if target is None:
+                self.add(
+                    step,
+                    field,
+                    f"Step {label(step)} refers to steps.{name}, but no step has that name.",
+                    line,
+                    column,
+                )
+            elif target not in upstream[sid]:
+                other = label(self.steps[target])
+                self.add(
+                    step,
+                    field,
+                    f"Step {label(step)} uses the output of step {other}, which is not upstream of it; "
+                    f"connect {other} before {label(step)}.",
+                    line,
+                    column,
+                )
+
+
+EXPRESSION_FIELDS = ("items", "payload", "body", "until")
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _references(step: dict) -> list[tuple[str, str, list[tuple[str, int | None]]]]:
+    """(field, text, [(step name, offset or None)]) for each expression the step holds."""
+    found = []
+    text = step["instruction"]
+    if isinstance(text, str) and step["kind"] in (StepKind.MAPPING, StepKind.CONNECTOR):
+        if step["kind"] == StepKind.MAPPING:
+            found.append(("instruction", text, [(name, None) for name in mapping_step_references(text)]))
+        else:
+            found.append(("instruction", text, list(step_references(text))))
+    for field in EXPRESSION_FIELDS:
+        value = step.get(field)
+        if field in step and isinstance(value, str) and value.strip() and step["kind"] != StepKind.CONNECTOR:
+            if is_template(value):
+                found.append((field, value, list(step_references(value))))
             else:
-                references = [(name, offset) for name, offset in step_references(text)]
-            reported = set()
-            for name, offset in references:
-                if name in reported:
-                    continue
-                reported.add(name)
-                line = column = None
-                if offset is not None:
-                    where = position(text, offset)
-                    line, column = where.line, where.column
-                target = by_name.get(name)
-                if target is None:
-                    self.add(
-                        step,
-                        "instruction",
-                        f"Step {label(step)} refers to steps.{name}, but no step has that name.",
-                        line,
-                        column,
-                    )
-                elif target not in upstream[sid]:
-                    other = label(self.steps[target])
-                    self.add(
-                        step,
-                        "instruction",
-                        f"Step {label(step)} uses the output of step {other}, which is not upstream of it; "
-                        f"connect {other} before {label(step)}.",
-                        line,
-                        column,
-                    )
+                found.append((field, value, [(name, None) for name in mapping_step_references(value)]))
+    return found
 
 
 def _upstream(step_ids: list[str], edges: list[tuple[str, str]]) -> dict[str, set[str]]:

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.logging import log_context
-from flows import endings, engine, stranded
+from flows import endings, engine, parking, stranded
 from flows.leases import lease_seconds
 from flows.models import Execution, Flow, FlowVersion
 from flows.versions import sync_connector_uses
@@ -39,6 +39,8 @@ def run_execution(self, execution_id: int) -> str:
             raise self.retry(exc=exc, countdown=lease_seconds()) from None
         if execution.status == Execution.Status.RUNNING:
             raise self.retry(countdown=lease_seconds())
+        if execution.status == Execution.Status.WAITING:
+            parking.wake_when_due(execution, run_execution)
         return execution.status
 
 
@@ -46,6 +48,12 @@ def run_execution(self, execution_id: int) -> str:
 def resend_stranded() -> int:
     """Sweep: send again the executions the broker lost (see ``flows.stranded``)."""
     return stranded.resend(run_execution)
+
+
+@shared_task
+def resume_waiting() -> int:
+    """Sweep: send the parked executions that are due (see ``flows.parking``)."""
+    return parking.resume(run_execution)
 
 
 @shared_task

@@ -76,6 +76,7 @@ class TriggerRequest:
     payload: Any = field(default_factory=dict)
     environment: str | None = None
     wait: int = 0
+    fail_status: int | None = None
     correlation_id: str = ""
     deduplication_id: str = ""
     headers: dict = field(default_factory=dict)

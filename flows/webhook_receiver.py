@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from core import ratelimit
 from flows import payloads, triggers, webhooks
 from flows.models import Execution
-from flows.outcomes import execution_outcome
+from flows.outcomes import execution_outcome, responded
 
 logger = logging.getLogger("erpflow.webhooks")
 
@@ -55,5 +55,8 @@ def webhook(request, token):
         execution, created = triggers.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
     except triggers.TriggerError as exc:
         return _answer(exc.as_dict(), exc.status, webhook_id=hook.pk)
-    data, code, headers = execution_outcome(request, execution, wait=parsed.wait, created=created)
-    return _answer(data, code, webhook_id=hook.pk, headers=headers)
+    data, code, headers = execution_outcome(
+        request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status
+    )
+    answer = responded(execution) if parsed.wait or not created else None
+    return answer or _answer(data, code, webhook_id=hook.pk, headers=headers)

@@ -11,18 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from expressions.sandbox import ExpressionError, concat, evaluate
-from expressions.template import scan
+from expressions.sandbox import ExpressionError, evaluate
+from expressions.values import interpolate
 from instructions import Rendered, renderer_for
 from instructions.sql import lex
-
-
-def render_text(text: str, context: dict) -> str:
-    """An instruction with every ``{{ }}`` replaced by its value as text (languages without binding)."""
-    parts, problems = scan(text)
-    if problems:
-        raise ExpressionError(problems[0].message)
-    return "".join(concat(evaluate(p.text, context)) if p.is_expression else p.text for p in parts)
 
 
 def placeholder(paramstyle: str, name: str) -> str:
@@ -76,4 +68,4 @@ def render_instruction(
     render = renderer_for(language)
     if render is not None:
         return render(text, context)
-    return Rendered(render_text(text, context), {})
+    return Rendered(interpolate(text, context), {})

@@ -16,6 +16,45 @@ from typing import Any, ClassVar, Protocol
 from expressions.budgets import OutOfTime
 
 
+DEFAULT_RETRY_ON = {
+    "timeout": True,
+    "connection": True,
+    "http_status": [429, 502, 503, 504],
+    "sap_messages": [],
+    "db_errors": ["serialization_failure", "deadlock"],
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What kind of failure a call had, for retry policies (provisional: helper B completes it)."""
+
+    category: str
+    http_status: int | None = None
+    retry_after_s: float | None = None
+    sap_message: str | None = None
+    db_error: str | None = None
+
+
+def retryable(failure: Failure, on: dict) -> bool:
+    if failure.category in ("timeout", "connection"):
+        return bool(on.get(failure.category))
+    if failure.category == "http_status":
+        return failure.http_status in (on.get("http_status") or [])
+    if failure.category == "database":
+        return failure.db_error in (on.get("db_errors") or [])
+    if failure.category == "sap_message":
+        return failure.sap_message in (on.get("sap_messages") or [])
+    return False
+
+
+def retry_on_problems(on) -> list[str]:
+    if not isinstance(on, dict):
+        return ["it must be an object."]
+    unknown = sorted(set(on) - set(DEFAULT_RETRY_ON))
+    return [f"unknown categories: {', '.join(unknown)}."] if unknown else []
+
+
 class ConnectorError(Exception):
     """A call or a connection failed; the message is shown to users, so it never holds a secret.
 
@@ -24,6 +63,7 @@ class ConnectorError(Exception):
     """
 
     partial_output: dict | None = None
+    failure: Failure | None = None
 
 
 class StepTimeout(ConnectorError, OutOfTime):

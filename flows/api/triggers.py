@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,12 +16,18 @@ from flows import payloads, triggers
 from flows.api.errors import FlowsAPI
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.models import Execution, Flow
-from flows.outcomes import execution_outcome
+from flows.outcomes import execution_outcome, responded
 from flows.trigger_serializers import TriggerSerializer
 
 
-def execution_response(request, execution: Execution, *, wait: int, created: bool) -> Response:
-    data, code, headers = execution_outcome(request, execution, wait=wait, created=created)
+def execution_response(
+    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None
+) -> Response | HttpResponse:
+    data, code, headers = execution_outcome(request, execution, wait=wait, created=created, fail_status=fail_status)
+    if wait or not created:
+        answer = responded(execution)
+        if answer is not None:
+            return answer
     return Response(data, status=code, headers=headers)
 
 
@@ -75,4 +82,4 @@ class FlowTriggerView(FlowsAPI, APIView):
         execution, created = triggers.start(
             flow, parsed.environment, parsed, trigger=Execution.Trigger.API, user=request.user
         )
-        return execution_response(request, execution, wait=parsed.wait, created=created)
+        return execution_response(request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status)

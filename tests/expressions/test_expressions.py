@@ -8,7 +8,8 @@ from core.masking import MASK, Masker
 from expressions.mapping import evaluate_mapping
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError, concat, evaluate, step_references
-from instructions.render import render_instruction, render_sql, render_text
+from expressions.values import interpolate
+from instructions.render import render_instruction, render_sql
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_an_unknown_paramstyle_is_refused(context):
 
 def test_non_sql_languages_get_values_as_text(context):
     assert (
-        render_text("GET /customers/{{ trigger.payload.id }}?co={{ env.COMPANY }}", context)
+        interpolate("GET /customers/{{ trigger.payload.id }}?co={{ env.COMPANY }}", context)
         == "GET /customers/7?co=1000"
     )
     rendered = render_instruction("plain", None, "FETCH {{ trigger.payload.id }}", context)

@@ -1,0 +1,77 @@
+"""The items of a for-each: its body run once per batch, one at a time or several at once.
+
+Each batch runs the body's steps through the engine's own ``run_group`` in the scope
+``<for-each id>[<batch number>]``, so a resumed execution finds the items that finished in their
+records and runs only the rest. With a concurrency above 1, that many threads take batches in
+order; each thread has its own database connection, closed when the loop ends. Stopping is
+cooperative: after a failed item (without ``continue_on_error``), a cancel or a lost lease, no
+new item starts and the items in flight finish their current step.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from typing import Any
+
+from django.db import connections
+
+from flows.kinds.base import Call, StepFailed
+
+
+def run(delivery, call: Call, batches: list, context_of) -> list:
+    """The outputs of the batches in order, a failed one as ``{"index": i, "error": ...}``."""
+    step = call.step
+    results: list[Any] = [None] * len(batches)
+    failures: list[int] = []
+    stop: list[BaseException] = []
+    lock = threading.Lock()
+    following = iter(range(len(batches)))
+
+    def one(number: int) -> None:
+        outcome = delivery.run_group(
+            step["id"], f"{step['id']}[{number}]", number, dict(call.outputs), context_of(number, batches[number])
+        )
+        with lock:
+            if outcome.status == "failed":
+                results[number] = {"index": number * step["batch_size"], "error": outcome.error}
+                failures.append(number)
+            else:
+                results[number] = outcome.output
+
+    def take() -> int | None:
+        with lock:
+            if stop or (failures and not step["continue_on_error"]):
+                return None
+            return next(following, None)
+
+    def work(close: bool) -> None:
+        try:
+            while (number := take()) is not None:
+                one(number)
+        except BaseException as exc:  # an interruption (parked, lost, cancel) or a bug: stop the others
+            with lock:
+                stop.append(exc)
+        finally:
+            if close:
+                connections.close_all()
+
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(work, True), name=f"erpflow-item-{n}")
+        for n in range(min(step["concurrency"], len(batches)) - 1)
+    ]
+    for thread in threads:
+        thread.start()
+    work(False)
+    for thread in threads:
+        thread.join()
+    if stop:
+        raise stop[0]
+    if failures and not step["continue_on_error"]:
+        first = min(failures)
+        error = StepFailed(f"Item {first * step['batch_size']} failed: {results[first]['error']}")
+        error.partial_output = {"items": results}
+        raise error
+    if failures:
+        call.note = f"{len(failures)} of {len(batches)} items failed; the loop went on (continue on error)."
+    return results

@@ -154,8 +154,9 @@ def queued_ids(redis_url: str, queue: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def worker_pool(django_db_setup, tmp_path_factory):
-    """One real Celery worker process per test module, on a queue of its own, against the test database."""
+def worker_pool(django_db_setup, tmp_path_factory, request):
+    """One real Celery worker process per test module, on a queue of its own, against the test database;
+    a module's ``WORKER_ENV`` adds settings of its own."""
     import os
 
     from tests.conftest import require_service
@@ -165,6 +166,7 @@ def worker_pool(django_db_setup, tmp_path_factory):
     require_service("redis", url)
     pool = Workers(url, tmp_path_factory.mktemp("workers"))
     pool.env["ERPFLOW_EXECUTION_QUEUE"] = pool.queue  # executions a worker starts (schedule ticks) stay here
+    pool.env.update(getattr(request.module, "WORKER_ENV", {}))
     pool.start(concurrency=4)
     yield pool
     pool.close()

@@ -79,5 +79,6 @@ def text(message: dict) -> str:
         lines.append(f"Error: {execution['error']}")
     if message.get("link"):
         lines.append(f"More: {message['link']}")
-    lines += ["", f"Alert rule: {message['rule']['name']} (sent at most once every {message['rule']['throttle_minutes']} min)"]
+    rule = message["rule"]
+    lines += ["", f"Alert rule: {rule['name']} (sent at most once every {rule['throttle_minutes']} min)"]
     return "\n".join(lines)

@@ -5,55 +5,117 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_workerheartbeat_to_core'),
-        ('flows', '0005_flow_control'),
+        ("accounts", "0002_workerheartbeat_to_core"),
+        ("flows", "0005_flow_control"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('condition', models.CharField(choices=[('every_failure', 'Every failed execution'), ('failures_over', 'More than N failures within W minutes'), ('no_success', 'No successful execution for T minutes')], default='every_failure', max_length=16)),
-                ('failures', models.PositiveIntegerField(blank=True, help_text='N: alert when more than N failures', null=True)),
-                ('window_minutes', models.PositiveIntegerField(blank=True, help_text='W: within this many minutes', null=True)),
-                ('silence_minutes', models.PositiveIntegerField(blank=True, help_text='T: alert when no execution succeeded for this many minutes', null=True)),
-                ('emails', models.JSONField(blank=True, default=list, help_text='addresses the alert is e-mailed to')),
-                ('webhook_url', models.URLField(blank=True, help_text='where the alert is POSTed as JSON', max_length=2000)),
-                ('webhook_secret', models.TextField(blank=True, help_text='the HMAC key, encrypted (core.crypto)')),
-                ('throttle_minutes', models.PositiveIntegerField(default=60, help_text='at most one alert per this many minutes')),
-                ('enabled', models.BooleanField(default=True)),
-                ('last_fired', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('flow', models.ForeignKey(blank=True, help_text='the flow watched; empty: every flow of the organization', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='flows.flow')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "condition",
+                    models.CharField(
+                        choices=[
+                            ("every_failure", "Every failed execution"),
+                            ("failures_over", "More than N failures within W minutes"),
+                            ("no_success", "No successful execution for T minutes"),
+                        ],
+                        default="every_failure",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "failures",
+                    models.PositiveIntegerField(blank=True, help_text="N: alert when more than N failures", null=True),
+                ),
+                (
+                    "window_minutes",
+                    models.PositiveIntegerField(blank=True, help_text="W: within this many minutes", null=True),
+                ),
+                (
+                    "silence_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="T: alert when no execution succeeded for this many minutes", null=True
+                    ),
+                ),
+                ("emails", models.JSONField(blank=True, default=list, help_text="addresses the alert is e-mailed to")),
+                (
+                    "webhook_url",
+                    models.URLField(blank=True, help_text="where the alert is POSTed as JSON", max_length=2000),
+                ),
+                ("webhook_secret", models.TextField(blank=True, help_text="the HMAC key, encrypted (core.crypto)")),
+                (
+                    "throttle_minutes",
+                    models.PositiveIntegerField(default=60, help_text="at most one alert per this many minutes"),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("last_fired", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="the flow watched; empty: every flow of the organization",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="flows.flow",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='AlertDelivery',
+            name="AlertDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('channel', models.CharField(choices=[('email', 'E-mail'), ('webhook', 'Webhook'), ('handler', 'On-failure handler')], max_length=10)),
-                ('recipient', models.CharField(max_length=500)),
-                ('outcome', models.CharField(choices=[('sent', 'Sent'), ('failed', 'Failed')], max_length=10)),
-                ('error', models.TextField(blank=True)),
-                ('summary', models.JSONField(default=dict)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts.alertrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "E-mail"), ("webhook", "Webhook"), ("handler", "On-failure handler")],
+                        max_length=10,
+                    ),
+                ),
+                ("recipient", models.CharField(max_length=500)),
+                ("outcome", models.CharField(choices=[("sent", "Sent"), ("failed", "Failed")], max_length=10)),
+                ("error", models.TextField(blank=True)),
+                ("summary", models.JSONField(default=dict)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts.alertrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-pk'],
-                'indexes': [models.Index(fields=['organization', 'rule', '-created'], name='alert_delivery_rule')],
+                "ordering": ["-created", "-pk"],
+                "indexes": [models.Index(fields=["organization", "rule", "-created"], name="alert_delivery_rule")],
             },
         ),
     ]

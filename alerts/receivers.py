@@ -16,5 +16,6 @@ from flows.models import Execution
 def execution_finished(sender, execution_id: int, **_) -> None:
     if Execution.objects.filter(pk=execution_id, status=Execution.Status.FAILED).exists():
         transaction.on_commit(
-            lambda: tasks.execution_failed.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE)
+            lambda: tasks.execution_failed.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE),
+            robust=True,  # a broker that refuses the task must not fail the commit that ended the execution
         )

@@ -4,7 +4,7 @@ from alerts import views
 
 urlpatterns = [
     path("alerts/", views.alert_list, name="alert_list"),
-    path("alerts/rules/new/", views.alert_rule_new, name="alert_rule_new"),
-    path("alerts/rules/<int:pk>/", views.alert_rule_edit, name="alert_rule_edit"),
-    path("alerts/rules/<int:pk>/delete/", views.alert_rule_delete, name="alert_rule_delete"),
+    path("alert-rules/new/", views.alert_rule_new, name="alert_rule_new"),
+    path("alert-rules/<int:pk>/", views.alert_rule_edit, name="alert_rule_edit"),
+    path("alert-rules/<int:pk>/delete/", views.alert_rule_delete, name="alert_rule_delete"),
 ]

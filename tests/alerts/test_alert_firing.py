@@ -144,7 +144,11 @@ def test_more_than_n_failures_within_w_minutes_fires_once(orders, failed, make_r
 
 def test_no_success_for_t_minutes_fires_from_the_beat_check(orders, execution_of, make_rule, mailoutbox):
     rule, _ = make_rule(
-        condition=Condition.NO_SUCCESS, flow=orders, silence_minutes=60, emails=["ops@example.com"], throttle_minutes=120
+        condition=Condition.NO_SUCCESS,
+        flow=orders,
+        silence_minutes=60,
+        emails=["ops@example.com"],
+        throttle_minutes=120,
     )
     created = rule.created
     # Younger than T, the rule waits; then a success within T keeps it quiet.

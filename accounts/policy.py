@@ -95,6 +95,11 @@ POLICY: dict[str, dict[Action, Rule]] = {
     "audit": {
         Action.READ: Rule(ADMIN, Scope.AUDIT_READ),
     },
+    # Alert rules and the alerts sent: read like monitoring, changed like flows.
+    "alerts": {
+        Action.READ: Rule(VIEWER, Scope.MONITORING_READ),
+        Action.WRITE: Rule(EDITOR, Scope.FLOWS_WRITE),
+    },
 }
 
 

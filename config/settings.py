@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "flows",
     "managed",
     "audit",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,7 @@ CELERY_BEAT_SCHEDULE = {
     "flows-resume-waiting": {"task": "flows.tasks.resume_waiting", "schedule": float(ERPFLOW_WAITING_SWEEP_SECONDS)},
     "flows-prune-executions": {"task": "flows.tasks.prune_executions", "schedule": 3600.0},
     "audit-prune-log": {"task": "audit.tasks.prune_audit_log", "schedule": 86400.0},
+    "alerts-check-silence": {"task": "alerts.tasks.check_silent_rules", "schedule": 60.0},
 }
 
 # Flow triggers: the largest request a trigger accepts (413 above it), the queue executions are sent to
@@ -314,3 +316,21 @@ def _egress_list(name: str, kind: str) -> list[str]:
 ERPFLOW_EGRESS_ALLOWED_NETWORKS = _egress_list("ERPFLOW_EGRESS_ALLOWED_NETWORKS", "network")
 ERPFLOW_EGRESS_PRIVATE_NETWORKS = _egress_list("ERPFLOW_EGRESS_PRIVATE_NETWORKS", "network")
 ERPFLOW_EGRESS_ALLOW_INTERNAL = _egress_list("ERPFLOW_EGRESS_ALLOW_INTERNAL", "host:port")
+# Alerts (alerts/): e-mail through Django's mail backend (the console under DEBUG, SMTP otherwise), and the
+# address erpflow is served at, for absolute links to executions in alerts and handler payloads.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "erpflow@localhost")
+ERPFLOW_PUBLIC_URL = (env_str("ERPFLOW_PUBLIC_URL") or "").rstrip("/")
+if ERPFLOW_PUBLIC_URL and (
+    urlsplit(ERPFLOW_PUBLIC_URL).scheme not in ("http", "https") or not urlsplit(ERPFLOW_PUBLIC_URL).hostname
+):
+    raise ImproperlyConfigured(f"ERPFLOW_PUBLIC_URL must be an http(s) address, got {ERPFLOW_PUBLIC_URL!r}")

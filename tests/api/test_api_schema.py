@@ -27,6 +27,11 @@ PATHS = [
     "/api/v1/monitoring/stats/",
     "/api/v1/webhooks/{id}/rotate/",
     "/api/v1/schedules/{id}/",
+    "/api/v1/alert-rules/",
+    "/api/v1/alert-rules/{id}/",
+    "/api/v1/alert-rules/{id}/rotate-secret/",
+    "/api/v1/alerts/",
+    "/api/v1/alerts/{id}/",
 ]
 
 

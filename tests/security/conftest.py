@@ -35,6 +35,8 @@ class World:
     token: ApiToken
     audit_event: object
     managed_call: object
+    alert_rule: object
+    alert_delivery: object
 
 
 @pytest.fixture
@@ -79,6 +81,16 @@ def world(org, owner, sandbox, settings, pg_settings):
         environment=sandbox,
         request="GET /customers",
     )
+    from alerts.models import AlertDelivery, AlertRule
+
+    alert_rule = AlertRule(
+        organization=org, name="On call", emails=["ops@example.com"], webhook_url="https://1.1.1.1/alerts"
+    )
+    alert_rule.sync_secret()
+    alert_rule.save()
+    alert_delivery = AlertDelivery.objects.create(
+        organization=org, rule=alert_rule, channel="email", recipient="ops@example.com", outcome="sent"
+    )
     return World(
         org=org,
         members=members,
@@ -91,6 +103,8 @@ def world(org, owner, sandbox, settings, pg_settings):
         token=token,
         audit_event=AuditEvent.objects.filter(organization=org).first(),
         managed_call=managed_call,
+        alert_rule=alert_rule,
+        alert_delivery=alert_delivery,
     )
 
 

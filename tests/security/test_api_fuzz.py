@@ -71,6 +71,8 @@ def objects_of(world) -> dict:
         "/api/v1/audit/": world.audit_event.pk,
         "/api/v1/flows/": world.flow.slug,
         "/api/v1/managed-calls/": world.managed_call.slug,
+        "/api/v1/alert-rules/": world.alert_rule.pk,
+        "/api/v1/alerts/": world.alert_delivery.pk,
     }
 
 

@@ -79,6 +79,10 @@ PAGES = {
     "execution_cancel": {"POST": ("executions", Action.CANCEL)},
     "monitoring": {"GET": ("monitoring", Action.READ)},
     "audit_log": {"GET": ("audit", Action.READ)},
+    "alert_list": {"GET": ("alerts", Action.READ)},
+    "alert_rule_new": {"GET": ("alerts", Action.WRITE), "POST": ("alerts", Action.WRITE)},
+    "alert_rule_edit": {"GET": ("alerts", Action.WRITE), "POST": ("alerts", Action.WRITE)},
+    "alert_rule_delete": {"POST": ("alerts", Action.WRITE)},
 }
 # A call the table permits may fail upstream: a managed call's remote answering badly is a 502 or 504.
 UPSTREAM = (502, 504)
@@ -97,6 +101,8 @@ PK_BY_SEGMENT = {
     "flows": "schedule",  # flows/<slug>/schedules/<pk>/
     "audit": "audit_event",
     "members": "membership",
+    "alert-rules": "alert_rule",
+    "alerts": "alert_delivery",
 }
 
 

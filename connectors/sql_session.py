@@ -41,7 +41,8 @@ class Session:
         return self.live.connector_type.execute(self.client, text, params, self.deadline, self.options)
 
     def tuples(self, text: str, params: dict) -> list[tuple]:
-        """The rows of one statement as tuples in column order (names differ in case between databases)."""
+        """The rows of one statement as tuples in column order (names differ in case between databases); the
+        statement's column names must differ from each other, since ``run`` answers each row as a dict."""
         return [tuple(row.values()) for row in self.run(text, params)["rows"]]
 
     @contextmanager

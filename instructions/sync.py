@@ -33,6 +33,8 @@ from instructions.render import placeholder
 from instructions.sync_spec import IDENTIFIER, Spec
 
 Key = tuple
+# The statements are built from names quoted by ``Dialect.identifier`` (plain identifiers only) and
+# placeholders; every value is bound. Lines doing so carry ``noqa: S608`` for that reason.
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class Dialect:
     def count_existing(self, spec: Spec, keys: list[Key]) -> list[Statement]:
         """``SELECT COUNT(*)`` of the rows that already have one of ``keys`` (one count per statement)."""
         return [
-            Statement(f"SELECT COUNT(*) FROM {self.table(spec)} WHERE {where}", params, n)
+            Statement(f"SELECT COUNT(*) FROM {self.table(spec)} WHERE {where}", params, n)  # noqa: S608
             for where, params, n in self._where_keys_only(spec, keys)
         ]
 
@@ -164,13 +166,13 @@ class Dialect:
         if spec.soft_delete:
             conditions.append(self._not_marked(spec, binds))
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        return Statement(f"SELECT {self.columns(spec.key)} FROM {self.table(spec)}{where}", binds.params)
+        return Statement(f"SELECT {self.columns(spec.key)} FROM {self.table(spec)}{where}", binds.params)  # noqa: S608
 
     def matching_keys(self, spec: Spec, keys: list[Key]) -> list[Statement]:
         """The keys, as the database holds them, of the rows in scope that match one of ``keys`` under the
         database's own comparison (its types, its collation)."""
         return [
-            Statement(f"SELECT {self.columns(spec.key)} FROM {self.table(spec)} WHERE {where}", params, n)
+            Statement(f"SELECT {self.columns(spec.key)} FROM {self.table(spec)} WHERE {where}", params, n)  # noqa: S608
             for where, params, n in self._where(spec, keys)
         ]
 
@@ -179,13 +181,13 @@ class Dialect:
         count is the rows it removed (a row already marked is not marked again)."""
         if spec.soft_delete is None:
             return [
-                Statement(f"DELETE FROM {self.table(spec)} WHERE {where}", params, n)
+                Statement(f"DELETE FROM {self.table(spec)} WHERE {where}", params, n)  # noqa: S608
                 for where, params, n in self._where(spec, keys)
             ]
         out = []
         for where, params, n in self._where(spec, keys, live_only=True):
             mark = placeholder(self.paramstyle, "mark")
-            text = f"UPDATE {self.table(spec)} SET {self.identifier(spec.soft_delete.column)} = {mark} WHERE {where}"
+            text = f"UPDATE {self.table(spec)} SET {self.identifier(spec.soft_delete.column)} = {mark} WHERE {where}"  # noqa: S608
             out.append(Statement(text, {**params, "mark": self.value(spec.soft_delete.value)}, n))
         return out
 
@@ -203,7 +205,7 @@ class Postgres(Dialect):
         binds = _Binds(self.paramstyle)
         others = self._others(spec)
         text = (
-            f"INSERT INTO {self.table(spec)} AS d ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "
+            f"INSERT INTO {self.table(spec)} AS d ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "  # noqa: S608
             f"ON CONFLICT ({self.columns(spec.key)}) "
         )
         if others:
@@ -233,7 +235,7 @@ class MySQL(Dialect):
         else:  # only key columns: a row that exists stays as it is (0 rows affected)
             sets = f"{self.identifier(others[0])} = {self.identifier(others[0])}"
         text = (
-            f"INSERT INTO {self.table(spec)} ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "
+            f"INSERT INTO {self.table(spec)} ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "  # noqa: S608
             f"ON DUPLICATE KEY UPDATE {sets}"
         )
         return Statement(text, binds.params, len(rows))
@@ -251,7 +253,7 @@ class SQLite(Dialect):
         binds = _Binds(self.paramstyle)
         others = self._others(spec)
         text = (
-            f"INSERT INTO {self.table(spec)} ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "
+            f"INSERT INTO {self.table(spec)} ({self.columns(spec.columns)}) VALUES {self._values(binds, rows)} "  # noqa: S608
             f"ON CONFLICT ({self.columns(spec.key)}) "
         )
         if others:
@@ -290,18 +292,16 @@ class Oracle(Dialect):
         selects = []
         for row in rows:
             items = ", ".join(f"{binds(self.value(v))} AS {name}" for v, name in zip(row, names, strict=True))
-            selects.append(f"SELECT {items} FROM DUAL")
+            selects.append(f"SELECT {items} FROM DUAL")  # noqa: S608
         on = " AND ".join(f"d.{self.identifier(c)} = s.{self.identifier(c)}" for c in spec.key)
-        text = f"MERGE INTO {self.table(spec)} d USING ({' UNION ALL '.join(selects)}) s ON ({on})"
+        text = f"MERGE INTO {self.table(spec)} d USING ({' UNION ALL '.join(selects)}) s ON ({on})"  # noqa: S608
         others = self._others(spec)
         if others:
             sets = ", ".join(f"d.{self.identifier(c)} = s.{self.identifier(c)}" for c in others)
-            changed = " OR ".join(
-                self.differs(f"d.{self.identifier(c)}", f"s.{self.identifier(c)}") for c in others
-            )
+            changed = " OR ".join(self.differs(f"d.{self.identifier(c)}", f"s.{self.identifier(c)}") for c in others)
             text += f" WHEN MATCHED THEN UPDATE SET {sets} WHERE {changed}"
         inserted = ", ".join(f"s.{name}" for name in names)
-        text += f" WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({inserted})"
+        text += f" WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({inserted})"  # noqa: S608
         return Statement(text, binds.params, len(rows))
 
 

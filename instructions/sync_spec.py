@@ -35,7 +35,9 @@ from expressions.template import scan
 
 MODES = ("upsert", "delete", "upsert-prune-scope")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
-SETTINGS = ("rows", "table", "schema", "key", "mode", "scope", "soft_delete", "fields", "batch_size", "prune_when_empty")
+SETTINGS = (
+    "rows", "table", "schema", "key", "mode", "scope", "soft_delete", "fields", "batch_size", "prune_when_empty",
+)  # fmt: skip
 FIELD_SETTINGS = ("column", "expression", "constant", "default")
 DEFAULT_BATCH = 500
 MAX_BATCH = 10_000
@@ -190,8 +192,7 @@ def _rows_problem(text: Any) -> str | None:
         return f"{PREFIX}rows: {error}" if error else None
     if "{{" in text:
         return (
-            f"{PREFIX}rows must be one {{{{ }}}} expression and nothing else, or a JSONata expression "
-            "without {{ }}"
+            f"{PREFIX}rows must be one {{{{ }}}} expression and nothing else, or a JSONata expression without {{{{ }}}}"
         )
     error = mapping_syntax_error(text)
     if error:
@@ -248,7 +249,7 @@ def _read(raw: Any) -> tuple[Spec | None, list[str]]:
 
     scope = raw.get("scope") or {}
     if not isinstance(scope, dict):
-        found.append(f"{PREFIX}scope must be an object of column to value, such as {{\"source\": \"SAP\"}}")
+        found.append(f'{PREFIX}scope must be an object of column to value, such as {{"source": "SAP"}}')
         scope = {}
     for column, value in scope.items():
         problem = identifier_problem(column, "scope column")
@@ -265,7 +266,7 @@ def _read(raw: Any) -> tuple[Spec | None, list[str]]:
         found.append(f"{PREFIX}scope only applies to the modes delete and upsert-prune-scope; remove it")
     if mode == "upsert-prune-scope" and not scope:
         found.append(
-            f"{PREFIX}mode upsert-prune-scope needs a scope (such as {{\"source\": \"SAP\"}}): the prune deletes "
+            f'{PREFIX}mode upsert-prune-scope needs a scope (such as {{"source": "SAP"}}): the prune deletes '
             "only rows in it that the source no longer has"
         )
 

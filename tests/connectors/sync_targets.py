@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pymysql
+import pytest
 
 KINDS = ("postgres", "mysql", "sqlite")
 CUSTOMERS = (
@@ -83,3 +84,17 @@ def make_target(kind: str, database_connector, environment, *, postgres_url=None
 def drop(target: Target) -> None:
     target.sql("DROP TABLE IF EXISTS {t}")
     target.conn.close()
+
+
+@pytest.fixture(params=KINDS)
+def target(request, database_connector, sandbox, data_dir):
+    """A customers table on PostgreSQL, MariaDB and SQLite in turn (import it into a test module)."""
+    kind = request.param
+    urls = {}
+    if kind == "postgres":
+        urls["postgres_url"] = request.getfixturevalue("postgres_url")
+    elif kind == "mysql":
+        urls["mysql_url"] = request.getfixturevalue("mysql_url")
+    made = make_target(kind, database_connector, sandbox, data_dir=data_dir, **urls)
+    yield made
+    drop(made)

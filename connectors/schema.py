@@ -73,7 +73,8 @@ SQLITE = {
         'SELECT name, type, "notnull" = 0, dflt_value FROM pragma_table_info(:table) WHERE :schema IS NULL ORDER BY cid'
     ),
     "unique": (
-        "SELECT il.name AS index_name, il.origin = 'pk' AS is_primary, ii.name AS column_name, ii.seqno FROM pragma_index_list(:table) AS il "
+        "SELECT il.name AS index_name, il.origin = 'pk' AS is_primary, ii.name AS column_name, ii.seqno "
+        "FROM pragma_index_list(:table) AS il "
         'JOIN pragma_index_info(il.name) AS ii WHERE il."unique" = 1 AND il.partial = 0 AND :schema IS NULL '
         # an INTEGER PRIMARY KEY is the rowid itself: unique, but listed as no index
         "UNION ALL SELECT 'PRIMARY KEY', 1, name, pk FROM pragma_table_info(:table) WHERE pk > 0 "

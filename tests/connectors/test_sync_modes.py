@@ -10,9 +10,10 @@ import pytest
 
 from connectors import sync
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
-from tests.connectors.sync_targets import target  # noqa: F401 (a fixture)
+from tests.connectors import sync_targets
 
 pytestmark = pytest.mark.django_db
+target = sync_targets.target  # the fixture: a customers table on each database
 
 SAP = [
     {"KUNNR": "C-1", "NAME1": "Nordwind", "ORT01": "Hamburg"},

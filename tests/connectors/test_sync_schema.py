@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from connectors import schema, sync_check
-from tests.connectors.sync_targets import target  # noqa: F401 (a fixture)
+from tests.connectors import sync_targets
 
 pytestmark = pytest.mark.django_db
+target = sync_targets.target  # the fixture: a customers table on each database
 
 
 def good_spec(target) -> dict:

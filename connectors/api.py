@@ -7,6 +7,9 @@ changes and connection tests need ``connectors:write`` and the editor role.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -15,9 +18,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Environment
-from connectors import catalog, pool_stats, runtime, usage, values
+from connectors import catalog, pool_stats, runtime, schema, sync, sync_check, usage, values
 from connectors.access import visible_connectors
-from connectors.catalog.base import ConnectorError
+from connectors.catalog.base import ConnectorError, Deadline
 from connectors.filters import ConnectorFilter
 from connectors.models import Connector
 from connectors.sap import functions
@@ -32,8 +35,13 @@ from connectors.serializers import (
     admin_only_changes,
 )
 from core.serializers import ErrorSerializer
+from instructions.sync_spec import IDENTIFIER
 
 ERRORS = {code: ErrorSerializer for code in (400, 403, 404)}
+ENVIRONMENT = OpenApiParameter("environment", str, description="Environment slug; sandbox when not given")
+SCHEMA = OpenApiParameter("schema", str, description="Schema; the connector's own when not given")
+PREVIEW_MS = 3000
+MAX_SAMPLE_ROWS = 100
 
 
 @extend_schema_view(
@@ -178,10 +186,7 @@ class ConnectorViewSet(viewsets.ModelViewSet):
         """One function module's parameters (direction, ABAP type, length, optional), for completing a call's
         parameters: over RFC as the environment's system describes it, else from erpflow's list."""
         connector = sap_connector(self.get_object())
-        slug = request.query_params.get("environment") or "sandbox"
-        environment = Environment.objects.filter(organization=request.organization, slug=slug).first()
-        if environment is None:
-            raise exceptions.ValidationError({"environment": [f"There is no environment '{slug[:60]}'."]})
+        environment = chosen_environment(request, request.query_params.get("environment"))
         try:
             return Response(functions.describe(connector, environment, key))
         except functions.UnknownFunction as unknown:
@@ -190,6 +195,119 @@ class ConnectorViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError({"environment": [str(missing)]}) from None
         except ConnectorError as failed:  # the system did not answer: a bad gateway, not a bad request
             return Response({"detail": str(failed)}, status=status.HTTP_502_BAD_GATEWAY)
+
+    @extend_schema(
+        operation_id="connectors_schema_tables_list",
+        parameters=[ENVIRONMENT, SCHEMA],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS, 502: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="schema/tables")
+    def schema_tables(self, request, pk=None):
+        """The tables and views of a database connector's schema, read live, for the sync step's table picker."""
+        connector, environment = self._database(request, request.query_params.get("environment"))
+        name = _schema_name(request.query_params.get("schema"))
+        with _unreachable_is_502():
+            return Response({"results": schema.tables(connector, environment, name)})
+
+    @extend_schema(
+        operation_id="connectors_schema_table_retrieve",
+        parameters=[ENVIRONMENT, SCHEMA],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS, 502: ErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path=r"schema/tables/(?P<table>[A-Za-z_][A-Za-z0-9_$]{0,127})")
+    def schema_table(self, request, pk=None, table=None):
+        """One table's columns (type, nullable, default) and unique indexes, read live."""
+        connector, environment = self._database(request, request.query_params.get("environment"))
+        name = _schema_name(request.query_params.get("schema"))
+        with _unreachable_is_502():
+            try:
+                return Response(schema.table(connector, environment, table, name))
+            except schema.UnknownTable as missing:
+                return Response({"detail": str(missing)}, status=status.HTTP_404_NOT_FOUND)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, **ERRORS, 502: ErrorSerializer})
+    @action(detail=True, methods=["post"], url_path="sync-check")
+    def sync_check(self, request, pk=None):
+        """A sync step's settings checked against the live schema: ``{"problems", "warnings"}``."""
+        body = _object(request.data)
+        connector, environment = self._database(request, body.get("environment"))
+        with _unreachable_is_502():
+            return Response(sync_check.check(connector, environment, body.get("sync")))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="sync-preview")
+    def sync_preview(self, request, pk=None):
+        """The first 5 sample rows as a sync step would write them, with an error per field that fails."""
+        connector = database_connector(self.get_object())
+        body = _object(request.data)
+        sample = body.get("rows")
+        if not isinstance(sample, list) or not all(isinstance(row, dict) for row in sample):
+            raise exceptions.ValidationError({"rows": ["Give the sample rows as a list of objects."]})
+        if len(sample) > MAX_SAMPLE_ROWS:
+            raise exceptions.ValidationError({"rows": [f"At most {MAX_SAMPLE_ROWS} sample rows; {len(sample)} given."]})
+        if not isinstance(body.get("sync"), dict):
+            raise exceptions.ValidationError({"sync": ["Give the sync step's settings as an object."]})
+        try:
+            return Response(sync.preview(connector.type_key, body["sync"], sample, Deadline(PREVIEW_MS)))
+        except ConnectorError as failed:
+            raise exceptions.ValidationError({"rows": [str(failed)]}) from None
+
+    def _database(self, request, slug) -> tuple[Connector, Environment]:
+        connector = database_connector(self.get_object())
+        environment = chosen_environment(request, slug)
+        if not connector.settings.filter(environment=environment).exists():
+            raise exceptions.ValidationError(
+                {"environment": [f"'{connector.name}' has no settings for '{environment.slug}'; add them first."]}
+            )
+        return connector, environment
+
+
+def chosen_environment(request, slug) -> Environment:
+    """The organization's environment named by ``slug`` (sandbox when not given); a 400 naming it when none."""
+    slug = slug if isinstance(slug, str) and slug else "sandbox"
+    environment = Environment.objects.filter(organization=request.organization, slug=slug).first()
+    if environment is None:
+        raise exceptions.ValidationError({"environment": [f"There is no environment '{slug[:60]}'."]})
+    return environment
+
+
+def database_connector(connector: Connector) -> Connector:
+    """``connector`` when it is a SQL database one: only those have tables (a 400 otherwise)."""
+    type_cls = catalog.type_class(connector.type_key)
+    if type_cls is None or type_cls.sql_dialect is None:
+        message = (
+            f"Connector '{connector.name}' is of type '{connector.type_key}'; only database connectors have tables."
+        )
+        raise exceptions.ValidationError({"connector": [message]})
+    return connector
+
+
+def _schema_name(raw) -> str | None:
+    if raw in (None, ""):
+        return None
+    if not IDENTIFIER.match(raw):
+        raise exceptions.ValidationError({"schema": ["A schema is a plain name: letters, digits, _ and $."]})
+    return raw
+
+
+def _object(data) -> dict:
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"detail": ["The body must be a JSON object."]})
+    return data
+
+
+@contextmanager
+def _unreachable_is_502() -> Iterator[None]:
+    """The database did not answer or refused the statement: a bad gateway, not a bad request."""
+    try:
+        yield
+    except ConnectorError as failed:
+        raise BadGateway(str(failed)) from None
+
+
+class BadGateway(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "bad_gateway"
 
 
 def sap_connector(connector: Connector) -> Connector:

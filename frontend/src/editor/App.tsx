@@ -11,6 +11,7 @@ import { useDraft } from "./hooks/useDraft";
 import { useRelease } from "./hooks/useRelease";
 import { useRunPolling } from "./hooks/useRunPolling";
 import { useShortcuts } from "./hooks/useShortcuts";
+import { Toasts } from "./Notices";
 import { Sidebar } from "./Sidebar";
 import { StepPanels } from "./StepPanels";
 import { createEditorStore } from "./store";
@@ -30,6 +31,7 @@ function Editor({ config }: { config: EditorConfig }) {
   const loading = useEditor((s) => s.loading);
   const loadError = useEditor((s) => s.loadError);
   const arrange = useEditor((s) => s.arrange);
+  const fullScreen = useEditor((s) => s.fullScreen);
   const flow = useReactFlow();
   const { save, saveIfDirty, validate } = useDraft(slug);
   const { publish, deploy } = useRelease(slug, saveIfDirty);
@@ -39,7 +41,7 @@ function Editor({ config }: { config: EditorConfig }) {
   if (loadError) return <p className="field-error" role="alert">{loadError}</p>;
 
   return (
-    <div className="editor-shell" data-ready={loading ? "false" : "true"}>
+    <div className={`editor-shell${fullScreen ? " fullscreen" : ""}`} data-ready={loading ? "false" : "true"}>
       <Toolbar
         canRun={config.canRun}
         links={config.links}
@@ -53,6 +55,7 @@ function Editor({ config }: { config: EditorConfig }) {
           window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 200 }));
         }}
       />
+      <Toasts />
       <div className="editor-main">
         <Sidebar />
         <Canvas />

@@ -11,6 +11,7 @@ import { createStore, type StoreApi } from "zustand/vanilla";
 import { ApiError, type Environment, type Execution, type Problem } from "./api";
 import { emptyCatalog, type Catalog, type StepStatus } from "./context";
 import type { PaletteItem } from "./dnd/DnDContext";
+import { STEP_KINDS } from "./kinds";
 import type { Sample } from "./samples";
 import { fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
 import {
@@ -120,6 +121,8 @@ export interface EditorState {
   reportFailure: (error: unknown, what: string) => void;
   runStarted: (execution: Execution) => void;
   applyRunStatus: (execution: Execution) => void;
+  /** Hide the last run: its statuses leave the steps. */
+  clearRun: () => void;
 }
 
 export type EditorStore = StoreApi<EditorState>;
@@ -258,10 +261,10 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         const step: Step = {
           id,
           kind: item.kind,
-          name: uniqueName(item.kind === "mapping" ? "Mapping" : item.label, current.steps.map((s) => s.name)),
+          name: uniqueName(item.label, current.steps.map((s) => s.name)),
           timeout_ms: DEFAULT_TIMEOUT_MS,
           ignore_errors: false,
-          instruction: item.kind === "mapping" ? "{}" : "",
+          instruction: STEP_KINDS[item.kind]?.instruction ?? "",
           position,
           ...(item.kind === "connector" ? { connector: item.connector?.id ?? null, options: defaults } : {}),
         };
@@ -386,6 +389,7 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         }
         set({ execution, statuses });
       },
+      clearRun: () => set({ execution: null, statuses: {} }),
     };
   });
 }

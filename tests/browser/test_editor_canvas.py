@@ -184,7 +184,7 @@ def feedback_and_panels(page) -> None:
     page.get_by_role("button", name="Save draft").click()
     toast = page.locator(".toast-error")
     toast.wait_for()
-    assert "listed in the Problems panel at the top right of the canvas" in toast.inner_text()
+    assert "listed in the Problems panel at the top left of the canvas" in toast.inner_text()
     assert box(page, ".toasts")["y"] - (box(page, ".toolbar")["y"] + box(page, ".toolbar")["height"]) < 20
     check_layout(page)
     shoot(page, "problems")

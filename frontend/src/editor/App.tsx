@@ -11,7 +11,6 @@ import { useDraft } from "./hooks/useDraft";
 import { useRelease } from "./hooks/useRelease";
 import { useRunPolling } from "./hooks/useRunPolling";
 import { useShortcuts } from "./hooks/useShortcuts";
-import { Toasts } from "./Notices";
 import { Sidebar } from "./Sidebar";
 import { StepPanels } from "./StepPanels";
 import { createEditorStore } from "./store";
@@ -55,7 +54,6 @@ function Editor({ config }: { config: EditorConfig }) {
           window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 200 }));
         }}
       />
-      <Toasts />
       <div className="editor-main">
         <Sidebar />
         <Canvas />

@@ -1,13 +1,13 @@
 /**
  * The canvas: React Flow drawing the store's nodes and edges, drops from the palette, and what floats on it:
- * the run status at the top left, the problems at the top right, the connection hint at the bottom; the
- * controls and the minimap keep the bottom corners. A click on a step shows its data, a double-click its form.
+ * the run status and the problems at the top left, the toasts at the top right under the toolbar, the
+ * connection hint at the bottom; the controls and the minimap keep the bottom corners. A click on a step shows its data, a double-click its form.
  */
 import { Background, Controls, MiniMap, ReactFlow } from "@xyflow/react";
 import { useShallow } from "zustand/react/shallow";
 import { useDnD } from "./dnd/useDnD";
 import { nodeTypes } from "./nodes";
-import { Hint } from "./Notices";
+import { Hint, Toasts } from "./Notices";
 import { ProblemsPanel } from "./ProblemsPanel";
 import { RunStatus } from "./RunStatus";
 import { useEditor } from "./useEditor";
@@ -81,9 +81,12 @@ export function Canvas() {
   return (
     <div className="canvas" onDrop={dnd.onDrop} onDragOver={dnd.onDragOver}>
       {!loading && <Flow />}
-      <RunStatus />
+      <div className="canvas-left">
+        <RunStatus />
+        <ProblemsPanel />
+      </div>
+      <Toasts />
       <Hint />
-      <ProblemsPanel />
     </div>
   );
 }

@@ -326,7 +326,7 @@ describe("saving and problems", () => {
     ];
     store.getState().reportFailure(new ApiError("bad", 400, problems), "Nothing was saved");
     expect(store.getState().problemsByStep).toEqual({ a: [{ step: "a", field: "instruction", message: "empty" }] });
-    expect(store.getState().notice).toEqual({ kind: "error", text: "Nothing was saved: 2 problems to fix, listed in the Problems panel at the top right of the canvas." });
+    expect(store.getState().notice).toEqual({ kind: "error", text: "Nothing was saved: 2 problems to fix, listed in the Problems panel at the top left of the canvas." });
     store.getState().draftSaved(store.getState().revision, store.getState().graph());
     expect(store.getState().problems).toEqual([]);
     expect(store.getState().problemsByStep).toEqual({});

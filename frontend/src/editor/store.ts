@@ -41,7 +41,7 @@ export interface Toast extends Notice {
 }
 
 /** Where the problems list is, for the messages that point to it. */
-export const PROBLEMS_PLACE = "listed in the Problems panel at the top right of the canvas";
+export const PROBLEMS_PLACE = "listed in the Problems panel at the top left of the canvas";
 const MAX_TOASTS = 3;
 
 export interface EditorState {

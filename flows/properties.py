@@ -1,9 +1,10 @@
 """What a step can refer to in ``{{ }}``, for the editor's property picker.
 
 The picker lists expressions a user can click into an instruction: the environment's variable
-keys (never secret values), the trigger fields seen in the flow's last execution in that
-environment, the fields of each upstream step's output from its last run, and the execution's
-own fields. Examples are short and secrets in them are masked.
+keys (never secret values), the trigger fields of the draft's sample payload (``flows.samples``)
+or else of the flow's last execution in that environment, the fields of each upstream step's
+pinned sample output or else of its output in its last run, and the execution's own fields. So a
+flow shows real fields before it has ever run. Examples are short and secrets in them are masked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from core.masking import Masker
 from flows import graph as graphs
+from flows import samples
 from flows.models import Execution, Flow, StepRun
 from flows.step_names import reference_key
 
@@ -71,8 +73,7 @@ def available(flow: Flow, step_id: str | None, environment) -> dict:
         }
         for v in variables
     ]
-    last = Execution.objects.filter(flow=flow, environment=environment).order_by("-created").only("input", "pk").first()
-    trigger_input = last.input if last is not None and isinstance(last.input, dict) else {}
+    trigger_input = _trigger_input(flow, environment)
     trigger = [
         *fields("trigger.payload", trigger_input.get("payload"), masker),
         *fields("trigger.headers", trigger_input.get("headers") or {}, masker, limit=50),
@@ -82,6 +83,7 @@ def available(flow: Flow, step_id: str | None, environment) -> dict:
         trigger += fields("trigger.event", trigger_input["event"], masker, limit=50)
     return {
         "env": env,
+        "trigger_source": trigger_input.get("source"),
         "trigger": trigger,
         "steps": _upstream_steps(flow, step_id, environment, masker),
         "execution": [
@@ -90,6 +92,17 @@ def available(flow: Flow, step_id: str | None, environment) -> dict:
         ],
         "functions": [{"expression": "concat(a, b, ...)", "help": "joins values as text"}],
     }
+
+
+def _trigger_input(flow: Flow, environment) -> dict:
+    """The sample as a trigger input when the draft has one, else the last execution's input; ``source`` says which."""
+    sample = samples.payload(flow.draft)
+    if sample is not None:
+        return {"payload": sample, "source": "sample"}
+    last = Execution.objects.filter(flow=flow, environment=environment).order_by("-created").only("input", "pk").first()
+    if last is None or not isinstance(last.input, dict):
+        return {}
+    return {**last.input, "source": f"execution {last.pk}"}
 
 
 def _upstream_steps(flow: Flow, step_id: str | None, environment, masker: Masker) -> list[dict]:
@@ -106,6 +119,9 @@ def _upstream_steps(flow: Flow, step_id: str | None, environment, masker: Masker
         if step["id"] not in upstream:
             continue
         key = reference_key(step["name"])
+        if step.get("sample_output") is not None:
+            result.append(_described(step, key, "sample", step["sample_output"], masker))
+            continue
         last = (
             StepRun.objects.filter(
                 execution__flow=flow,
@@ -117,13 +133,20 @@ def _upstream_steps(flow: Flow, step_id: str | None, environment, masker: Masker
             .only("output")
             .first()
         )
-        result.append(
-            {
-                "step": step["id"],
-                "name": step["name"],
-                "expression": f"steps.{key}",
-                "has_run": last is not None,
-                "fields": fields(f"steps.{key}", last.output, masker) if last is not None else [],
-            }
-        )
+        if last is None:
+            result.append(_described(step, key, None, None, masker))
+        else:
+            result.append(_described(step, key, "run", last.output, masker))
     return result
+
+
+def _described(step: dict, key: str, source: str | None, output: Any, masker: Masker) -> dict:
+    """An upstream step in the picker; ``source`` says where its fields come from (``sample``, ``run``, None)."""
+    return {
+        "step": step["id"],
+        "name": step["name"],
+        "expression": f"steps.{key}",
+        "has_run": source == "run",
+        "source": source,
+        "fields": fields(f"steps.{key}", output, masker) if source else [],
+    }

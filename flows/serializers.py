@@ -21,6 +21,7 @@ from rest_framework.exceptions import PermissionDenied
 from accounts.choices import Role
 from core.serializers import ProblemSerializer
 from expressions.mapping import mapping_syntax_error
+from flows import samples
 from flows.models import EVENT_TYPES, USE_CASE_SLUG, Deployment, Flow, FlowVersion
 from instructions.sql import DIALECTS as SQL_DIALECTS
 
@@ -196,6 +197,9 @@ class GraphSerializer(serializers.Serializer):
 
     steps = serializers.ListField(child=serializers.DictField(), required=False)
     edges = serializers.ListField(child=serializers.DictField(), required=False)
+    sample = serializers.DictField(
+        required=False, help_text="the sample trigger payload a test run uses when given none (flows.samples)"
+    )
 
 
 GRAPH_KEYS = tuple(GraphSerializer().fields)
@@ -216,6 +220,9 @@ def sent_graph(data) -> dict:
         if not isinstance(graph, dict):
             raise serializers.ValidationError({"graph": [f"graph must be a JSON object: {SHAPES}."]})
     _refuse_unknown(graph, GRAPH_KEYS)
+    unfit = samples.problems(graph)
+    if unfit:
+        raise serializers.ValidationError({where: [message] for where, message in unfit.items()})
     return graph
 
 

@@ -70,7 +70,9 @@ class TriggerSerializer(serializers.Serializer):
 
 
 class RunSerializer(serializers.Serializer):
-    payload = serializers.JSONField(required=False, default=dict, help_text="the test payload (trigger.payload)")
+    payload = serializers.JSONField(
+        required=False, default=None, help_text="the test payload (trigger.payload); none: the draft's sample payload"
+    )
     wait = serializers.IntegerField(
         required=False,
         min_value=0,

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts import environments
 from accounts.models import Environment
 from flows import graph as graphs
-from flows import versions
+from flows import samples, versions
 from flows.models import Deployment, Execution, Flow
 from flows.tasks import run_execution
 
@@ -142,7 +142,8 @@ def start(
 
 
 def run_draft(flow: Flow, user, payload: Any = None) -> Execution:
-    """A manual test run: a snapshot of the draft, run in the sandbox with ``payload``.
+    """A manual test run: a snapshot of the draft, run in the sandbox with ``payload`` (None: the
+    draft's sample payload, or an empty object without one).
 
     Disabled flows may be test-run: disabling stops outside triggers, not their author.
     """
@@ -153,6 +154,8 @@ def run_draft(flow: Flow, user, payload: Any = None) -> Execution:
     problems = graphs.validate(flow.draft, flow.organization, user=user, environment=sandbox)
     if problems:
         raise graphs.InvalidGraph(problems, "The draft cannot run in the sandbox")
+    if payload is None:
+        payload = samples.payload(flow.draft)
     with transaction.atomic():
         version = versions.snapshot_draft(flow, user)
         return _create(
@@ -160,7 +163,7 @@ def run_draft(flow: Flow, user, payload: Any = None) -> Execution:
             version=version,
             environment=sandbox,
             trigger=Execution.Trigger.MANUAL,
-            request=TriggerRequest(payload=payload),
+            request=TriggerRequest(payload={} if payload is None else payload),
             user=user,
         )
 

@@ -41,7 +41,7 @@ def create_and_run(page) -> None:
     page.get_by_role("button", name="Create flow").click()
     page.wait_for_url("**/flows/order-sync/")
 
-    page.get_by_text("Without the canvas").click()
+    page.get_by_role("button", name="Advanced", exact=True).click()
     cyclic = {**GREETING, "edges": [*GREETING["edges"], {"source": "check", "target": "greet"}]}
     page.get_by_label("Draft graph (JSON)").fill(json.dumps(cyclic))
     page.locator("#draft").get_by_role("button", name="Save draft").click()
@@ -53,6 +53,7 @@ def create_and_run(page) -> None:
     page.locator("#draft").get_by_role("button", name="Save draft").click()
     page.locator('.react-flow__node[data-id="check"]').get_by_text("Check stock").wait_for()
 
+    page.get_by_role("button", name="Advanced", exact=True).click()
     page.get_by_label("Test payload").fill('{"customer": "Ada"}')
     page.locator("#run").get_by_role("button", name="Run in sandbox").click()
     page.wait_for_url("**/executions/*/")

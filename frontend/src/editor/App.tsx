@@ -30,6 +30,7 @@ function Editor({ config }: { config: EditorConfig }) {
   const loading = useEditor((s) => s.loading);
   const loadError = useEditor((s) => s.loadError);
   const arrange = useEditor((s) => s.arrange);
+  const fullScreen = useEditor((s) => s.fullScreen);
   const flow = useReactFlow();
   const { save, saveIfDirty, validate } = useDraft(slug);
   const { publish, deploy } = useRelease(slug, saveIfDirty);
@@ -39,7 +40,7 @@ function Editor({ config }: { config: EditorConfig }) {
   if (loadError) return <p className="field-error" role="alert">{loadError}</p>;
 
   return (
-    <div className="editor-shell" data-ready={loading ? "false" : "true"}>
+    <div className={`editor-shell${fullScreen ? " fullscreen" : ""}`} data-ready={loading ? "false" : "true"}>
       <Toolbar
         canRun={config.canRun}
         links={config.links}

@@ -1,10 +1,15 @@
-/** The canvas: React Flow drawing the store's nodes and edges, drops from the palette, and what floats on it. */
+/**
+ * The canvas: React Flow drawing the store's nodes and edges, drops from the palette, and what floats on it:
+ * the run status and the problems at the top left, the toasts at the top right under the toolbar, the
+ * connection hint at the bottom; the controls and the minimap keep the bottom corners. A click on a step shows its data, a double-click its form.
+ */
 import { Background, Controls, MiniMap, ReactFlow } from "@xyflow/react";
 import { useShallow } from "zustand/react/shallow";
 import { useDnD } from "./dnd/useDnD";
 import { nodeTypes } from "./nodes";
-import { Notices } from "./Notices";
+import { Hint, Toasts } from "./Notices";
 import { ProblemsPanel } from "./ProblemsPanel";
+import { RunStatus } from "./RunStatus";
 import { useEditor } from "./useEditor";
 
 const SNAP: [number, number] = [16, 16];
@@ -24,7 +29,7 @@ function Flow() {
     useShallow(({ nodes, edges, readOnly, fitOnOpen }) => ({ nodes, edges, readOnly, fitOnOpen })),
   );
   const actions = useEditor(
-    useShallow(({ changeNodes, changeEdges, connect, checkConnection, dragStarted, dragStopped, openStep }) => ({
+    useShallow(({ changeNodes, changeEdges, connect, checkConnection, dragStarted, dragStopped, openStep, inspect }) => ({
       changeNodes,
       changeEdges,
       connect,
@@ -32,6 +37,7 @@ function Flow() {
       dragStarted,
       dragStopped,
       openStep,
+      inspect,
     })),
   );
   return (
@@ -46,6 +52,7 @@ function Flow() {
         isValidConnection={actions.checkConnection}
         onNodeDragStart={actions.dragStarted}
         onNodeDragStop={actions.dragStopped}
+        onNodeClick={(_, node) => actions.inspect(node.id)}
         onNodeDoubleClick={(_, node) => actions.openStep(node.id)}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
@@ -74,8 +81,12 @@ export function Canvas() {
   return (
     <div className="canvas" onDrop={dnd.onDrop} onDragOver={dnd.onDragOver}>
       {!loading && <Flow />}
-      <Notices />
-      <ProblemsPanel />
+      <div className="canvas-left">
+        <RunStatus />
+        <ProblemsPanel />
+      </div>
+      <Toasts />
+      <Hint />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 /** The problems of the last validation or save: the graph's first, then each step's, a click away from its form. */
 import { useReactFlow } from "@xyflow/react";
 import { useShallow } from "zustand/react/shallow";
+import { Icon } from "./icons";
 import { useEditor, useEditorStore } from "./useEditor";
 
 export function ProblemsPanel() {
@@ -21,12 +22,13 @@ export function ProblemsPanel() {
     <section className="problems-panel" aria-label="Problems">
       <header>
         <strong>
-          {problems.length} problem{problems.length === 1 ? "" : "s"}
+          <Icon name="problem" size={14} /> Problems: {problems.length} in the draft
         </strong>
-        <button type="button" className="link" onClick={hideProblems}>
-          hide
+        <button type="button" className="icon-button" aria-label="Hide the problems" onClick={hideProblems}>
+          <Icon name="close" size={14} />
         </button>
       </header>
+      <p className="muted small">Click a step’s name to select it and open its settings.</p>
       <ul>
         {problems
           .filter((p) => !p.step)

@@ -1,12 +1,17 @@
-/** The palette: the connectors the user may use, grouped by type with their icons, plus the mapping step. */
+/** The palette: the connectors the user may use, grouped by type with their icons, then the other step kinds (``kinds.ts``). */
 import { useReactFlow } from "@xyflow/react";
 import { useMemo, useState } from "react";
 import type { PaletteItem } from "./dnd/DnDContext";
 import { useDnD } from "./dnd/useDnD";
 import { StepIcon } from "./icons";
+import { PALETTE_KINDS } from "./kinds";
 import { useEditor, useEditorStore } from "./useEditor";
 
-const MAPPING: PaletteItem = { kind: "mapping", label: "Mapping", icon: "mapping", category: "mapping" };
+const KIND_ITEMS = PALETTE_KINDS.map(([kind, info]) => ({
+  item: { kind, label: info.label, icon: info.icon, category: info.category } as PaletteItem,
+  group: info.group,
+  keywords: info.keywords,
+}));
 
 function matches(item: PaletteItem, query: string, typeLabel: string): boolean {
   const text = `${item.label} ${typeLabel} ${item.connector?.description ?? ""}`.toLowerCase();
@@ -55,7 +60,12 @@ export function Sidebar() {
       label: catalog.types.get(key)?.label ?? key,
       items: items.filter((item) => matches(item, query, catalog.types.get(key)?.label ?? key)),
     }));
-    result.push({ key: "mapping", label: "Transform", items: matches(MAPPING, query, "mapping jsonata transform") ? [MAPPING] : [] });
+    for (const { item, group, keywords } of KIND_ITEMS) {
+      if (!matches(item, query, keywords)) continue;
+      const existing = result.find((g) => g.key === `kind:${group}`);
+      if (existing) existing.items.push(item);
+      else result.push({ key: `kind:${group}`, label: group, items: [item] });
+    }
     return result.filter((group) => group.items.length);
   }, [catalog, query]);
 
@@ -92,7 +102,7 @@ export function Sidebar() {
                   onDragStart={(event) => onDragStart(event, item)}
                   onClick={() => onAdd(item)}
                   title={`Drag onto the canvas, or click to add ${item.label}`}
-                  data-testid={item.connector ? `palette-${item.connector.name}` : "palette-mapping"}
+                  data-testid={item.connector ? `palette-${item.connector.name}` : `palette-${item.kind}`}
                 >
                   <StepIcon icon={item.icon} category={item.category} size={22} />
                   <span>{item.label}</span>

@@ -1,7 +1,14 @@
-/** The flow toolbar: save, validate, publish, deploy, run; undo/redo, copy/paste, delete, layout. */
-import { useState } from "react";
+/**
+ * The flow toolbar, one line at 1280 pixels, in three groups: edit (save, undo, redo, copy, paste, delete,
+ * layout), release (validate, publish, deploy) and run (sample data, run in the sandbox); then the advanced
+ * forms, the keyboard help and the full-screen switch. Rare choices open in a popover under their button.
+ */
+import { useState, type ReactNode } from "react";
 import { useClipboard } from "./hooks/useClipboard";
 import { useHistory } from "./hooks/useHistory";
+import { Icon, type ToolIconName } from "./icons";
+import { HelpPopover } from "./HelpPopover";
+import { SamplePopover } from "./SamplePopover";
 import { useEditor } from "./useEditor";
 
 export interface ToolbarProps {
@@ -11,17 +18,44 @@ export interface ToolbarProps {
   onValidate: () => void;
   onPublish: (message: string) => void;
   onDeploy: (environment: string) => void;
+  /** ``undefined``: no payload given, the server runs with the draft's sample. */
   onRun: (payload: unknown) => void;
   onLayout: () => void;
 }
 
-type Open = "publish" | "deploy" | "run" | null;
+type Open = "publish" | "deploy" | "run" | "sample" | null;
+
+function ToolButton({ icon, label, keys, onClick, disabled }: { icon: ToolIconName; label: string; keys?: string; onClick: () => void; disabled?: boolean }) {
+  return (
+    <button type="button" className="icon-button" onClick={onClick} disabled={disabled} title={keys ? `${label} (${keys})` : label} aria-label={label}>
+      <Icon name={icon} />
+    </button>
+  );
+}
+
+function Group({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="tool-group" role="group" aria-label={label}>
+      {children}
+    </div>
+  );
+}
+
+/** The "Advanced" dialog of the flow page (raw JSON forms), when the page has one. */
+function advancedDialog(): HTMLDialogElement | null {
+  return document.getElementById("flow-advanced") as HTMLDialogElement | null;
+}
 
 export function Toolbar(props: ToolbarProps) {
   const dirty = useEditor((s) => s.revision !== s.savedRevision);
   const busy = useEditor((s) => s.busy);
   const readOnly = useEditor((s) => s.readOnly);
   const environments = useEditor((s) => s.environments);
+  const sample = useEditor((s) => s.sample);
+  const fullScreen = useEditor((s) => s.fullScreen);
+  const toggleFullScreen = useEditor((s) => s.toggleFullScreen);
+  const helpOpen = useEditor((s) => s.helpOpen);
+  const toggleHelp = useEditor((s) => s.toggleHelp);
   const history = useHistory();
   const clipboard = useClipboard();
   const [open, setOpen] = useState<Open>(null);
@@ -30,10 +64,10 @@ export function Toolbar(props: ToolbarProps) {
   // listed is the choice, as the select shows it.
   const [picked, setEnvironment] = useState("");
   const environment = picked || environments[0]?.slug || "";
-  const [payload, setPayload] = useState("{}");
+  const [payload, setPayload] = useState("");
   const payloadError = (() => {
     try {
-      JSON.parse(payload || "{}");
+      if (payload.trim()) JSON.parse(payload);
       return null;
     } catch (error) {
       return `The payload is not JSON: ${(error as Error).message}`;
@@ -43,57 +77,68 @@ export function Toolbar(props: ToolbarProps) {
   return (
     <div className="toolbar" role="toolbar" aria-label="Flow">
       {!readOnly && (
-        <>
+        <Group label="Edit">
           <button type="button" className="primary" onClick={props.onSave} disabled={busy !== null} title="Save the draft (Ctrl+S)">
             Save draft
           </button>
           <span className={`save-state ${dirty ? "dirty" : ""}`} aria-live="polite">
             {dirty ? "Unsaved changes" : "All changes saved"}
           </span>
-          <span className="sep" />
-          <button type="button" onClick={history.undo} disabled={!history.canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">
-            ↶
-          </button>
-          <button type="button" onClick={history.redo} disabled={!history.canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">
-            ↷
-          </button>
-          <button type="button" onClick={clipboard.copy} disabled={!clipboard.hasSelection} title="Copy the selected steps (Ctrl+C)">
-            Copy
-          </button>
-          <button type="button" onClick={clipboard.paste} disabled={!clipboard.hasClip} title="Paste (Ctrl+V)">
-            Paste
-          </button>
-          <button type="button" onClick={clipboard.remove} disabled={!clipboard.hasSelection} title="Delete the selection (Delete)">
-            Delete
-          </button>
-          <button type="button" onClick={props.onLayout} title="Arrange the steps in run order">
-            Auto-layout
-          </button>
-          <span className="sep" />
-        </>
+          <ToolButton icon="undo" label="Undo" keys="Ctrl+Z" onClick={history.undo} disabled={!history.canUndo} />
+          <ToolButton icon="redo" label="Redo" keys="Ctrl+Shift+Z" onClick={history.redo} disabled={!history.canRedo} />
+          <ToolButton icon="copy" label="Copy the selected steps" keys="Ctrl+C" onClick={clipboard.copy} disabled={!clipboard.hasSelection} />
+          <ToolButton icon="paste" label="Paste" keys="Ctrl+V" onClick={clipboard.paste} disabled={!clipboard.hasClip} />
+          <ToolButton icon="trash" label="Delete the selection" keys="Delete" onClick={clipboard.remove} disabled={!clipboard.hasSelection} />
+          <ToolButton icon="layout" label="Arrange the steps in run order" onClick={props.onLayout} />
+        </Group>
       )}
-      <button type="button" onClick={props.onValidate} disabled={busy !== null}>
-        Validate
-      </button>
-      {!readOnly && (
-        <button type="button" onClick={() => toggle("publish")} aria-expanded={open === "publish"}>
-          Publish…
+      <Group label="Release">
+        <button type="button" onClick={props.onValidate} disabled={busy !== null}>
+          <Icon name="check" /> Validate
         </button>
-      )}
-      {!readOnly && (
-        <button type="button" onClick={() => toggle("deploy")} aria-expanded={open === "deploy"}>
-          Deploy…
-        </button>
-      )}
+        {!readOnly && (
+          <button type="button" onClick={() => toggle("publish")} aria-expanded={open === "publish"}>
+            <Icon name="publish" /> Publish…
+          </button>
+        )}
+        {!readOnly && (
+          <button type="button" onClick={() => toggle("deploy")} aria-expanded={open === "deploy"}>
+            <Icon name="deploy" /> Deploy…
+          </button>
+        )}
+      </Group>
       {props.canRun && (
-        <button type="button" onClick={() => toggle("run")} aria-expanded={open === "run"}>
-          Run…
+        <Group label="Run">
+          <button
+            type="button"
+            className={sample ? "has-sample" : undefined}
+            onClick={() => toggle("sample")}
+            aria-expanded={open === "sample"}
+            title={sample ? "A sample payload is set: its fields show in the properties" : "Set a sample trigger payload: its fields show in the properties before any run"}
+          >
+            <Icon name="sample" /> Sample…
+          </button>
+          <button type="button" onClick={() => toggle("run")} aria-expanded={open === "run"}>
+            <Icon name="play" /> Run…
+          </button>
+        </Group>
+      )}
+      <span className="toolbar-fill" />
+      {busy && (
+        <span className="busy" role="status">
+          {busy}…
+        </span>
+      )}
+      {advancedDialog() && (
+        <button type="button" onClick={() => advancedDialog()?.showModal()} title="The draft, publish and run forms as JSON">
+          <Icon name="settings" /> Advanced
         </button>
       )}
-      <a href={props.links.versions}>Versions</a>
-      <a href={props.links.executions}>Executions</a>
-      {busy && <span className="busy" role="status">{busy}…</span>}
+      <ToolButton icon="help" label="Keyboard shortcuts" keys="?" onClick={() => toggleHelp()} />
+      <ToolButton icon={fullScreen ? "collapse" : "expand"} label={fullScreen ? "Leave full screen" : "Full screen"} keys="F" onClick={toggleFullScreen} />
 
+      {helpOpen && <HelpPopover onClose={() => toggleHelp(false)} />}
+      {open === "sample" && <SamplePopover onClose={() => setOpen(null)} />}
       {open === "publish" && (
         <form
           className="popover"
@@ -145,13 +190,26 @@ export function Toolbar(props: ToolbarProps) {
           onSubmit={(e) => {
             e.preventDefault();
             if (payloadError) return;
-            props.onRun(JSON.parse(payload || "{}"));
+            props.onRun(payload.trim() ? JSON.parse(payload) : undefined);
             setOpen(null);
           }}
         >
           <label htmlFor="run-payload">Test payload (JSON)</label>
-          <textarea id="run-payload" rows={5} value={payload} onChange={(e) => setPayload(e.target.value)} aria-invalid={!!payloadError} />
-          {payloadError ? <p className="field-error">{payloadError}</p> : <p className="help">Steps read it as trigger.payload. The draft is saved first.</p>}
+          <textarea
+            id="run-payload"
+            rows={5}
+            value={payload}
+            placeholder={sample ? "Empty: the run uses the sample payload" : "{}"}
+            onChange={(e) => setPayload(e.target.value)}
+            aria-invalid={!!payloadError}
+          />
+          {payloadError ? (
+            <p className="field-error">{payloadError}</p>
+          ) : (
+            <p className="help">
+              Steps read it as trigger.payload. {sample ? "Left empty, the run uses the sample payload." : "Left empty, the payload is {}."} The draft is saved first.
+            </p>
+          )}
           <button type="submit" className="primary" disabled={!!payloadError}>
             Run in sandbox
           </button>

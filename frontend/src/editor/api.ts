@@ -69,13 +69,15 @@ export interface PropertyField {
 export interface Properties {
   env: PropertyField[];
   trigger: PropertyField[];
-  steps: { step: string; name: string; expression: string; has_run: boolean; fields: PropertyField[] }[];
+  steps: { step: string; name: string; expression: string; has_run: boolean; source?: string | null; fields: PropertyField[] }[];
   execution: PropertyField[];
+  trigger_source?: string | null;
 }
 
 export interface StepRun {
   position: number;
   step_id: string;
+  attempt?: number;
   name: string;
   kind: string;
   status: string;
@@ -95,6 +97,8 @@ export interface Execution {
   status: string;
   error: string;
   duration_ms: number | null;
+  flow?: { slug: string };
+  input?: { payload?: unknown };
   steps?: StepRun[];
 }
 

@@ -22,4 +22,6 @@ export const STATUS_LABELS: Record<string, string> = {
   timed_out: "timed out",
   error_ignored: "error ignored",
   skipped: "not run",
+  completed_with_errors: "completed with errors",
+  cancelled: "cancelled",
 };

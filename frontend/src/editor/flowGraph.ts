@@ -1,13 +1,14 @@
 /** The graph as the API stores it, and as React Flow draws it: steps become nodes, edges get an id. */
 import type { Edge, Node } from "@xyflow/react";
 import type { Graph, Step } from "./graph";
+import { STEP_KINDS } from "./kinds";
 
-export type StepNode = Node<{ step: Step }, "connector" | "mapping">;
+export type StepNode = Node<{ step: Step }, string>;
 
 export function toNodes(graph: Graph, selected: Set<string> = new Set()): StepNode[] {
   return graph.steps.map((step) => ({
     id: step.id,
-    type: step.kind === "mapping" ? "mapping" : "connector",
+    type: step.kind in STEP_KINDS ? step.kind : "connector",
     position: { ...step.position },
     data: { step },
     selected: selected.has(step.id),

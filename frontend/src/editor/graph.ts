@@ -4,7 +4,8 @@
  * auto-layout and the run order. No React here, so Vitest checks them directly.
  */
 
-export type StepKind = "connector" | "mapping";
+/** A step kind: ``connector``, ``mapping``, or one the server adds (see ``kinds.ts``). */
+export type StepKind = string;
 
 export interface Position {
   x: number;

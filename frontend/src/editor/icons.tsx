@@ -1,4 +1,4 @@
-/** Step icons: a coloured tile per connector type (by its ``icon`` key and category) and one for mappings. */
+/** Step icons: a coloured tile per connector type (by its ``icon`` key and category) and one for mappings; the tool icons. */
 import { memo } from "react";
 
 const COLOURS: Record<string, string> = {
@@ -42,6 +42,42 @@ export const StepIcon = memo(function StepIcon({ icon, category, size = 28 }: { 
       <g fill="none" stroke="#fff" strokeWidth="1.6" strokeLinecap="round" strokeLinejoin="round">
         <Glyph category={category} />
       </g>
+    </svg>
+  );
+});
+
+/** The editor's tool icons, drawn as strokes on a 24-pixel grid: no icon font and no emoji glyph needed. */
+const TOOL_PATHS: Record<string, string> = {
+  undo: "M9 14 4 9l5-5M4 9h11a5 5 0 0 1 0 10h-3",
+  redo: "M15 14l5-5-5-5M20 9H9a5 5 0 0 0 0 10h3",
+  copy: "M9 9h11v11H9zM5 15H4V4h11v1",
+  paste: "M9 4h6v3H9zM7 5H5v16h14V5h-2",
+  trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+  layout: "M4 4h6v5H4zM14 15h6v5h-6zM14 4h6v5h-6zM7 9v3h10v3M17 9v3",
+  edit: "M4 20h4L19 9l-4-4L4 16v4zM13 7l4 4",
+  duplicate: "M8 8h12v12H8zM4 16V4h12M14 11v6M11 14h6",
+  expand: "M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5",
+  collapse: "M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5",
+  help: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM9.1 9a3 3 0 0 1 5.8 1c0 2-3 3-3 3M12 17h.01",
+  close: "M6 6l12 12M18 6 6 18",
+  check: "M4 12l5 5L20 6",
+  play: "M7 4l13 8-13 8z",
+  publish: "M12 16V4M7 9l5-5 5 5M4 20h16",
+  deploy: "M5 12h14M13 6l6 6-6 6",
+  pin: "M9 4h6l-1 6 3 3H7l3-3zM12 13v7",
+  data: "M4 6h16M4 12h16M4 18h10",
+  settings: "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12h2M3 12h2M12 3v2M12 19v2M17 7l1.4-1.4M5.6 18.4 7 17M17 17l1.4 1.4M5.6 5.6 7 7",
+  clipboard: "M8 4h8v3H8zM6 5H5v15h14V5h-1M9 12h6M9 16h4",
+  sample: "M5 4h10l4 4v12H5zM15 4v4h4M8 13h8M8 17h5",
+  problem: "M12 3 2 20h20L12 3zM12 10v4M12 17h.01",
+};
+
+export type ToolIconName = keyof typeof TOOL_PATHS;
+
+export const Icon = memo(function Icon({ name, size = 16 }: { name: ToolIconName; size?: number }) {
+  return (
+    <svg className="tool-icon" width={size} height={size} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path d={TOOL_PATHS[name]} fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
     </svg>
   );
 });

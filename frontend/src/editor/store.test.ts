@@ -4,6 +4,7 @@ import { ApiError, type Connector, type ConnectorType, type Execution, type Step
 import type { PaletteItem } from "./dnd/DnDContext";
 import type { StepNode } from "./flowGraph";
 import type { Graph, Step } from "./graph";
+import { emptyCatalog } from "./context";
 import { createEditorStore } from "./store";
 
 function step(id: string, y = 0, extra: Partial<Step> = {}): Step {
@@ -222,15 +223,57 @@ describe("the step form", () => {
     expect(dirty(store)).toBe(true);
   });
 
-  it("opens a step's form, or its run record once a run was watched", () => {
+  it("a click shows a step's data, a double-click its form; a click leaves an open form alone", () => {
     const store = opened();
+    store.getState().inspect("a");
+    expect(store.getState()).toMatchObject({ editing: null, runView: "a" });
     store.getState().openStep("a");
     expect(store.getState()).toMatchObject({ editing: "a", runView: null });
-    store.getState().runStarted(run("queued"));
-    store.getState().openStep("a");
-    expect(store.getState()).toMatchObject({ editing: null, runView: "a" });
+    store.getState().inspect("b");
+    expect(store.getState()).toMatchObject({ editing: "a", runView: null });
     store.getState().closePanels();
     expect(store.getState()).toMatchObject({ editing: null, runView: null });
+  });
+});
+
+describe("sample data", () => {
+  it("keeps the sample payload in the graph, undoably, and drops it when cleared", () => {
+    const store = opened();
+    const sample = { format: "json" as const, text: '{"a": 1}' };
+    store.getState().setSample(sample);
+    expect(store.getState().graph().sample).toEqual(sample);
+    expect(dirty(store)).toBe(true);
+    store.getState().undo();
+    expect(store.getState().graph()).not.toHaveProperty("sample");
+    store.getState().redo();
+    store.getState().setSample(null);
+    expect(store.getState().graph()).not.toHaveProperty("sample");
+  });
+
+  it("pins a step's sample output and unpins it", () => {
+    const store = opened();
+    store.getState().pinOutput("a", { rows: [] });
+    expect(store.getState().graph().steps[0].sample_output).toEqual({ rows: [] });
+    store.getState().pinOutput("a", undefined);
+    expect(store.getState().graph().steps[0]).not.toHaveProperty("sample_output");
+  });
+
+  it("reads the sample of a loaded draft and keeps the graph's other keys", () => {
+    const store = createEditorStore({ readOnly: false });
+    const sample = { format: "execution" as const, execution: 3, payload: { id: 1 } };
+    store.getState().loaded({ steps: [step("a")], edges: [], sample, note: "kept" }, emptyCatalog, []);
+    expect(store.getState().sample).toEqual(sample);
+    expect(store.getState().graph()).toMatchObject({ sample, note: "kept" });
+  });
+});
+
+describe("toasts", () => {
+  it("stacks the last three notices, each dismissed by its id", () => {
+    const store = opened();
+    for (const text of ["one", "two", "three", "four"]) store.getState().say("ok", text);
+    expect(store.getState().toasts.map((t) => t.text)).toEqual(["two", "three", "four"]);
+    store.getState().dismissToast(store.getState().toasts[1].id);
+    expect(store.getState().toasts.map((t) => t.text)).toEqual(["two", "four"]);
   });
 });
 
@@ -283,7 +326,7 @@ describe("saving and problems", () => {
     ];
     store.getState().reportFailure(new ApiError("bad", 400, problems), "Nothing was saved");
     expect(store.getState().problemsByStep).toEqual({ a: [{ step: "a", field: "instruction", message: "empty" }] });
-    expect(store.getState().notice).toEqual({ kind: "error", text: "Nothing was saved: 2 problems to fix (listed below)." });
+    expect(store.getState().notice).toEqual({ kind: "error", text: "Nothing was saved: 2 problems to fix, listed in the Problems panel at the top left of the canvas." });
     store.getState().draftSaved(store.getState().revision, store.getState().graph());
     expect(store.getState().problems).toEqual([]);
     expect(store.getState().problemsByStep).toEqual({});

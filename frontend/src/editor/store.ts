@@ -11,6 +11,8 @@ import { createStore, type StoreApi } from "zustand/vanilla";
 import { ApiError, type Environment, type Execution, type Problem } from "./api";
 import { emptyCatalog, type Catalog, type StepStatus } from "./context";
 import type { PaletteItem } from "./dnd/DnDContext";
+import { STEP_KINDS } from "./kinds";
+import type { Sample } from "./samples";
 import { fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
 import {
   DEFAULT_TIMEOUT_MS,
@@ -33,6 +35,15 @@ export interface Notice {
   text: string;
 }
 
+/** A notice in the toast stack near the toolbar; ``id`` tells one from another with the same text. */
+export interface Toast extends Notice {
+  id: number;
+}
+
+/** Where the problems list is, for the messages that point to it. */
+export const PROBLEMS_PLACE = "listed in the Problems panel at the top left of the canvas";
+const MAX_TOASTS = 3;
+
 export interface EditorState {
   readOnly: boolean;
   loading: boolean;
@@ -50,7 +61,12 @@ export interface EditorState {
   execution: Execution | null;
   statuses: Record<string, StepStatus>;
   notice: Notice | null;
+  toasts: Toast[];
   hint: string | null;
+  /** The draft's sample trigger payload (``flows.samples``), or null. */
+  sample: Sample | null;
+  fullScreen: boolean;
+  helpOpen: boolean;
   busy: string | null;
   revision: number;
   savedRevision: number;
@@ -85,11 +101,18 @@ export interface EditorState {
   saveStep: (step: Step) => void;
   edit: (id: string) => void;
   showRun: (id: string) => void;
+  /** A click on a step: its data panel (its last run here, its pinned sample), unless its form is open. */
+  inspect: (id: string) => void;
   openStep: (id: string) => void;
   focusStep: (id: string) => void;
   closePanels: () => void;
   say: (kind: Notice["kind"], text: string) => void;
   dismissNotice: () => void;
+  dismissToast: (id: number) => void;
+  setSample: (sample: Sample | null) => void;
+  pinOutput: (id: string, output: unknown) => void;
+  toggleFullScreen: () => void;
+  toggleHelp: (open?: boolean) => void;
   dismissHint: () => void;
   setBusy: (what: string | null) => void;
   draftSaved: (atRevision: number, graph: Graph) => void;
@@ -98,6 +121,8 @@ export interface EditorState {
   reportFailure: (error: unknown, what: string) => void;
   runStarted: (execution: Execution) => void;
   applyRunStatus: (execution: Execution) => void;
+  /** Hide the last run: its statuses leave the steps. */
+  clearRun: () => void;
 }
 
 export type EditorStore = StoreApi<EditorState>;
@@ -119,7 +144,8 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
 
   return createStore<EditorState>()((set, get) => {
     const selectedIds = () => new Set(get().nodes.filter((n) => n.selected).map((n) => n.id));
-    const show = (graph: Graph, selected?: Set<string>) => set({ nodes: toNodes(graph, selected), edges: toEdges(graph) });
+    const show = (graph: Graph, selected?: Set<string>) =>
+      set({ nodes: toNodes(graph, selected), edges: toEdges(graph), sample: (graph.sample as Sample | undefined) ?? null });
     const historyChanged = () => set((s) => ({ revision: s.revision + 1, canUndo: history.canUndo, canRedo: history.canRedo }));
 
     /** Apply a change the user made: remembered for undo, counted as unsaved. */
@@ -162,7 +188,11 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       execution: null,
       statuses: {},
       notice: null,
+      toasts: [],
       hint: null,
+      sample: null,
+      fullScreen: false,
+      helpOpen: false,
       busy: null,
       revision: 0,
       savedRevision: 0,
@@ -171,13 +201,16 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       canRedo: false,
       clip: null,
 
-      graph: () => fromFlow(get().nodes, get().edges, extra),
+      graph: () => {
+        const { nodes, edges, sample } = get();
+        return fromFlow(nodes, edges, sample ? { ...extra, sample } : extra);
+      },
       nameOf: (id) => get().nodes.find((n) => n.id === id)?.data.step.name ?? id,
 
       loaded: (graph, catalog, environments) => {
-        const { steps = [], edges = [], ...rest } = graph;
+        const { steps = [], edges = [], sample, ...rest } = graph;
         extra = rest;
-        show({ steps, edges });
+        show({ steps, edges, sample });
         set({ catalog, environments, fitOnOpen: steps.length > 0, savedIds: new Set(steps.map((s) => s.id)), loading: false });
       },
       loadFailed: (message) => set({ loadError: message, loading: false }),
@@ -228,10 +261,10 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         const step: Step = {
           id,
           kind: item.kind,
-          name: uniqueName(item.kind === "mapping" ? "Mapping" : item.label, current.steps.map((s) => s.name)),
+          name: uniqueName(item.label, current.steps.map((s) => s.name)),
           timeout_ms: DEFAULT_TIMEOUT_MS,
           ignore_errors: false,
-          instruction: item.kind === "mapping" ? "{}" : "",
+          instruction: STEP_KINDS[item.kind]?.instruction ?? "",
           position,
           ...(item.kind === "connector" ? { connector: item.connector?.id ?? null, options: defaults } : {}),
         };
@@ -289,15 +322,40 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
 
       edit: (id) => set({ runView: null, editing: id }),
       showRun: (id) => set({ editing: null, runView: id }),
-      openStep: (id) => (get().execution ? get().showRun(id) : get().edit(id)),
+      inspect: (id) => {
+        if (get().editing === null) get().showRun(id);
+      },
+      openStep: (id) => get().edit(id),
       focusStep: (id) => {
         set((s) => ({ nodes: s.nodes.map((n) => ({ ...n, selected: n.id === id })) }));
         get().edit(id);
       },
       closePanels: () => set({ editing: null, runView: null }),
 
-      say: (kind, text) => set({ notice: { kind, text } }),
+      say: (kind, text) =>
+        set((s) => ({ notice: { kind, text }, toasts: [...s.toasts, { id: (s.toasts.at(-1)?.id ?? 0) + 1, kind, text }].slice(-MAX_TOASTS) })),
       dismissNotice: () => set({ notice: null }),
+      dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+      setSample: (sample) => {
+        if (get().readOnly) return;
+        commit((g) => {
+          const { sample: _old, ...rest } = g;
+          return sample ? { ...rest, steps: g.steps, edges: g.edges, sample } : { ...rest, steps: g.steps, edges: g.edges };
+        });
+      },
+      pinOutput: (id, output) => {
+        if (get().readOnly) return;
+        commit((g) => ({
+          ...g,
+          steps: g.steps.map((s) => {
+            if (s.id !== id) return s;
+            const { sample_output: _old, ...rest } = s;
+            return output === undefined ? (rest as Step) : { ...rest, sample_output: output };
+          }),
+        }));
+      },
+      toggleFullScreen: () => set((s) => ({ fullScreen: !s.fullScreen })),
+      toggleHelp: (open) => set((s) => ({ helpOpen: open ?? !s.helpOpen })),
       dismissHint: () => set({ hint: null }),
       setBusy: (what) => set({ busy: what }),
 
@@ -311,7 +369,7 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       reportFailure: (error, what) => {
         if (error instanceof ApiError && error.problems.length) {
           get().showProblems(error.problems);
-          get().say("error", `${what}: ${error.problems.length} problem${plural(error.problems.length)} to fix (listed below).`);
+          get().say("error", `${what}: ${error.problems.length} problem${plural(error.problems.length)} to fix, ${PROBLEMS_PLACE}.`);
         } else get().say("error", `${what}: ${(error as Error).message}`);
       },
 
@@ -331,6 +389,7 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         }
         set({ execution, statuses });
       },
+      clearRun: () => set({ execution: null, statuses: {} }),
     };
   });
 }

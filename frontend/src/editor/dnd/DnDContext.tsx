@@ -3,7 +3,7 @@ import { createContext, useState, type ReactNode } from "react";
 import type { Connector } from "../api";
 
 export interface PaletteItem {
-  kind: "connector" | "mapping";
+  kind: string;
   label: string;
   icon: string;
   category: string;

@@ -7,6 +7,8 @@ import { useEffect, useMemo, useState } from "react";
 import { api, type Problem, type Properties } from "../api";
 import type { Catalog } from "../context";
 import { referenceKey, timeoutProblem, type Step } from "../graph";
+import { kindOf } from "../kinds";
+import { sizeProblem, type Sample } from "../samples";
 import { ExpressionBuilder } from "./ExpressionBuilder";
 import { InstructionEditor } from "./InstructionEditor";
 import { OptionInput } from "./OptionInput";
@@ -19,6 +21,7 @@ interface Props {
   catalog: Catalog;
   otherNames: string[];
   upstream: UpstreamStep[];
+  sample: Sample | null;
   savedStepIds: Set<string>;
   problems: Problem[];
   readOnly: boolean;
@@ -31,7 +34,19 @@ const IGNORE_MEANING = {
   off: "Off: if this step fails, the execution stops here and no following step runs.",
 };
 
-export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedStepIds, problems, readOnly, onSave, onClose }: Props) {
+/** The pinned sample output as the form shows it, and what its text holds (undefined: none pinned). */
+function readSampleOutput(text: string): { value?: unknown; error?: string } {
+  if (!text.trim()) return {};
+  const size = sizeProblem(text.length, "sample output");
+  if (size) return { error: size };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    return { error: `The sample output is not JSON: ${(error as Error).message}` };
+  }
+}
+
+export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, savedStepIds, problems, readOnly, onSave, onClose }: Props) {
   const [name, setName] = useState(step.name);
   const [connector, setConnector] = useState<number | null>(step.connector ?? null);
   const [timeout, setTimeoutText] = useState(String(step.timeout_ms));
@@ -41,12 +56,15 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   const [properties, setProperties] = useState<Properties | null>(null);
   const [propertiesError, setPropertiesError] = useState<string | null>(null);
   const [fxOpen, setFxOpen] = useState(false);
+  const [sampleOutput, setSampleOutput] = useState(step.sample_output === undefined ? "" : JSON.stringify(step.sample_output, null, 2));
+  const pinned = readSampleOutput(sampleOutput);
   const [formatError, setFormatError] = useState<string | null>(null);
   const { textarea, insert, onSelect } = useCaretInsert(instruction, setInstruction);
 
   const current = connector != null ? catalog.connectorById.get(connector) : undefined;
   const type = current ? catalog.types.get(current.type) : undefined;
-  const language = step.kind === "mapping" ? "jsonata" : (type?.language ?? "sql");
+  const kind = kindOf(step);
+  const language = kind.language ?? type?.language ?? "sql";
   const sameType = catalog.connectors.filter((c) => !current || c.type === current.type);
 
   useEffect(() => {
@@ -68,7 +86,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   }, [name, otherNames]);
   const timeoutError = timeoutProblem(timeout);
   const connectorError = step.kind === "connector" && connector == null ? "Choose a connector." : null;
-  const invalid = Boolean(nameError || timeoutError || connectorError);
+  const invalid = Boolean(nameError || timeoutError || connectorError || pinned.error);
 
   // Formatting is an edit like typing: it goes into the step when saved, and the store's undo takes it back.
   const formatNow = async () => {
@@ -82,7 +100,9 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
 
   const save = () => {
     if (invalid) return;
-    const saved: Step = { ...step, name: name.trim(), timeout_ms: Number(timeout), instruction, ignore_errors: ignoreErrors };
+    const { sample_output: _before, ...rest } = step;
+    const saved: Step = { ...rest, name: name.trim(), timeout_ms: Number(timeout), instruction, ignore_errors: ignoreErrors };
+    if (pinned.value !== undefined) saved.sample_output = pinned.value;
     if (step.kind === "connector") {
       saved.connector = connector;
       saved.options = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== null && v !== ""));
@@ -91,13 +111,8 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
   };
 
   return (
-    <aside className="drawer" aria-label={`Step form: ${step.name}`} onKeyDown={(e) => e.key === "Escape" && onClose()}>
-      <header className="drawer-head">
-        <h2>{step.kind === "mapping" ? "Mapping step" : "Connector step"}</h2>
-        <button type="button" className="link" onClick={onClose} aria-label="Close the step form">
-          ✕
-        </button>
-      </header>
+    <div className="drawer" role="form" aria-label={`Step form: ${step.name}`} onKeyDown={(e) => e.key === "Escape" && onClose()}>
+      <p className="drawer-kind muted small">{kind.title}</p>
       {problems.length > 0 && (
         <ul className="drawer-problems" role="alert">
           {problems.map((p, i) => (
@@ -155,7 +170,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
         )}
         <div className="field">
           <div className="label-row">
-            <label htmlFor="step-instruction">{step.kind === "mapping" ? "Mapping (JSONata)" : "Instruction"}</label>
+            <label htmlFor="step-instruction">{kind.instructionLabel}</label>
             {!readOnly && language === "bapi" && (
               <button type="button" className="format" title="Write the instruction in the canonical layout" onClick={formatNow}>
                 Format
@@ -169,7 +184,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
           </div>
           {fxOpen && (
             <ExpressionBuilder
-              expressions={allExpressions(properties, upstream)}
+              expressions={allExpressions(properties, upstream, sample)}
               onInsert={(text) => {
                 insert(text);
                 setFxOpen(false);
@@ -193,14 +208,28 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
             </p>
           )}
           <p className="help">
-            {step.kind === "mapping"
-              ? "The step's output is this expression's value; it reads trigger, env and steps."
-              : "In the connector's own language; every {{ }} is filled in when the step runs (as a bound parameter in SQL)."}
+            {kind.instructionHelp}
           </p>
         </div>
         <div className="field">
           <span className="label">Properties</span>
-          <PropertiesTree properties={properties} upstream={upstream} error={propertiesError} onPick={(expression) => insert(`{{ ${expression} }}`)} />
+          <PropertiesTree properties={properties} upstream={upstream} sample={sample} error={propertiesError} onPick={(expression) => insert(`{{ ${expression} }}`)} />
+        </div>
+        <div className="field">
+          <label htmlFor="step-sample-output">Sample output (JSON, optional)</label>
+          <textarea
+            id="step-sample-output"
+            className="code-input plain"
+            rows={3}
+            value={sampleOutput}
+            readOnly={readOnly}
+            aria-invalid={!!pinned.error}
+            placeholder='{"rows": [{"code": "C-1000"}]}'
+            onChange={(e) => setSampleOutput(e.target.value)}
+          />
+          <p className={pinned.error ? "field-error" : "help"}>
+            {pinned.error ?? "What this step returns, pinned: later steps list its fields before it has run. The data panel can pin a run's output."}
+          </p>
         </div>
         <div className="field">
           <label className="switch-row" htmlFor="step-ignore">
@@ -220,6 +249,6 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, savedSte
           </button>
         )}
       </footer>
-    </aside>
+    </div>
   );
 }

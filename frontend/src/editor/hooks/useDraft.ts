@@ -4,6 +4,7 @@
  */
 import { useCallback, useEffect } from "react";
 import { api } from "../api";
+import { PROBLEMS_PLACE } from "../store";
 import { useEditor, useEditorStore } from "../useEditor";
 
 export function useDraft(slug: string) {
@@ -62,7 +63,7 @@ export function useDraft(slug: string) {
       store.getState().showProblems(answer.problems);
       store
         .getState()
-        .say(answer.valid ? "ok" : "error", answer.valid ? "No problems: the draft can be published." : `${answer.problems.length} problem(s) to fix (listed below).`);
+        .say(answer.valid ? "ok" : "error", answer.valid ? "No problems: the draft can be published." : `${answer.problems.length} problem${answer.problems.length === 1 ? "" : "s"} to fix, ${PROBLEMS_PLACE}.`);
     } catch (error) {
       store.getState().reportFailure(error, "Could not validate");
     } finally {

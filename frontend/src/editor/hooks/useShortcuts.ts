@@ -1,7 +1,8 @@
 /**
- * The editor's keys: Ctrl+S saves (even while typing); outside a field, Escape closes the form, Delete
- * removes the selection, Ctrl+C / Ctrl+V copy and paste, Ctrl+D duplicates, Ctrl+Z / Ctrl+Shift+Z (or
- * Ctrl+Y) undo and redo.
+ * The editor's keys, as ``shortcuts.ts`` lists them for the help: Ctrl+S saves (even while typing); outside
+ * a field, Escape closes the help or the step panel, Delete removes the selection, Ctrl+C / Ctrl+V copy and
+ * paste, Ctrl+D duplicates, Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo, F switches full screen and ?
+ * shows the help.
  */
 import { useEffect } from "react";
 import { useEditorStore } from "../useEditor";
@@ -24,7 +25,12 @@ export function useShortcuts(save: () => Promise<boolean>) {
       }
       if (typingInField(event.target)) return;
       const editor = store.getState();
-      if (event.key === "Escape") editor.closePanels();
+      if (event.key === "Escape") {
+        if (editor.helpOpen) editor.toggleHelp(false);
+        else if (editor.fullScreen && !editor.editing && !editor.runView) editor.toggleFullScreen();
+        else editor.closePanels();
+      } else if (event.key === "?" && !mod) editor.toggleHelp();
+      else if (key === "f" && !mod && !event.altKey) editor.toggleFullScreen();
       else if ((event.key === "Delete" || event.key === "Backspace") && !mod) {
         event.preventDefault();
         editor.deleteSelection();

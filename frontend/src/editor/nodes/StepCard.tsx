@@ -5,6 +5,7 @@ import { useShallow } from "zustand/react/shallow";
 import type { Problem } from "../api";
 import { STATUS_LABELS } from "../context";
 import type { Step } from "../graph";
+import { Icon } from "../icons";
 import { useEditor } from "../useEditor";
 
 export interface StepCardProps {
@@ -24,6 +25,7 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
   const { edit, duplicate, removeStep, showRun } = useEditor(
     useShallow(({ edit, duplicate, removeStep, showRun }) => ({ edit, duplicate, removeStep, showRun })),
   );
+  const pinned = step.sample_output !== undefined;
   const classes = ["step-node", selected ? "selected" : "", status ? `run-${status.status}` : "", found.length ? "has-problems" : ""];
   return (
     <div
@@ -31,7 +33,6 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
       data-step={step.id}
       data-status={status?.status ?? ""}
       title={found.map((p) => p.message).join("\n") || undefined}
-      onDoubleClick={() => (status ? showRun(step.id) : edit(step.id))}
     >
       <Handle type="target" position={Position.Top} aria-label={`Input of ${step.name}`} />
       <div className="step-main">
@@ -44,9 +45,10 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
       <div className="step-badges">
         <span className="badge">{step.timeout_ms} ms</span>
         {step.ignore_errors && <span className="badge warn">ignore errors</span>}
+        {pinned && <span className="badge">sample output</span>}
         {found.length > 0 && <span className="badge error">{found.length} problem{found.length > 1 ? "s" : ""}</span>}
         {status && (
-          <button type="button" className={`status-chip nodrag status-${status.status}`} onClick={() => showRun(step.id)}>
+          <button type="button" className={`status-chip nodrag status-${status.status}`} onClick={(e) => (e.stopPropagation(), showRun(step.id))}>
             {STATUS_LABELS[status.status] ?? status.status}
             {status.duration_ms !== undefined && ` · ${status.duration_ms < 10 ? status.duration_ms.toFixed(1) : Math.round(status.duration_ms)} ms`}
           </button>
@@ -54,14 +56,14 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
       </div>
       {!readOnly && (
         <div className="step-tools nodrag">
-          <button type="button" title="Edit the step" aria-label={`Edit ${step.name}`} onClick={() => edit(step.id)}>
-            ✎
+          <button type="button" title="Edit the step" aria-label={`Edit ${step.name}`} onClick={(e) => (e.stopPropagation(), edit(step.id))}>
+            <Icon name="edit" size={14} />
           </button>
-          <button type="button" title="Copy the step with its settings" aria-label={`Copy ${step.name}`} onClick={() => duplicate(step.id)}>
-            ⧉
+          <button type="button" title="Copy the step with its settings" aria-label={`Copy ${step.name}`} onClick={(e) => (e.stopPropagation(), duplicate(step.id))}>
+            <Icon name="duplicate" size={14} />
           </button>
-          <button type="button" title="Remove the step" aria-label={`Remove ${step.name}`} onClick={() => removeStep(step.id)}>
-            🗑
+          <button type="button" title="Remove the step" aria-label={`Remove ${step.name}`} onClick={(e) => (e.stopPropagation(), removeStep(step.id))}>
+            <Icon name="trash" size={14} />
           </button>
         </div>
       )}

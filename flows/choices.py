@@ -18,3 +18,8 @@ class StepKind(StrEnum):
     CALL_FLOW = "call_flow"  # runs another flow's deployed version as a sub-execution
     RESPOND = "respond"  # sets what a waiting trigger's caller receives
     DELAY = "delay"  # pauses the execution without holding a worker
+    SYNC = "sync"  # upserts, deletes or prunes rows of a table through a database connector
+
+
+# The kinds whose steps name a connector (``connector``: its id), checked and exported alike.
+USES_CONNECTOR = (StepKind.CONNECTOR, StepKind.SYNC)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from connectors.models import Connector
-from flows.choices import StepKind
+from flows.choices import USES_CONNECTOR, StepKind
 from flows.graph import InvalidGraph, Problem, normalize
 from flows.models import Flow
 from flows.versions import check_can_change, save_draft
@@ -28,11 +28,15 @@ def export_flow(flow: Flow) -> dict:
     """The flow's description and draft graph, connectors by name."""
 
     graph = copy.deepcopy(normalize(flow.draft))
-    ids = {s.get("connector") for s in graph["steps"] if s.get("kind") == StepKind.CONNECTOR}
+    ids = {s.get("connector") for s in graph["steps"] if s.get("kind") in USES_CONNECTOR}
     names = dict(Connector.objects.filter(organization_id=flow.organization_id, pk__in=ids).values_list("pk", "name"))
+    called = {s.get("flow") for s in graph["steps"] if s.get("kind") == StepKind.CALL_FLOW}
+    slugs = dict(Flow.objects.filter(organization_id=flow.organization_id, pk__in=called).values_list("pk", "slug"))
     for step in graph["steps"]:
-        if step.get("kind") == StepKind.CONNECTOR:
+        if step.get("kind") in USES_CONNECTOR:
             step["connector"] = names.get(step.get("connector"))
+        if step.get("kind") == StepKind.CALL_FLOW:
+            step["flow"] = slugs.get(step.get("flow"))
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -70,13 +74,20 @@ def _read_header(data) -> tuple[str, str, dict]:
     return name.strip()[:120], slug[:120], graph
 
 
-def _resolve_connectors(organization, graph: dict) -> dict:
+def _resolve_references(organization, graph: dict) -> dict:
 
     graph = copy.deepcopy(graph)
     by_name = dict(Connector.objects.filter(organization=organization).values_list("name", "pk"))
+    by_slug = dict(Flow.objects.filter(organization=organization).values_list("slug", "pk"))
     problems = []
     for step in graph.get("steps", []):
-        if not isinstance(step, dict) or step.get("kind", StepKind.CONNECTOR) != StepKind.CONNECTOR:
+        if isinstance(step, dict) and step.get("kind") == StepKind.CALL_FLOW:
+            called = step.get("flow")
+            if called not in by_slug:
+                message = f"Step '{step.get('name')}' calls flow '{called}', which this organization does not have."
+                problems.append(Problem(step.get("id"), "flow", message))
+            step["flow"] = by_slug.get(called)
+        if not isinstance(step, dict) or step.get("kind", StepKind.CONNECTOR) not in USES_CONNECTOR:
             continue
         name = step.get("connector")
         if not isinstance(name, str) or not name:
@@ -101,7 +112,7 @@ def _resolve_connectors(organization, graph: dict) -> dict:
 def import_flow(organization, data, user) -> Flow:
     """Create the flow, or replace the draft of the flow with the same slug; raises ``InvalidGraph``."""
     name, slug, graph = _read_header(data)
-    graph = _resolve_connectors(organization, graph)
+    graph = _resolve_references(organization, graph)
     flow = Flow.objects.select_for_update().filter(organization=organization, slug=slug).first()
     if flow is None:
         flow = Flow.objects.create(organization=organization, name=name, slug=slug)

@@ -17,10 +17,10 @@ from expressions.mapping import mapping_step_references, mapping_syntax_error
 from expressions.sandbox import step_references
 from expressions.template import position
 from expressions.values import is_template
-from flows.choices import StepKind
+from flows.choices import USES_CONNECTOR, StepKind
 from flows.models import Flow
 from flows.step_names import label, reference_key
-from instructions import check
+from instructions import check, sync_spec
 
 # Records one problem: (step, field, message[, line, column]), as ``flows.graph`` collects them.
 Report = Callable[..., None]
@@ -46,12 +46,13 @@ class StepChecks:
         for step in self.steps.values():
             self.check_instruction(step)
             self.check_options(step)
+            self.check_sync_target(step)
         self.check_references()
 
     def check_connectors(self) -> None:
         wanted: dict[int, list[dict]] = {}
         for step in self.steps.values():
-            if step["kind"] != StepKind.CONNECTOR:
+            if step["kind"] not in USES_CONNECTOR:
                 continue
             ref = step.get("connector")
             if ref is None or ref == "":
@@ -102,6 +103,23 @@ class StepChecks:
         for step in self.steps.values():
             if step["kind"] == StepKind.CALL_FLOW and _is_id(step.get("flow")) and step["flow"] not in found:
                 self.add(step, "flow", f"Step {label(step)}: flow {step['flow']} does not exist in this organization.")
+
+    def check_sync_target(self, step: dict) -> None:
+        """A sync step writes through a database connector: one whose instructions are SQL."""
+        connector = self.connectors.get(step.get("connector")) if step["kind"] == StepKind.SYNC else None
+        if connector is None:
+            return
+        try:
+            language = connector.connector_type.language
+        except KeyError:
+            return
+        if language != "sql":
+            self.add(
+                step,
+                "connector",
+                f"Step {label(step)}: connector '{connector.name}' is not a database; a sync step writes into a "
+                "table of a PostgreSQL, MySQL/MariaDB, SQLite or Oracle connector.",
+            )
 
     def check_options(self, step: dict) -> None:
         if step["kind"] != StepKind.CONNECTOR:
@@ -213,6 +231,8 @@ def _references(step: dict) -> list[tuple[str, str, list[tuple[str, int | None]]
             found.append(("instruction", text, [(name, None) for name in mapping_step_references(text)]))
         else:
             found.append(("instruction", text, list(step_references(text))))
+    if step["kind"] == StepKind.SYNC:
+        found.append(("sync", "", [(name, None) for name in sync_spec.references(step.get("sync"))]))
     for field in EXPRESSION_FIELDS:
         value = step.get(field)
         if field in step and isinstance(value, str) and value.strip() and step["kind"] != StepKind.CONNECTOR:

@@ -13,6 +13,7 @@ from flows.kinds.delay import DelayKind
 from flows.kinds.foreach import ForEachKind
 from flows.kinds.plain import ConnectorKind, MappingKind
 from flows.kinds.respond import RespondKind
+from flows.kinds.sync import SyncKind
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -24,6 +25,7 @@ KINDS: dict[str, Kind] = {
         CallFlowKind(),
         RespondKind(),
         DelayKind(),
+        SyncKind(),
     )
 }
 

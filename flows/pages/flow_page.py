@@ -19,7 +19,7 @@ from accounts.views import member_required
 from connectors.models import Connector
 from flows import graph as graphs
 from flows import schedules, versions, webhooks
-from flows.choices import StepKind
+from flows.choices import USES_CONNECTOR
 from flows.forms import DraftForm, PublishForm, RunForm, ScheduleForm
 from flows.models import Flow
 
@@ -96,7 +96,7 @@ def _steps(flow: Flow) -> list[dict]:
     parents: dict[str, list[str]] = {}
     for edge in graph["edges"]:
         parents.setdefault(edge["target"], []).append(names.get(edge["source"], edge["source"]))
-    ids = [s.get("connector") for s in ordered if s["kind"] == StepKind.CONNECTOR]
+    ids = [s.get("connector") for s in ordered if s["kind"] in USES_CONNECTOR]
     connectors = dict(
         Connector.objects.filter(
             organization_id=flow.organization_id, pk__in=[i for i in ids if isinstance(i, int)]
@@ -105,7 +105,7 @@ def _steps(flow: Flow) -> list[dict]:
     return [
         {
             **step,
-            "connector_name": connectors.get(step.get("connector")) if step["kind"] == StepKind.CONNECTOR else None,
+            "connector_name": connectors.get(step.get("connector")) if step["kind"] in USES_CONNECTOR else None,
             "upstream": parents.get(step["id"], []),
         }
         for step in ordered

@@ -427,6 +427,13 @@ class _Run:
     def run_body(self, call: Call, batches: list, context_of) -> list:
         return items.run(self, call, batches, context_of)
 
+    def note_progress(self, step: dict, batches: int) -> None:
+        """How many batches a for-each's list gave, for the progress the execution page shows."""
+        body = len(self.plan.groups.get(step["id"], []))
+        progress = {**(self.execution.progress or {}), step["id"]: {"batches": batches, "body_steps": body}}
+        Execution.objects.filter(pk=self.execution.pk).update(progress=progress)
+        self.execution.progress = progress
+
     def run_child(self, execution_id: int) -> Execution:
         return run(execution_id)
 

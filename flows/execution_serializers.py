@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from flows import loop_progress
 from flows.models import Execution, Flow, StepRun
 
 
@@ -113,14 +115,50 @@ class ExecutionResultSerializer(ExecutionSerializer):
         read_only_fields = fields
 
 
+class LoopProgressSerializer(serializers.Serializer):
+    step_id = serializers.CharField()
+    name = serializers.CharField()
+    total = serializers.IntegerField(help_text="items (batches) the list gave")
+    done = serializers.IntegerField(help_text="items whose body finished, failed ones included")
+    failed = serializers.IntegerField()
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
+    """One execution with every step record; the records of a for-each's body carry their ``scope``
+    (``loop[3]``) and ``item``, and ``loops`` sums them up per for-each."""
+
     input = serializers.JSONField(read_only=True)
     output = serializers.JSONField(read_only=True)
+    response = serializers.JSONField(read_only=True, help_text="what a respond step answered the caller")
     steps = StepRunSerializer(many=True, read_only=True)
+    loops = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
 
     class Meta(ExecutionSerializer.Meta):
-        fields = [*ExecutionSerializer.Meta.fields, "attempts", "cancel_requested", "input", "output", "steps"]
+        fields = [
+            *ExecutionSerializer.Meta.fields,
+            "attempts",
+            "cancel_requested",
+            "parent",
+            "depth",
+            "resume_at",
+            "input",
+            "output",
+            "response",
+            "loops",
+            "children",
+            "steps",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(LoopProgressSerializer(many=True))
+    def get_loops(self, execution: Execution) -> list[dict]:
+        return loop_progress.loops(execution, execution.steps.all())
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_children(self, execution: Execution) -> list[int]:
+        """The executions its call-flow steps started."""
+        return list(execution.children.order_by("pk").values_list("pk", flat=True))
 
 
 # At most this many executions in one request (seed 002's limit of events per request).

@@ -22,6 +22,7 @@ from flows.kinds.base import Call, StepFailed
 def run(delivery, call: Call, batches: list, context_of) -> list:
     """The outputs of the batches in order, a failed one as ``{"index": i, "error": ...}``."""
     step = call.step
+    delivery.note_progress(step, len(batches))
     results: list[Any] = [None] * len(batches)
     failures: list[int] = []
     stop: list[BaseException] = []

@@ -176,6 +176,9 @@ class Execution(OrganizationScoped):
     ordering_key = models.CharField(
         max_length=200, blank=True, help_text="executions with the same key for one flow run one at a time"
     )
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="per for-each step: how many items (batches) its list gave"
+    )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries to a worker so far")
     cancel_requested = models.BooleanField(default=False)
     lease = models.CharField(max_length=32, blank=True, help_text="token of the delivery that runs it now")

@@ -9,13 +9,15 @@ class FlowsConfig(AppConfig):
         # Importing expressions.mapping imports JSONata, which raises the interpreter's recursion limit (to
         # JavaScript's depth); doing it at start-up makes that happen once, not in the first mapping step.
         # A connector a flow uses cannot be deleted (connectors.usage asks the registered users). The demo
-        # organization gets the demo flows.
+        # organization gets the demo flows. The next event of an ordered use case is sent when the one before ends.
         import expressions.mapping  # noqa: F401
         from accounts.demo import DEMO_BUILDERS
         from connectors import usage
-        from flows import demo
+        from flows import demo, events
+        from flows.signals import execution_finished
         from flows.uses import FLOWS
 
         usage.register(FLOWS)
         if demo.build not in DEMO_BUILDERS:
             DEMO_BUILDERS.append(demo.build)
+        execution_finished.connect(events.send_next, dispatch_uid="flows.events.send_next")

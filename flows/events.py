@@ -10,23 +10,31 @@ lock as REST triggers, so parallel batches carrying the same ids create each eve
 
 What started an execution is kept in its input as ``event`` (``trigger.event`` in expressions),
 with the parsed payload also as ``trigger.payload`` so flows written for REST triggers run as they are.
+
+A use case with ``ordered_by`` keys each event (``flows.ordering``): the executions with one key
+run one at a time in acceptance order; ``send_next`` sends the next one when the one before ends.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from accounts import environments
 from accounts.models import Environment
-from flows import payloads, triggers
+from flows import ordering, payloads, triggers
 from flows.models import EVENT_TYPES, USE_CASE_SLUG, Execution, Flow
+from flows.tasks import run_execution
 from flows.triggers import TriggerError, TriggerRequest
+
+logger = logging.getLogger("erpflow.events")
 
 MAX_EVENTS = 100
 FORMATS = ("json", "xml")
@@ -130,12 +138,14 @@ def receive(
         try:
             event = read_event(raw)
             flow = _use_case(use_cases, event)
+            recorded = _recorded(event, batch.correlation_id)
             request = TriggerRequest(
                 payload=event.payload,
                 correlation_id=batch.correlation_id,
                 deduplication_id=event.deduplication_id,
                 headers=headers or {},
-                event=_recorded(event, batch.correlation_id),
+                event=recorded,
+                ordering_key=_ordering_key(flow, recorded),
             )
             execution, created = triggers.start(flow, environment, request, trigger=Execution.Trigger.EVENT, user=user)
         except Rejected as exc:
@@ -201,6 +211,40 @@ def replay(organization, ids: list[int], *, user=None) -> list[Outcome]:
         else:
             outcomes.append(Outcome(index, ACCEPTED, id=again.pk, event_id=event_id))
     return outcomes
+
+
+def send_next(sender, execution_id: int, **kwargs) -> None:
+    """``execution_finished``: when an execution with an ordering key ends, send the next one of its line.
+
+    The head is sent again even when it was sent before (a held execution that was cancelled
+    ended, not the head): a second message finds it claimed and does nothing. A broker that
+    refuses leaves it queued for the stranded sweep (``flows.stranded``), which sends heads only.
+    """
+    found = Execution.objects.filter(pk=execution_id).values_list("flow_id", "ordering_key").first()
+    if found is None or not found[1]:
+        return
+    flow_id, key = found
+    with transaction.atomic():
+        ordering.lock(flow_id, key)
+        head = ordering.head(flow_id, key)
+        if head is not None and head.status == Execution.Status.QUEUED:
+            transaction.on_commit(lambda: _send(head.pk))
+
+
+def _send(execution_id: int) -> None:
+    try:
+        run_execution.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE)
+    except Exception as exc:  # the execution stays queued: the stranded sweep sends it
+        logger.warning("execution %s, next in its line, was not sent (%s); the sweep will", execution_id, exc)
+
+
+def _ordering_key(flow: Flow, event: dict) -> str:
+    if not flow.ordered_by:
+        return ""
+    try:
+        return ordering.key_of(flow.ordered_by, event)
+    except ordering.BadKey as exc:
+        raise Rejected(str(exc)) from None
 
 
 def _use_case_of(raw: dict) -> str:

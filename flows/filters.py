@@ -1,7 +1,8 @@
 """The filters of executions, one definition for the executions API, its bulk replay, the monitoring
 figures and the executions page.
 
-``flow`` and ``environment`` are slugs, ``status`` and ``trigger`` one value or several separated by
+``flow``, ``use_case`` and ``environment`` are slugs (``use_case`` keeps the executions events
+started for that use case, replays of them included), ``status`` and ``trigger`` one value or several separated by
 commas, ``since`` and ``until`` ISO 8601 bounds on the creation time (``until`` is exclusive);
 values are trimmed and an empty one filters nothing. A bad value is refused naming the filter and
 why, in the words of ``flows.monitoring`` (which reads the time range of the figures the same way).
@@ -83,14 +84,22 @@ class TimeRangeForm(forms.Form):
         return cleaned
 
 
+class UseCaseFilter(django_filters.CharFilter):
+    def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
+        return qs.filter(monitoring.EVENTS, flow__use_case_slug=value) if value else qs
+
+
 class ExecutionFilter(django_filters.FilterSet):
     flow = django_filters.CharFilter(field_name="flow__slug", help_text="flow slug")
+    use_case = UseCaseFilter(help_text="use case slug: the executions its events started")
     status = ChoicesFilter(
         noun="status", allowed=Execution.Status.values, help_text="one status or several, comma-separated"
     )
     environment = django_filters.CharFilter(field_name="environment__slug", help_text="environment slug")
     trigger = ChoicesFilter(
-        noun="trigger", allowed=Execution.Trigger.values, help_text="api, webhook, schedule, manual or replay"
+        noun="trigger",
+        allowed=Execution.Trigger.values,
+        help_text=f"one trigger or several, comma-separated: {', '.join(Execution.Trigger.values)}",
     )
     correlation_id = django_filters.CharFilter()
     since = MomentFilter(field_name="created", lookup_expr="gte", help_text="created at or after")

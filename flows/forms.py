@@ -148,10 +148,14 @@ class ImportForm(forms.Form):
         return storable(data, "file")
 
 
+FILTERED = ("flow", "use_case", "status", "environment", "trigger", "correlation_id")
+
+
 class ExecutionFilterForm(forms.Form):
     """The executions list's filters; the values go to ``flows.filters.filter_executions``."""
 
     flow = forms.ChoiceField(required=False)
+    use_case = forms.ChoiceField(required=False, label="Use case")
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *Execution.Status.choices])
     environment = forms.ChoiceField(required=False)
     trigger = forms.ChoiceField(required=False, choices=[("", "any trigger"), *Execution.Trigger.choices])
@@ -163,12 +167,15 @@ class ExecutionFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         flows = Flow.objects.filter(organization=organization).values_list("slug", "name")
         self.fields["flow"].choices = [("", "any flow"), *flows]
+        use_cases = Flow.objects.filter(organization=organization).exclude(use_case_slug="").order_by("use_case_slug")
+        slugs = use_cases.values_list("use_case_slug", flat=True)
+        self.fields["use_case"].choices = [("", "any use case"), *((slug, slug) for slug in slugs)]
         environments = Environment.objects.filter(organization=organization).values_list("slug", "name")
         self.fields["environment"].choices = [("", "any environment"), *environments]
 
     def filters(self) -> dict[str, str]:
         data = self.cleaned_data
-        values = {name: data.get(name) or "" for name in ("flow", "status", "environment", "trigger", "correlation_id")}
+        values = {name: data.get(name) or "" for name in FILTERED}
         for bound in ("since", "until"):
             values[bound] = data[bound].isoformat() if data.get(bound) else ""
         return values

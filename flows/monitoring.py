@@ -7,6 +7,9 @@ percentile of their *duration* (started to finished: the engine's time) and of t
 milliseconds, interpolated linearly between the two nearest values (PostgreSQL's
 ``percentile_cont``). PostgreSQL computes them in the database; other databases (the SQLite of
 ``make run``) compute the same figures in Python.
+
+Events (``flows.events``) are the executions an event started, or a replay of one: the same
+figures per use case, and each event with its execution's status, error and timings.
 """
 
 from __future__ import annotations
@@ -18,13 +21,31 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Func, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from flows.models import Execution, Flow, StepRun
 
 DEFAULT_RANGE = timedelta(hours=24)
+# An event's execution, or a replay of one (which carries the event in its input too).
+EVENTS = Q(trigger=Execution.Trigger.EVENT) | Q(trigger=Execution.Trigger.REPLAY, input__has_key="event")
+EVENT_FIELDS = {
+    "id": "pk",
+    "use_case": "flow__use_case_slug",
+    "environment": "environment__slug",
+    "event_type": "input__event__type",
+    "timestamp": "input__event__timestamp",
+    "correlation_id": "correlation_id",
+    "deduplication_id": "deduplication_key",
+    "ordering_key": "ordering_key",
+    "replay_of": "replay_of_id",
+    "status": "status",
+    "error": "error",
+    "created": "created",
+    "started": "started",
+    "finished": "finished",
+}
 
 
 def parse_moment(value: str, name: str) -> datetime:
@@ -106,6 +127,30 @@ def stats(executions: QuerySet, since: datetime, until: datetime) -> list[dict]:
             }
         )
     return result
+
+
+def use_case_stats(executions: QuerySet, since: datetime, until: datetime) -> list[dict]:
+    """``stats`` of the executions events started, one entry per use case (by slug)."""
+    rows = stats(executions.filter(EVENTS), since, until)
+    slugs = dict(Flow.objects.filter(pk__in=[row["flow"]["id"] for row in rows]).values_list("pk", "use_case_slug"))
+    return sorted(({"use_case": slugs[row["flow"]["id"]], **row} for row in rows), key=lambda row: row["use_case"])
+
+
+def events(executions: QuerySet, limit: int) -> list[dict]:
+    """The newest ``limit`` executions events started, each with what the event said and how its run went.
+
+    Read field by field (the event's type and timestamp out of the input in the database), so
+    that listing a thousand events does not load a thousand payloads.
+    """
+    rows = executions.filter(EVENTS).order_by("-created", "-pk").values(*EVENT_FIELDS.values())[:limit]
+    listed = []
+    for row in rows:
+        event = {name: row[field] for name, field in EVENT_FIELDS.items()}
+        created, started, finished = event["created"], event["started"], event["finished"]
+        event["duration_ms"] = _round((finished - started).total_seconds() * 1000) if started and finished else None
+        event["latency_ms"] = _round((finished - created).total_seconds() * 1000) if finished else None
+        listed.append(event)
+    return listed
 
 
 def _figures_sql(finished: QuerySet) -> dict[int, dict]:

@@ -5,7 +5,9 @@ window in which a worker killed right after taking a message loses it (it is nei
 nor among the unacknowledged ones), and a broker restarted without persistence loses its queues.
 So a periodic sweep sends again every execution that is
 
-- queued, and was created (or last sent again) longer than ``ERPFLOW_EXECUTION_STRANDED_SECONDS`` ago;
+- queued, and was created (or last sent again) longer than ``ERPFLOW_EXECUTION_STRANDED_SECONDS`` ago,
+  unless it is held behind an unfinished execution with the same ordering key (``flows.ordering``):
+  that one is sent when the one before it ends;
 - running, with a heartbeat older than the lease (its worker is gone) and not sent again within
   that time.
 
@@ -25,6 +27,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from flows import ordering
 from flows.leases import lease_seconds
 from flows.models import Execution
 
@@ -39,7 +42,7 @@ def stranded(now=None):
     horizon = now - timedelta(seconds=settings.ERPFLOW_EXECUTION_STRANDED_SECONDS)
     stale = now - timedelta(seconds=lease_seconds())
     not_resent_lately = Q(resent__isnull=True) | Q(resent__lt=horizon)
-    waiting = Q(status=Execution.Status.QUEUED, created__lt=horizon)
+    waiting = Q(status=Execution.Status.QUEUED, created__lt=horizon) & ~ordering.held_rows()
     orphaned = Q(status=Execution.Status.RUNNING) & (Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
     return (
         Execution.objects.annotate(since=Coalesce("resent", "created"))

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts import environments
 from accounts.models import Environment
 from flows import graph as graphs
-from flows import samples, versions
+from flows import ordering, samples, versions
 from flows.models import Deployment, Execution, Flow
 from flows.tasks import run_execution
 
@@ -71,7 +71,8 @@ class QueueUnavailable(TriggerError):
 class TriggerRequest:
     """What a trigger brings, checked and not yet stored: the payload with the headers and query it came
     with, the correlation and deduplication ids, and (from HTTP) the environment and how long to wait.
-    An event (``flows.events``) also brings its envelope, kept as ``trigger.event``."""
+    An event (``flows.events``) also brings its envelope, kept as ``trigger.event``, and the ordering key
+    of its use case (``flows.ordering``)."""
 
     payload: Any = field(default_factory=dict)
     environment: str | None = None
@@ -82,6 +83,7 @@ class TriggerRequest:
     headers: dict = field(default_factory=dict)
     query: dict = field(default_factory=dict)
     event: dict | None = None
+    ordering_key: str = ""
 
 
 # -- what an execution's input may hold ---------------------------------------------------------------
@@ -112,8 +114,8 @@ def start(
     else:
         env_slug = environment
     deduplication_id = request.deduplication_id
-    # Without a deduplication id the one INSERT needs no transaction of its own: a round trip less.
-    with transaction.atomic() if deduplication_id else nullcontext():
+    # Without a deduplication id or an ordering key the one INSERT needs no transaction of its own.
+    with transaction.atomic() if deduplication_id or request.ordering_key else nullcontext():
         if deduplication_id:
             _lock(flow, deduplication_id)
             first = _duplicate_of(flow, deduplication_id)
@@ -189,7 +191,7 @@ def replay_failed(executions, user, limit: int) -> list[Execution]:
     )
     with transaction.atomic():
         replays = [_replay(execution, user, queue=False) for execution in candidates]
-        ids = [replay.pk for replay in replays]
+        ids = [replay.pk for replay in replays if not ordering.held(replay)]
         transaction.on_commit(lambda: enqueue(*ids))
     return replays
 
@@ -202,6 +204,7 @@ def _replay(execution: Execution, user, *, queue: bool = True) -> Execution:
         query=inputs.get("query") or {},
         correlation_id=execution.correlation_id,
         event=inputs.get("event"),
+        ordering_key=execution.ordering_key,
     )
     return _create(
         execution.flow,
@@ -226,11 +229,14 @@ def _create(
     replay_of: Execution | None = None,
     queue: bool = True,
 ) -> Execution:
-    """Insert a queued execution; with ``queue`` it is sent to the workers once the transaction commits."""
+    """Insert a queued execution; with ``queue`` it is sent to the workers once the transaction commits,
+    unless it has an ordering key and waits behind an earlier execution with that key."""
     payload = request.payload
     inputs = {"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query}
     if request.event is not None:
         inputs["event"] = request.event
+    if request.ordering_key:
+        ordering.lock(flow.pk, request.ordering_key)
     execution = Execution.objects.create(
         organization_id=flow.organization_id,
         flow=flow,
@@ -242,8 +248,9 @@ def _create(
         deduplication_key=request.deduplication_id,
         started_by=user if getattr(user, "is_authenticated", False) else None,
         replay_of=replay_of,
+        ordering_key=request.ordering_key,
     )
-    if queue:
+    if queue and not ordering.held(execution):
         transaction.on_commit(lambda: enqueue(execution.pk))
     return execution
 

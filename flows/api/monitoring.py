@@ -1,4 +1,8 @@
-"""Figures over a time range: executions per flow by status and duration, over time, and by step."""
+"""Figures over a time range: executions per flow by status and duration, over time, and by step.
+
+``POST /api/v1/monitoring/stats`` takes the range in a body (``from``, ``to``, ``use_case``,
+``environment``), as the events' monitoring call does, and adds the figures per use case.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,20 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.policy import Action
 from core.serializers import ErrorSerializer
 from flows import monitoring
-from flows.api.errors import FlowsAPI
+from flows.api.errors import FlowsAPI, validated
+from flows.api.event_monitoring import event_scope
 from flows.filters import filter_executions
 from flows.models import Execution
-from flows.monitoring_serializers import StatsSerializer, StepFiguresSerializer, TimelineSerializer
+from flows.monitoring_serializers import (
+    EventStatsSerializer,
+    MonitoringQuerySerializer,
+    StatsSerializer,
+    StepFiguresSerializer,
+    TimelineSerializer,
+)
 
 MONITORING_RANGE = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 24 hours before until"),
@@ -32,14 +44,33 @@ def monitored(request):
 
 
 class MonitoringStatsView(FlowsAPI, APIView):
-    """``GET /api/v1/monitoring/stats``: per flow, counts by status and p50/p95 durations over a time range."""
+    """``GET /api/v1/monitoring/stats``: per flow, counts by status and p50/p95 durations over a time range;
+    ``POST`` the same from a body, and per use case too."""
 
     resource = "monitoring"
+    policy_action = Action.READ
 
     @extend_schema(parameters=MONITORING_RANGE, responses={200: StatsSerializer, 400: ErrorSerializer})
     def get(self, request):
         since, until, executions = monitored(request)
         return Response({"since": since, "until": until, "flows": monitoring.stats(executions, since, until)})
+
+    @extend_schema(
+        operation_id="v1_monitoring_stats_query",
+        request=MonitoringQuerySerializer,
+        responses={200: EventStatsSerializer, 400: ErrorSerializer},
+    )
+    def post(self, request):
+        query = validated(MonitoringQuerySerializer, request.data)
+        since, until, executions = query["since"], query["until"], event_scope(request, query)
+        return Response(
+            {
+                "since": since,
+                "until": until,
+                "flows": monitoring.stats(executions, since, until),
+                "use_cases": monitoring.use_case_stats(executions, since, until),
+            }
+        )
 
 
 class MonitoringTimelineView(FlowsAPI, APIView):

@@ -71,6 +71,7 @@ def test_counts_and_percentiles_per_flow_over_the_last_24_hours(api, known):
     assert orders["by_status"] == {
         "queued": 1,
         "running": 0,
+        "waiting": 0,
         "succeeded": 5,
         "completed_with_errors": 0,
         "failed": 1,

@@ -1,0 +1,205 @@
+"""Events end to end: batches of 100 through ``POST /api/v1/events`` into a use case that writes PostgreSQL.
+
+The use case's flow has one SQL step, ``INSERT ... ON CONFLICT (id) DO UPDATE`` into a customers
+table of the connector's own database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``).
+The app is served as ``bench/trigger.py`` serves it (gunicorn, one Celery worker with threads,
+PostgreSQL and Redis); the organization's rate limit is raised for the run, since each event counts
+as a request. ``BENCH_CLIENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
+with its own deduplication id, then the same batches again. Prints:
+
+- events accepted per second at the API (the first pass: every event stored and sent to the queue);
+- events processed per second end to end (first accepted to last finished) and p50/p99 from an
+  event's acceptance to its execution's end (database times);
+- duplicates skipped per second (the second pass: every event answered ``duplicate``, nothing runs);
+- whether every customer row is in the target table.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow REDIS_URL=redis://127.0.0.1:6379/15 \\
+        .venv/bin/python bench/events.py
+
+Figures are printed, never asserted: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.sql_flow import prepare_connector, target_url  # noqa: E402 - the root is on the path now
+from bench.trigger import create_fixture, percentile, serving, setup_django  # noqa: E402
+
+BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
+BATCH_SIZE = 100
+TABLE = "bench_event_customers"
+UPSERT = (
+    f"INSERT INTO {TABLE} (id, name, batch) VALUES (CAST({{{{ trigger.payload.id }}}} AS int), "
+    "{{ trigger.payload.name }}, {{ trigger.payload.batch }}) "
+    "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, batch = EXCLUDED.batch"
+)
+
+
+def prepare(url: str):
+    def make(organization, sandbox) -> dict:
+        # The connector to the target database, as bench/sql_flow.py makes it; its graph is not this one.
+        connector = prepare_connector(url)(organization, sandbox)["steps"][0]["connector"]
+        step = {"id": "upsert", "kind": "connector", "name": "Upsert customer", "connector": connector}
+        step.update(instruction=UPSERT, timeout_ms=5000, position={"x": 0, "y": 0})
+        return {"steps": [step], "edges": []}
+
+    return make
+
+
+def reset_table(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as target:
+        target.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        target.execute(f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name text NOT NULL, batch text NOT NULL)")
+
+
+def batches(run: str) -> list[str]:
+    bodies = []
+    for b in range(BATCHES):
+        events = []
+        for i in range(BATCH_SIZE):
+            n = b * BATCH_SIZE + i
+            payload = json.dumps({"id": n, "name": f"customer {n}", "batch": f"{run}-{b}"})
+            events.append(
+                {
+                    "event_type": "UPDATE",
+                    "use_case_slug": "customers",
+                    "timestamp": "2026-03-01T12:00:00Z",
+                    "payload": payload,
+                    "deduplication_id": f"{run}-{n}",
+                }
+            )
+        bodies.append(
+            json.dumps({"environment": "sandbox", "meta": {"correlation_id": f"{run}-{b}"}, "events": events})
+        )
+    return bodies
+
+
+def post_all(port: int, token: str, bodies: list[str]) -> tuple[float, dict[str, int], list[str]]:
+    """Post every body from ``CLIENTS`` threads; the seconds it took, the outcomes counted, the errors."""
+    pending = list(reversed(bodies))
+    lock = threading.Lock()
+    counts: dict[str, int] = {}
+    errors: list[str] = []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not pending:
+                    break
+                body = pending.pop()
+            connection.request("POST", "/api/v1/events", body=body, headers=headers)
+            response = connection.getresponse()
+            data = json.loads(response.read())
+            with lock:
+                if response.status != 202:
+                    errors.append(f"HTTP {response.status}: {json.dumps(data)[:200]}")
+                    continue
+                for outcome in data["events"]:
+                    counts[outcome["outcome"]] = counts.get(outcome["outcome"], 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, counts, errors
+
+
+def wait_processed(flow, total: int, timeout: float = 600) -> None:
+    from flows.models import Execution
+
+    deadline = time.monotonic() + timeout
+    while Execution.objects.filter(flow=flow, status__in=Execution.FINAL).count() < total:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not every event was processed within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def main() -> None:
+    setup_django()
+    from accounts.choices import Scope
+    from accounts.models import ApiToken
+    from flows.models import Execution
+
+    os.environ["ERPFLOW_RATE_LIMIT_ORGANIZATION"] = os.environ["ERPFLOW_RATE_LIMIT_TOKEN"] = "10000000"
+    url, _ = target_url()
+    reset_table(url)
+    fixture = create_fixture("events", {}, prepare(url))
+    fixture.flow.use_case_slug, fixture.flow.use_case_enabled = "customers", True
+    fixture.flow.save()
+    _, token = ApiToken.issue(
+        organization=fixture.organization, user=fixture.user, name="erp", scopes=[Scope.EVENTS_WRITE]
+    )
+    total = BATCHES * BATCH_SIZE
+    run = uuid.uuid4().hex[:8]
+    try:
+        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, _):
+            print(
+                f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
+                "(threads), PostgreSQL + Redis, one SQL upsert step per event"
+            )
+            post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
+            wait_processed(fixture.flow, 2 * BATCH_SIZE)
+            warm = set(Execution.objects.filter(flow=fixture.flow).values_list("pk", flat=True))
+            bodies = batches(run)
+            seconds, counts, errors = post_all(port, token, bodies)
+            print(
+                f"  accepted at the API: {counts.get('accepted', 0) / seconds:8.1f} events/s "
+                f"({counts.get('accepted', 0)} of {total} accepted in {seconds:.2f} s, {len(errors)} errors)"
+            )
+            for error in errors[:3]:
+                print(f"    error: {error}")
+            wait_processed(fixture.flow, total + len(warm))
+            rows = list(
+                Execution.objects.filter(flow=fixture.flow)
+                .exclude(pk__in=warm)
+                .values_list("status", "created", "finished")
+            )
+            first, last = min(r[1] for r in rows), max(r[2] for r in rows)
+            latencies = [(finished - created).total_seconds() * 1000 for _, created, finished in rows]
+            succeeded = sum(status == "succeeded" for status, _, _ in rows)
+            failed = Execution.objects.filter(flow=fixture.flow).exclude(status="succeeded").first()
+            if failed is not None:
+                print(f"    first failure: {failed.error[:300]}")
+            print(
+                f"  processed end to end: {len(rows) / (last - first).total_seconds():8.1f} events/s   "
+                f"accept->processed p50 {percentile(latencies, 0.5):8.1f} ms   "
+                f"p99 {percentile(latencies, 0.99):8.1f} ms "
+                f"({succeeded}/{len(rows)} succeeded)"
+            )
+            seconds, counts, errors = post_all(port, token, bodies)
+            print(
+                f"  duplicates skipped:   {counts.get('duplicate', 0) / seconds:8.1f} events/s "
+                f"({counts.get('duplicate', 0)} of {total} answered duplicate, {len(errors)} errors)"
+            )
+            with psycopg.connect(url) as target:
+                written = target.execute(f"SELECT count(*) FROM {TABLE} WHERE batch LIKE %s", [f"{run}-%"]).fetchone()[
+                    0
+                ]
+            verdict = "all written" if written == total else "MISSING ROWS"
+            print(f"  target table: {written}/{total} customers written by this run ({verdict})")
+    finally:
+        fixture.remove()
+    print("  targets on this machine: >= 2,000 events/s accepted, >= 500 events/s processed end to end")
+
+
+if __name__ == "__main__":
+    main()

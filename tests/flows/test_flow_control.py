@@ -3,6 +3,8 @@ call-flow steps, each run by ``engine.run`` as a worker runs it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -402,3 +404,19 @@ def test_calls_are_refused_past_the_depth_limit_and_around_a_cycle(publish, star
     cycle = engine.run(start(Deployment.objects.get(flow=first.flow).version).pk)
     assert cycle.status == Status.FAILED
     assert "already running further up" in cycle.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_stops_a_loop_between_items_and_an_inline_delay_at_once(publish, start, settings):
+    settings.ERPFLOW_INLINE_WAIT_SECONDS = 5
+    loop = {"id": "loop", "kind": "foreach", "name": "loop", "items": "trigger.payload.n"}
+    pause = {"id": "pause", "kind": "delay", "name": "pause", "delay_ms": 4000, "group": "loop"}
+    execution = start(publish(graph([loop, pause])), {"n": list(range(20))})
+    asked = threading.Timer(1.0, lambda: engine.request_cancel(Execution.objects.get(pk=execution.pk)))
+    asked.start()
+    begun = time.monotonic()
+    ended = engine.run(execution.pk)
+    asked.join()
+    assert ended.status == Status.CANCELLED
+    assert time.monotonic() - begun < 3, "the delay woke when the cancel came"
+    assert StepRun.objects.filter(execution=execution, step_id="pause").count() == 1, "no later item started"

@@ -201,17 +201,15 @@ class OracleType(ServerDatabaseType):
     def execute_many(self, client, instruction, rows, deadline: Deadline, options: dict, batch_size: int):
         oracledb = _driver()
         cursor = client.cursor()
-        failed_row = None
         limit_ms = 0
 
         def run(batch: list, start: int) -> int:
-            nonlocal failed_row, limit_ms
+            nonlocal limit_ms
             limit_ms = client.call_timeout = time_left_ms(deadline)
             cursor.executemany(instruction, batch, batcherrors=True)
             errors = cursor.getbatcherrors()
             if errors:
-                failed_row = start + errors[0].offset
-                raise oracledb.Error(errors[0])
+                raise RowFailed(start + errors[0].offset, errors[0])
             return cursor.rowcount
 
         client.autocommit = False
@@ -219,16 +217,31 @@ class OracleType(ServerDatabaseType):
             output = in_batches(rows, batch_size, deadline, run)
             client.commit()
             return output
-        except (oracledb.Error, StepTimeout) as exc:
+        except (oracledb.Error, RowFailed, StepTimeout) as exc:
             client.call_timeout = 0  # the rollback must run even when the time is up
             with contextlib.suppress(oracledb.Error):  # a lost connection has nothing left to roll back
                 client.rollback()
             if isinstance(exc, StepTimeout):
                 raise rolled_back(exc) from None
-            raise rolled_back(error_of(exc, limit_ms), failed_row) from None
+            if isinstance(exc, RowFailed):
+                raise rolled_back(exc.as_error(), exc.row) from None
+            raise rolled_back(error_of(exc, limit_ms)) from None
         finally:
             client.autocommit = True
             cursor.close()
+
+
+class RowFailed(Exception):
+    """A row of a batch failed: Oracle's batch error (``full_code``, ``message``, ``offset``) and its row."""
+
+    def __init__(self, row: int, error):
+        super().__init__(row)
+        self.row, self.error = row, error
+
+    def as_error(self) -> ConnectorError:
+        code, message = self.error.full_code, " ".join(str(self.error.message).split())
+        text = message if message.startswith(code) else f"{code}: {message}"
+        return database_error(text, code, ERRORS, LOST)
 
 
 def error_of(exc: Exception, limit_ms: float) -> ConnectorError:

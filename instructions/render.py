@@ -112,7 +112,10 @@ def render_rows(
     source, problem = _rows_source(rows_expression)
     if problem:
         raise ExpressionError(f"for_each_row {problem}")
-    items = evaluate(source, context)
+    try:
+        items = evaluate(source, context)
+    except ExpressionError as exc:
+        raise ExpressionError(f"for_each_row {exc}") from None
     if not isinstance(items, list | tuple):
         raise ExpressionError(
             f"for_each_row {{{{{source.strip()}}}}} gave {type(items).__name__}, not a list to run the statement for"

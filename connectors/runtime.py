@@ -10,19 +10,26 @@
 4. run the statement with the driver's own time limit set to what is left of the deadline, so a
    timed-out statement is stopped on the server, not abandoned.
 
+``call_many`` is the same for a SQL step with ``for_each_row``: one statement, one set of bound
+values per row (``instructions.render.render_rows``), all in one transaction on one connection.
+
 Every error leaves as ``ConnectorError`` (``StepTimeout`` when the deadline passed) with the
-settings' secrets masked. ``test`` and ``test_connector`` never raise: a failed test is an answer.
+settings' secrets masked and its ``failure`` (what a retry policy reads) kept; an unexpected
+exception becomes a ConnectorError without one (read as "other"). ``test`` and ``test_connector`` never
+raise: a failed test is an answer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 
 from connectors import catalog, concurrency, pools, values
-from connectors.catalog.base import ConnectorError, Deadline, Stage, TestResult
+from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Stage, TestResult
+from connectors.catalog.database import BATCH_ROWS
 from connectors.models import ConnectorSettings
 from core.masking import Masker
 
@@ -31,11 +38,48 @@ logger = logging.getLogger("erpflow.connectors")
 
 def call(connector, environment, text: str, params: dict, deadline: Deadline, options: dict | None = None) -> Any:
     """``options``: the step's options for this type (see ``ConnectorType.step_option_values``)."""
+    return _on_connection(
+        connector,
+        environment,
+        deadline,
+        options,
+        lambda kind, client, checked: kind.execute(client, text, params, deadline, checked),
+    )
+
+
+def call_many(
+    connector,
+    environment,
+    text: str,
+    rows: list[dict],
+    deadline: Deadline,
+    options: dict | None = None,
+    *,
+    batch_size: int = BATCH_ROWS,
+) -> dict:
+    """Run ``text`` once per dict of bound values in ``rows``, in one transaction, ``batch_size`` rows per
+    round trip: ``{"rows_affected": N, "batches": k}``. An error rolls every row back (and names the
+    row where the driver tells); the deadline covers the whole list. No rows: nothing is sent."""
+    if not rows:
+        return {"rows_affected": 0, "batches": 0}
+    return _on_connection(
+        connector,
+        environment,
+        deadline,
+        options,
+        lambda kind, client, checked: kind.execute_many(client, text, rows, deadline, checked, batch_size),
+    )
+
+
+def _on_connection(
+    connector, environment, deadline: Deadline, options: dict | None, work: Callable[[ConnectorType, Any, dict], Any]
+) -> Any:
+    """``work(type, connection, options)`` on a connection of the live pool, under the concurrency limit."""
     live = pools.get(connector, environment)
     options, _ = live.connector_type.step_option_values(options)
     try:
         with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
-            return live.connector_type.execute(client, text, params, deadline, options)
+            return work(live.connector_type, client, options)
     except ConnectorError as exc:
         exc.args = (live.masker.text(str(exc)),)
         raise exc from None

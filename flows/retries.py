@@ -15,8 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.catalog.base import DEFAULT_RETRY_ON, retry_on_problems, retryable
-from expressions.budgets import OutOfTime
+from connectors.catalog.base import failure_of, retry_on, retryable
 
 MAX_ATTEMPTS = 10
 MAX_WAIT_MS = 24 * 3600 * 1000
@@ -42,7 +41,8 @@ def policy_of(step: dict) -> Policy | None:
     values = {**DEFAULTS, **{k: v for k, v in retry.items() if k in DEFAULTS}}
     if values["max_attempts"] <= 1:
         return None
-    return Policy(**values, on={**DEFAULT_RETRY_ON, **(retry.get("on") or {})})
+    on, _ = retry_on(retry.get("on"))
+    return Policy(**values, on=on)
 
 
 def problems(retry: Any) -> list[tuple[str, str]]:
@@ -67,9 +67,8 @@ def problems(retry: Any) -> list[tuple[str, str]]:
         if isinstance(value, bool) or not isinstance(value, types) or not low <= value <= high:
             whole = "a whole number" if types is int else "a number"
             found.append(("retry", f"retry {name} must be {whole} from {low} to {high}."))
-    on = retry.get("on")
-    if on is not None:
-        found.extend(("retry", f"retry on: {message}") for message in retry_on_problems(on))
+    _, errors = retry_on(retry.get("on"))
+    found.extend(("retry", f"retry on {name}: {message}.") for name, message in errors.items())
     return found
 
 
@@ -77,17 +76,14 @@ def wait_before_next(policy: Policy | None, attempt: int, error: BaseException) 
     """Seconds to wait before attempt ``attempt + 1``, or None when the step should not be tried again."""
     if policy is None or attempt >= policy.max_attempts:
         return None
-    failure = getattr(error, "failure", None)
-    if isinstance(error, OutOfTime) and failure is None:
-        if not policy.on.get("timeout"):
-            return None
-    elif failure is None or not retryable(failure, policy.on):
+    failure = failure_of(error)
+    if not retryable(failure, policy.on):
         return None
     wait_ms = min(policy.max_ms, policy.initial_ms * policy.multiplier ** (attempt - 1))
     if policy.jitter:
         wait_ms *= 1 + random.uniform(-policy.jitter, policy.jitter)  # noqa: S311 - spreading, not secrecy
     seconds = max(0.0, wait_ms / 1000)
-    retry_after = getattr(failure, "retry_after_s", None)
+    retry_after = failure.retry_after_s
     if retry_after:
         seconds = max(seconds, min(float(retry_after), MAX_RETRY_AFTER_S))
     return seconds

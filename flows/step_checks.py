@@ -231,6 +231,9 @@ def _references(step: dict) -> list[tuple[str, str, list[tuple[str, int | None]]
             found.append(("instruction", text, [(name, None) for name in mapping_step_references(text)]))
         else:
             found.append(("instruction", text, list(step_references(text))))
+    rows = (step.get("options") or {}).get("for_each_row") if isinstance(step.get("options"), dict) else None
+    if step["kind"] == StepKind.CONNECTOR and isinstance(rows, str):
+        found.append(("options", rows, list(step_references(rows))))
     if step["kind"] == StepKind.SYNC:
         found.append(("sync", "", [(name, None) for name in sync_spec.references(step.get("sync"))]))
     for field in EXPRESSION_FIELDS:

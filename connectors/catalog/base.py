@@ -8,51 +8,58 @@ lists a type even where its driver is missing, and using it says which extra to 
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from expressions.budgets import OutOfTime
 
+# -- what kind of failure a call had, for retry policies -----------------------------------------
 
-DEFAULT_RETRY_ON = {
-    "timeout": True,
-    "connection": True,
-    "http_status": [429, 502, 503, 504],
-    "sap_messages": [],
-    "db_errors": ["serialization_failure", "deadlock"],
-}
+CATEGORIES = ("timeout", "connection", "http_status", "sap_message", "database", "other")
+# Database errors in one vocabulary, whatever the driver: each type maps its own codes onto these
+# (SQLSTATE 40001, MariaDB 1213, ORA-00060, SQLITE_BUSY, ...) and keeps the raw code beside.
+DB_ERRORS = (
+    "serialization_failure",
+    "deadlock",
+    "lock_timeout",
+    "unique_violation",
+    "foreign_key_violation",
+    "not_null_violation",
+    "check_violation",
+    "undefined_table",
+    "syntax_error",
+    "other",
+)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """What kind of failure a call had, for retry policies (provisional: helper B completes it)."""
+    """What kind of failure a call had, so a retry policy can tell a busy server from a bad request.
+
+    ``category`` is one of ``CATEGORIES``; the other fields say more where the category has more:
+    the HTTP status and the wait the server asked for (``Retry-After``, in seconds), the SAP
+    message that failed the call as ``CLASS/NUMBER`` (``V1/302``), the database error in
+    ``DB_ERRORS``' words with the driver's own code (SQLSTATE, vendor number, ``ORA-``, SQLite name).
+    """
 
     category: str
     http_status: int | None = None
     retry_after_s: float | None = None
     sap_message: str | None = None
     db_error: str | None = None
+    db_code: str | None = None
+
+    def as_dict(self) -> dict:
+        """The fields that say something, for a step's record."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
 
 
-def retryable(failure: Failure, on: dict) -> bool:
-    if failure.category in ("timeout", "connection"):
-        return bool(on.get(failure.category))
-    if failure.category == "http_status":
-        return failure.http_status in (on.get("http_status") or [])
-    if failure.category == "database":
-        return failure.db_error in (on.get("db_errors") or [])
-    if failure.category == "sap_message":
-        return failure.sap_message in (on.get("sap_messages") or [])
-    return False
-
-
-def retry_on_problems(on) -> list[str]:
-    if not isinstance(on, dict):
-        return ["it must be an object."]
-    unknown = sorted(set(on) - set(DEFAULT_RETRY_ON))
-    return [f"unknown categories: {', '.join(unknown)}."] if unknown else []
+TIMED_OUT = Failure("timeout")
+CONNECTION = Failure("connection")
+OTHER = Failure("other")
 
 
 class ConnectorError(Exception):
@@ -60,14 +67,127 @@ class ConnectorError(Exception):
 
     ``partial_output``: what the call had produced before it failed (SAP's messages and exports of
     a BAPI that answered E), or None; a flow step with Ignore Errors passes it on to later steps.
+    ``failure``: what kind of failure it was (see ``Failure``), set where it is raised; None when
+    nothing more is known than the message, which a retry policy reads as "other".
     """
 
     partial_output: dict | None = None
     failure: Failure | None = None
 
+    def __init__(self, *args: Any, failure: Failure | None = None):
+        super().__init__(*args)
+        if failure is not None:
+            self.failure = failure
+
 
 class StepTimeout(ConnectorError, OutOfTime):
     """The deadline passed: waiting for a pooled connection or the call itself took too long."""
+
+    failure = TIMED_OUT
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """The failure a step's exception stands for: a connector error's own, a timeout for any step
+    that ran out of time (a mapping's too), "other" for the rest (a bad expression, say)."""
+    found = getattr(exc, "failure", None)
+    if isinstance(found, Failure):
+        return found
+    return TIMED_OUT if isinstance(exc, OutOfTime) else OTHER
+
+
+# -- what a retry policy retries on --------------------------------------------------------------
+
+RETRY_ON_DEFAULTS: dict[str, Any] = {
+    "timeout": True,
+    "connection": True,
+    "http_status": [429, 502, 503, 504],
+    "sap_messages": [],
+    "db_errors": ["serialization_failure", "deadlock"],
+}
+MAX_RETRY_ON_ENTRIES = 100
+SAP_MESSAGE = re.compile(r"^(?P<klass>[A-Z0-9_/]{1,20})/(?P<number>[0-9]{1,3}|\*)$")
+
+
+def retry_on(given: Any) -> tuple[dict, dict[str, str]]:
+    """A retry policy's ``on`` with the defaults filled in, and a message per entry that is wrong.
+
+    ``on`` is an object: ``timeout`` and ``connection`` (true or false), ``http_status`` (statuses
+    from 400 to 599), ``sap_messages`` (``CLASS/NUMBER`` or ``CLASS/*``, such as ``V1/302``) and
+    ``db_errors`` (names of ``DB_ERRORS``). SAP message classes come back in upper case and numbers
+    with three digits, as BAPIRET2 writes them.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        return dict(RETRY_ON_DEFAULTS), {"on": 'must be an object such as {"timeout": true, "http_status": [503]}'}
+    values, errors = {}, {}
+    for name in given:
+        if name not in RETRY_ON_DEFAULTS:
+            errors[str(name)] = "unknown entry (known: " + ", ".join(RETRY_ON_DEFAULTS) + ")"
+    for name, default in RETRY_ON_DEFAULTS.items():
+        value = given.get(name, default)
+        if name in ("timeout", "connection"):
+            if isinstance(value, bool):
+                values[name] = value
+            else:
+                errors[name] = "must be true or false"
+            continue
+        if not isinstance(value, list):
+            errors[name] = "must be a list"
+            continue
+        if len(value) > MAX_RETRY_ON_ENTRIES:
+            errors[name] = f"may hold at most {MAX_RETRY_ON_ENTRIES} entries; it holds {len(value)}"
+            continue
+        checked = []
+        for index, entry in enumerate(value):
+            normal, problem = _retry_entry(name, entry)
+            if problem:
+                errors[f"{name}[{index}]"] = problem
+            else:
+                checked.append(normal)
+        values[name] = checked
+    return values, errors
+
+
+def _retry_entry(name: str, entry: Any) -> tuple[Any, str | None]:
+    shown = repr(entry)[:40]
+    if name == "http_status":
+        if isinstance(entry, int) and not isinstance(entry, bool) and 400 <= entry <= 599:
+            return entry, None
+        return None, f"{shown} is not an HTTP error status (a whole number from 400 to 599)"
+    if name == "db_errors":
+        if entry in DB_ERRORS:
+            return entry, None
+        return None, f"{shown} is not a database error erpflow tells apart (known: {', '.join(DB_ERRORS)})"
+    found = SAP_MESSAGE.match(entry.strip().upper()) if isinstance(entry, str) else None
+    if found is None:
+        return None, f"{shown} is not an SAP message as CLASS/NUMBER or CLASS/*, such as V1/302 or V1/*"
+    number = found["number"]
+    return f"{found['klass']}/{number if number == '*' else number.zfill(3)}", None
+
+
+def retryable(failure: Failure | None, on: Any = None) -> bool:
+    """Whether a retry policy with this ``on`` (see ``retry_on``; None: the defaults) retries after
+    ``failure``. A failure of category "other", or none, is never retried. ValueError for a bad ``on``."""
+    values, errors = retry_on(on)
+    if errors:
+        raise ValueError("; ".join(f"{name}: {message}" for name, message in errors.items()))
+    if failure is None:
+        return False
+    category = failure.category
+    if category in ("timeout", "connection"):
+        return values[category]
+    if category == "http_status":
+        return failure.http_status in values["http_status"]
+    if category == "database":
+        return failure.db_error in values["db_errors"]
+    if category == "sap_message" and failure.sap_message:
+        klass, _, number = failure.sap_message.rpartition("/")
+        return any(pattern in (f"{klass}/{number}", f"{klass}/*") for pattern in values["sap_messages"])
+    return False
+
+
+# -- what a step calls with ---------------------------------------------------------------------
 
 
 class DriverMissing(ConnectorError):
@@ -247,6 +367,14 @@ class ConnectorType:
         deadline, cancelling it on the server when the deadline passes; returns JSON-able output.
         ``options`` holds every ``step_options`` value, defaults filled in (see ``step_option_values``)."""
         raise NotImplementedError
+
+    def execute_many(
+        self, client, instruction: str, rows: list[dict], deadline: Deadline, options: dict, batch_size: int
+    ) -> dict:
+        """Run one instruction once per set of bound parameters, all in one transaction, ``batch_size``
+        sets per round trip, before the deadline; ``{"rows_affected": N, "batches": k}``. An error rolls
+        every row back. Only the SQL types can (``connectors.catalog.database.BulkRows``)."""
+        raise ConnectorError(f"a {self.label} step cannot run once per row: for_each_row is for SQL databases")
 
     @classmethod
     def step_option_values(cls, given: Any) -> tuple[dict, dict[str, str]]:

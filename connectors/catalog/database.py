@@ -1,9 +1,15 @@
-"""What the SQL database types share: their settings fields, the pool rules, the staged test, rows.
+"""What the SQL database types share: their settings fields, the pool rules, the staged test, rows,
+errors as failures a retry policy reads, and statements run once per row.
 
 A server database type (PostgreSQL, MySQL/MariaDB, Oracle) subclasses ``ServerDatabaseType`` and
 supplies its driver's parts: ``connect`` (one connection, for the test), ``prepare`` (apply the
 owner and the role to a new connection), ``classify`` (turn a driver error raised while connecting
-into the stage and the advice a person needs), ``open`` and ``execute``.
+into the stage and the advice a person needs), ``open``, ``execute`` and ``execute_many``.
+
+Every SQL type (SQLite too, through ``BulkRows``) has the step option ``for_each_row``: the
+statement runs once per element of a list, all in one transaction, handed to the driver
+``BATCH_ROWS`` rows at a time (psycopg's pipelined ``executemany``, PyMySQL's multi-row
+``INSERT ... VALUES``, SQLite's and oracledb's ``executemany``), so a batch costs one round trip.
 """
 
 from __future__ import annotations
@@ -16,12 +22,33 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from connectors.catalog.base import ConnectorError, ConnectorType, Deadline, Field, Stage, StepTimeout, TestResult
+from connectors.catalog.base import (
+    CONNECTION,
+    ConnectorError,
+    ConnectorType,
+    Deadline,
+    Failure,
+    Field,
+    Stage,
+    StepTimeout,
+    TestResult,
+)
 from connectors.egress import EgressRefused, HostNotFound, Policy, open_first
+from instructions.render import rows_expression_problem
 
 POOL_GROUP = "pool"
+BATCH_ROWS = 500  # rows per round trip of a bulk step: large enough to amortise it, small enough for any driver
+FOR_EACH_ROW = Field(
+    "for_each_row",
+    "For each row",
+    "A {{ }} expression giving a list, such as {{ steps.orders.rows }}: the statement runs once per element, "
+    "which it reads as row (and its position as row_index), every value bound as a parameter, all in one "
+    "transaction. Empty: the statement runs once.",
+    default="",
+    max=2000,
+)
 
 
 def server_fields(
@@ -177,6 +204,59 @@ def fetched(cursor) -> dict:
     return result(names, list(cursor.fetchall()) if names is not None else [], cursor.rowcount)
 
 
+def database_error(
+    message: str, code: str | int | None, known: dict, connection: frozenset = frozenset()
+) -> ConnectorError:
+    """A driver's error as the step's error, with the failure a retry policy reads: "connection" for a
+    code in ``connection`` (the server went away), else "database" with ``known``'s name for the code
+    (see ``connectors.catalog.base.DB_ERRORS``; "other" for the rest) and the code itself."""
+    if code in connection:
+        return ConnectorError(message, failure=Failure("connection", db_code=str(code)))
+    name = known.get(code, "other")
+    return ConnectorError(
+        message, failure=Failure("database", db_error=name, db_code=None if code is None else str(code))
+    )
+
+
+def could_not_connect(message: str) -> ConnectorError:
+    """No connection could be opened: a retry may find the server back."""
+    return ConnectorError(message, failure=CONNECTION)
+
+
+def in_batches(rows: list, batch_size: int, deadline: Deadline, run: Callable[[list, int], int]) -> dict:
+    """Hand ``rows`` to ``run(batch, index of its first row)`` ``batch_size`` at a time while the deadline
+    lasts (``run`` answers the rows it affected); the output of a bulk step."""
+    affected = batches = 0
+    for start in range(0, len(rows), batch_size):
+        time_left_ms(deadline)
+        affected += max(run(rows[start : start + batch_size], start), 0)
+        batches += 1
+    return {"rows_affected": affected, "batches": batches}
+
+
+def rolled_back(exc: ConnectorError, row: int | None = None) -> ConnectorError:
+    """A bulk step's error, saying that nothing was written, and which row failed when the driver said."""
+    where = f"row {row} failed: " if row is not None else ""
+    exc.args = (f"{where}{exc}; every row was rolled back",)
+    return exc
+
+
+class BulkRows:
+    """The step option ``for_each_row`` of the SQL types and its check: a single ``{{ }}`` expression."""
+
+    step_options: ClassVar[tuple[Field, ...]] = (FOR_EACH_ROW,)
+
+    @classmethod
+    def step_option_values(cls, given):
+        values, errors = super().step_option_values(given)
+        text = values.get("for_each_row")
+        problem = rows_expression_problem(text) if isinstance(text, str) and text.strip() else None
+        if problem:
+            errors["for_each_row"] = problem
+            del values["for_each_row"]
+        return values, errors
+
+
 def quote_identifier(name: str, quote: str) -> str:
     """``name`` quoted as an identifier (owner, role): the quote character doubled inside."""
     if not name or "\x00" in name:
@@ -236,7 +316,7 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0].strip()
 
 
-class ServerDatabaseType(ConnectorType):
+class ServerDatabaseType(BulkRows, ConnectorType):
     """A SQL database reached over TCP; see the module docstring for what a subclass supplies."""
 
     category = "database"

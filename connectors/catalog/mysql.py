@@ -5,20 +5,31 @@ the role is set with ``SET ROLE``. A statement's time limit is enforced by the s
 the statement is sent as ``SET STATEMENT max_statement_time=<s> FOR <statement>`` (one round
 trip); on MySQL, which lacks that, a timer sends ``KILL QUERY`` for the connection from a second
 connection when the deadline passes. Either way the statement is gone from the processlist.
+
+A bulk step (``for_each_row``) runs in one transaction; PyMySQL's ``executemany`` rewrites an
+``INSERT ... VALUES (...)`` into one multi-row statement per batch (any other statement runs row by
+row). A prefix would keep it from recognising the INSERT, so the whole bulk step is bounded by the
+``KILL QUERY`` timer on MariaDB too. An error's number becomes the failure a retry policy reads
+(``ERRORS``; a lost connection is a connection failure).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
 from connectors.catalog import register
-from connectors.catalog.base import ConnectorError, Deadline, DriverMissing
+from connectors.catalog.base import CONNECTION, ConnectorError, Deadline, DriverMissing, StepTimeout
 from connectors.catalog.database import (
     ServerDatabaseType,
+    could_not_connect,
+    database_error,
     fetched,
     first_line,
+    in_batches,
     quote_identifier,
+    rolled_back,
     server_fields,
     time_left_ms,
     timed_out,
@@ -31,6 +42,18 @@ TIMED_OUT = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 ACCESS_DENIED = {1045, 1698}
 UNKNOWN_DATABASE = 1049
 LOST = {2006, 2013, 2055}
+ERRORS = {
+    1213: "deadlock",
+    1205: "lock_timeout",
+    1062: "unique_violation",
+    1451: "foreign_key_violation",
+    1452: "foreign_key_violation",
+    1048: "not_null_violation",
+    3819: "check_violation",
+    4025: "check_violation",  # MariaDB's CONSTRAINT ... failed
+    1146: "undefined_table",
+    1064: "syntax_error",
+}
 
 
 def _driver():
@@ -126,7 +149,7 @@ class MySQLType(ServerDatabaseType):
             try:
                 conn = self.connect(settings, timeout=timeout, name=name)
             except _driver().Error as exc:
-                raise ConnectorError(f"no connection could be opened: {self.classify(exc, settings)[1]}") from None
+                raise could_not_connect(f"no connection could be opened: {self.classify(exc, settings)[1]}") from None
             try:
                 self.prepare(conn, settings)
             except Exception:
@@ -157,18 +180,46 @@ class MySQLType(ServerDatabaseType):
                 cursor.execute(instruction, params)
                 output = fetched(cursor)
         except pymysql.Error as exc:
-            code = error_code(exc)
-            if code in TIMED_OUT or (watchdog is not None and watchdog.fired.is_set()):
-                raise timed_out(left * 1000, "the server stopped it") from None
-            if code in LOST or not client.open:
-                raise BrokenConnection(f"the connection to the server was lost: {error_text(exc)}") from None
-            raise ConnectorError(f"({code}) {error_text(exc)}" if code else error_text(exc)) from None
+            raise self.error_of(exc, client, watchdog, left) from None
         finally:
             if watchdog is not None:
                 watchdog.cancel()
         if watchdog is not None and watchdog.fired.is_set():  # an interrupted SLEEP() returns instead of failing
             raise timed_out(left * 1000, "the server stopped it")
         return output
+
+    @staticmethod
+    def error_of(exc: Exception, client, watchdog: Watchdog | None, left: float) -> ConnectorError:
+        """The step's error for a driver error: a timeout, a lost connection, or a database error."""
+        code = error_code(exc)
+        if code in TIMED_OUT or (watchdog is not None and watchdog.fired.is_set()):
+            return timed_out(left * 1000, "the server stopped it")
+        if code in LOST or not client.open:
+            return BrokenConnection(f"the connection to the server was lost: {error_text(exc)}", failure=CONNECTION)
+        return database_error(f"({code}) {error_text(exc)}" if code else error_text(exc), code, ERRORS)
+
+    def execute_many(self, client, instruction, rows, deadline: Deadline, options: dict, batch_size: int):
+        pymysql = _driver()
+        left = time_left_ms(deadline) / 1000
+        watchdog = Watchdog(client, left)
+
+        def run(batch: list, start: int) -> int:
+            with client.cursor() as cursor:
+                return cursor.executemany(instruction, batch) or 0
+
+        try:
+            client.begin()
+            output = in_batches(rows, batch_size, deadline, run)
+            client.commit()
+            return output
+        except (pymysql.Error, StepTimeout) as exc:
+            with contextlib.suppress(pymysql.Error):  # a lost connection has nothing left to roll back
+                client.rollback()
+            if isinstance(exc, StepTimeout):
+                raise rolled_back(exc) from None
+            raise rolled_back(self.error_of(exc, client, watchdog, left)) from None
+        finally:
+            watchdog.cancel()
 
 
 class Watchdog:

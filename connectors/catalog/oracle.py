@@ -10,12 +10,18 @@ with ``SET ROLE`` when a connection is created (the pool's ``session_callback``)
 time limit is ``Connection.call_timeout``: when it passes the driver breaks the call off on the
 server.
 
+A bulk step (``for_each_row``) turns autocommit off for its transaction and sends each batch with
+``executemany(..., batcherrors=True)``, so Oracle reports which row failed (its offset), and the
+whole transaction is rolled back. An error's code becomes the failure a retry policy reads
+(``ERRORS``; codes of a lost connection in ``LOST``).
+
 No Oracle server runs in erpflow's test environment: the tests check this mapping against a
 double of python-oracledb that follows its documented API (tests/connectors/test_oracle_double.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -28,13 +34,18 @@ from connectors.catalog.base import (
     Deadline,
     DriverMissing,
     PoolExhausted,
+    StepTimeout,
     pool_stats,
 )
 from connectors.catalog.database import (
     ServerDatabaseType,
+    could_not_connect,
+    database_error,
     fetched,
     first_line,
+    in_batches,
     quote_identifier,
+    rolled_back,
     server_fields,
     time_left_ms,
     timed_out,
@@ -43,6 +54,20 @@ from connectors.catalog.database import (
 PLAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]*$")
 TIMEOUT_CODES = ("DPY-4024", "ORA-03156", "DPY-4011")
 SSL_MODES = (("disable", "Off (TCP)"), ("require", "On (TCPS)"))
+ERRORS = {
+    "ORA-08177": "serialization_failure",
+    "ORA-00060": "deadlock",
+    "ORA-00054": "lock_timeout",  # resource busy (NOWAIT or WAIT n ran out)
+    "ORA-30006": "lock_timeout",
+    "ORA-00001": "unique_violation",
+    "ORA-02291": "foreign_key_violation",
+    "ORA-02292": "foreign_key_violation",
+    "ORA-01400": "not_null_violation",
+    "ORA-02290": "check_violation",
+    "ORA-00942": "undefined_table",
+    "ORA-00900": "syntax_error",
+}
+LOST = frozenset({"ORA-03113", "ORA-03114", "ORA-03135", "ORA-12170", "ORA-12541", "DPY-1001", "DPY-6005"})
 
 
 def _driver():
@@ -169,11 +194,62 @@ class OracleType(ServerDatabaseType):
             cursor.execute(instruction, params)
             return fetched(cursor)
         except oracledb.Error as exc:
-            if error_code(exc) in TIMEOUT_CODES:
-                raise timed_out(left, "the driver broke the call off on the server") from None
-            raise ConnectorError(first_line(exc)) from None
+            raise error_of(exc, left) from None
         finally:
             cursor.close()
+
+    def execute_many(self, client, instruction, rows, deadline: Deadline, options: dict, batch_size: int):
+        oracledb = _driver()
+        cursor = client.cursor()
+        limit_ms = 0
+
+        def run(batch: list, start: int) -> int:
+            nonlocal limit_ms
+            limit_ms = client.call_timeout = time_left_ms(deadline)
+            cursor.executemany(instruction, batch, batcherrors=True)
+            errors = cursor.getbatcherrors()
+            if errors:
+                raise RowFailed(start + errors[0].offset, errors[0])
+            return cursor.rowcount
+
+        client.autocommit = False
+        try:
+            output = in_batches(rows, batch_size, deadline, run)
+            client.commit()
+            return output
+        except (oracledb.Error, RowFailed, StepTimeout) as exc:
+            client.call_timeout = 0  # the rollback must run even when the time is up
+            with contextlib.suppress(oracledb.Error):  # a lost connection has nothing left to roll back
+                client.rollback()
+            if isinstance(exc, StepTimeout):
+                raise rolled_back(exc) from None
+            if isinstance(exc, RowFailed):
+                raise rolled_back(exc.as_error(), exc.row) from None
+            raise rolled_back(error_of(exc, limit_ms)) from None
+        finally:
+            client.autocommit = True
+            cursor.close()
+
+
+class RowFailed(Exception):
+    """A row of a batch failed: Oracle's batch error (``full_code``, ``message``, ``offset``) and its row."""
+
+    def __init__(self, row: int, error):
+        super().__init__(row)
+        self.row, self.error = row, error
+
+    def as_error(self) -> ConnectorError:
+        code, message = self.error.full_code, " ".join(str(self.error.message).split())
+        text = message if message.startswith(code) else f"{code}: {message}"
+        return database_error(text, code, ERRORS, LOST)
+
+
+def error_of(exc: Exception, limit_ms: float) -> ConnectorError:
+    """The step's error for a driver error: a timeout, or a database error with its failure."""
+    code = error_code(exc)
+    if code in TIMEOUT_CODES:
+        return timed_out(limit_ms, "the driver broke the call off on the server")
+    return database_error(first_line(exc), code or None, ERRORS, LOST)
 
 
 class OraclePool:
@@ -221,7 +297,7 @@ class OraclePool:
             except _driver().Error as exc:
                 self.errors += 1
                 advice = self.connector_type.classify(exc, self.settings)[1]
-                raise ConnectorError(f"no connection could be opened: {advice}") from None
+                raise could_not_connect(f"no connection could be opened: {advice}") from None
             try:
                 yield conn
             except ConnectorError:

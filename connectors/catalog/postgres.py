@@ -5,11 +5,17 @@ durable when the step is recorded). The owner becomes the ``search_path`` and th
 ``SET ROLE`` when a connection opens. A statement's time limit is the server's
 ``statement_timeout``, set from what is left of the step's deadline (rounded down to 50 ms, so
 steps with the same timeout reuse the value already set and skip the extra round trip): the server
-itself cancels the statement when it runs out.
+itself cancels the statement when it runs out. A bulk step (``for_each_row``) runs several statements
+in one transaction, each with the server's limit, so a timer also cancels whatever runs when the
+deadline passes: the limit covers the whole step.
+
+An error's SQLSTATE becomes the failure a retry policy reads (``ERRORS``; class 08 and the
+shutdown codes mean the connection was lost).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -20,11 +26,14 @@ import psycopg_pool
 from psycopg import sql
 
 from connectors.catalog import register
-from connectors.catalog.base import ConnectorError, Deadline, PoolExhausted, StepTimeout, pool_stats
+from connectors.catalog.base import CONNECTION, ConnectorError, Deadline, PoolExhausted, StepTimeout, pool_stats
 from connectors.catalog.database import (
     ServerDatabaseType,
+    database_error,
     fetched,
     first_line,
+    in_batches,
+    rolled_back,
     server_fields,
     time_left_ms,
     timed_out,
@@ -39,6 +48,27 @@ SSL_MODES = (
     ("verify-full", "Required, certificate and host name checked"),
 )
 TIMEOUT_STEP_MS = 50
+ERRORS = {
+    "40001": "serialization_failure",
+    "40P01": "deadlock",
+    "55P03": "lock_timeout",
+    "23505": "unique_violation",
+    "23503": "foreign_key_violation",
+    "23502": "not_null_violation",
+    "23514": "check_violation",
+    "42P01": "undefined_table",
+    "42601": "syntax_error",
+}
+LOST = frozenset({"57P01", "57P02", "57P03"})  # the server is shutting down or not accepting connections yet
+
+
+def error_of(exc: psycopg.Error) -> ConnectorError:
+    """The step's error for a driver error, with its failure (see the module docstring)."""
+    code = exc.sqlstate
+    if code is None and isinstance(exc, psycopg.OperationalError) or (code or "").startswith("08"):
+        code = code or "connection lost"
+        return database_error(str(exc).strip(), code, ERRORS, frozenset({code}))
+    return database_error(str(exc).strip(), code, ERRORS, LOST)
 
 
 @register
@@ -121,25 +151,81 @@ class PostgresType(ServerDatabaseType):
     def open(self, settings: dict, *, name: str = "erpflow") -> PostgresPool:
         return PostgresPool(self, settings, name)
 
-    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
+    def statement_budget(self, client, cursor, deadline: Deadline) -> int:
+        """Set the server's statement_timeout to what is left of the deadline (see the module docstring)."""
         left = time_left_ms(deadline)
         budget = left if left < 2 * TIMEOUT_STEP_MS else left - left % TIMEOUT_STEP_MS
+        if getattr(client, "erpflow_statement_timeout", None) != budget:
+            client.erpflow_statement_timeout = None
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(budget)])
+            client.erpflow_statement_timeout = budget
+        return budget
+
+    def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
         cursor = client.cursor()
+        budget = 0
         try:
-            if getattr(client, "erpflow_statement_timeout", None) != budget:
-                client.erpflow_statement_timeout = None
-                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(budget)])
-                client.erpflow_statement_timeout = budget
+            budget = self.statement_budget(client, cursor, deadline)
             cursor.execute(instruction, params)
             return fetched(cursor)
         except psycopg.errors.QueryCanceled as exc:
             if "statement timeout" in str(exc):
                 raise timed_out(budget, "the server cancelled it") from None
-            raise ConnectorError(str(exc).strip()) from None
+            raise error_of(exc) from None
         except psycopg.Error as exc:
-            raise ConnectorError(str(exc).strip()) from None
+            raise error_of(exc) from None
         finally:
             cursor.close()
+
+    def execute_many(self, client, instruction, rows, deadline: Deadline, options: dict, batch_size: int):
+        """psycopg's ``executemany`` sends each batch in pipeline mode: one round trip for its rows.
+        The statement_timeout is set outside the transaction, so a rollback keeps it."""
+        cursor = client.cursor()
+        budget = self.statement_budget(client, cursor, deadline)
+        canceller = Canceller(client, deadline.remaining())
+
+        def run(batch: list, start: int) -> int:
+            cursor.executemany(instruction, batch)
+            return cursor.rowcount
+
+        try:
+            with client.transaction():
+                return in_batches(rows, batch_size, deadline, run)
+        except psycopg.errors.QueryCanceled as exc:
+            if "statement timeout" in str(exc) or deadline.expired:
+                raise rolled_back(timed_out(budget, "the server cancelled it")) from None
+            raise rolled_back(error_of(exc)) from None
+        except psycopg.Error as exc:
+            raise rolled_back(error_of(exc)) from None
+        except StepTimeout as exc:
+            raise rolled_back(exc) from None
+        finally:
+            canceller.stop()
+            cursor.close()
+
+
+class Canceller:
+    """Cancels whatever the connection runs on the server once ``seconds`` have passed, unless stopped
+    first; ``stop`` waits for a cancel under way, so it never reaches the connection's next borrower."""
+
+    def __init__(self, client, seconds: float):
+        self.client = client
+        self.lock = threading.Lock()
+        self.stopped = False
+        self.timer = threading.Timer(seconds, self.cancel)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def cancel(self) -> None:
+        with self.lock:
+            if not self.stopped:
+                with contextlib.suppress(psycopg.Error):  # the statement then runs into statement_timeout
+                    self.client.cancel_safe(timeout=5)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+        self.timer.cancel()
 
 
 class PostgresPool:
@@ -212,7 +298,9 @@ class PostgresPool:
             if stats["in_use"] >= stats["max_size"]:
                 raise PoolExhausted(stats["in_use"], stats["max_size"], waited) from None
             reason = self.last_error or "the server did not answer"
-            raise StepTimeout(f"no database connection could be opened within {waited:.0f} ms: {reason}") from None
+            raise StepTimeout(
+                f"no database connection could be opened within {waited:.0f} ms: {reason}", failure=CONNECTION
+            ) from None
         with self.lent_lock:
             self.lent += 1
         try:

@@ -14,7 +14,11 @@ Other pragmas are allowed: they only touch this connection or its own file.
 
 Connections come from a ``SimplePool`` with the same three settings as the server databases. A
 statement's time limit is enforced inside SQLite by a progress handler that interrupts it once the
-deadline has passed.
+deadline has passed, and a locked file is waited for (``busy_timeout``) until then. A bulk step
+(``for_each_row``) runs its rows with ``executemany`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: the
+write lock is taken at once, so two writers wait for each other instead of failing on the upgrade.
+An error's extended result code becomes the failure a retry policy reads (``ERRORS``; a locked
+database is "lock_timeout").
 """
 
 from __future__ import annotations
@@ -28,14 +32,26 @@ from urllib.parse import quote
 from django.conf import settings as django_settings
 
 from connectors.catalog import register
-from connectors.catalog.base import ORGANIZATION, ConnectorError, ConnectorType, Deadline, Field, TestResult
+from connectors.catalog.base import (
+    ORGANIZATION,
+    ConnectorError,
+    ConnectorType,
+    Deadline,
+    Field,
+    StepTimeout,
+    TestResult,
+)
 from connectors.catalog.database import (
+    BulkRows,
     StageFailed,
     Stages,
     check_pool,
+    database_error,
     fetched,
     first_line,
+    in_batches,
     pool_fields,
+    rolled_back,
     time_left_ms,
     timed_out,
 )
@@ -50,6 +66,14 @@ REFUSED_PRAGMAS = {
     "data_store_directory": "it puts database files in any folder",
     "soft_heap_limit": "it changes the memory limit of the whole process, other organizations' connections too",
     "hard_heap_limit": "it changes the memory limit of the whole process, other organizations' connections too",
+}
+LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")  # with their extended forms (SQLITE_BUSY_SNAPSHOT, ...)
+ERRORS = {
+    "SQLITE_CONSTRAINT_UNIQUE": "unique_violation",
+    "SQLITE_CONSTRAINT_PRIMARYKEY": "unique_violation",
+    "SQLITE_CONSTRAINT_FOREIGNKEY": "foreign_key_violation",
+    "SQLITE_CONSTRAINT_NOTNULL": "not_null_violation",
+    "SQLITE_CONSTRAINT_CHECK": "check_violation",
 }
 VACUUM = re.compile(r"\A(?:\s|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*VACUUM\b", re.IGNORECASE | re.DOTALL)
 
@@ -137,7 +161,7 @@ class GuardedConnection(sqlite3.Connection):
 
 
 @register
-class SQLiteType(ConnectorType):
+class SQLiteType(BulkRows, ConnectorType):
     key = "sqlite"
     label = "SQLite file"
     category = "database"
@@ -230,21 +254,59 @@ class SQLiteType(ConnectorType):
         )
 
     def execute(self, client, instruction, params: dict, deadline: Deadline, options: dict):
-        left = time_left_ms(deadline) / 1000
-        at = deadline.at
-        client.set_progress_handler(lambda: time.monotonic() >= at, PROGRESS_EVERY)
-        client.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
-        client.refused = None
+        left = self.limit(client, deadline)
         cursor = client.cursor()
         try:
             cursor.execute(instruction, params)
             return fetched(cursor)
         except sqlite3.Error as exc:
-            if client.refused:
-                raise ConnectorError(client.refusal(instruction)) from None
-            if isinstance(exc, sqlite3.OperationalError) and ("interrupted" in str(exc) or time.monotonic() >= at):
-                raise timed_out(left * 1000, "SQLite interrupted it") from None
-            raise ConnectorError(str(exc)) from None
+            raise self.error_of(exc, client, instruction, deadline, left) from None
         finally:
             cursor.close()
             client.set_progress_handler(None, 0)
+
+    def execute_many(self, client, instruction, rows, deadline: Deadline, options: dict, batch_size: int):
+        left = self.limit(client, deadline)
+        cursor = client.cursor()
+
+        def run(batch: list, start: int) -> int:
+            cursor.executemany(instruction, batch)
+            return cursor.rowcount
+
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            output = in_batches(rows, batch_size, deadline, run)
+            cursor.execute("COMMIT")
+            return output
+        except (sqlite3.Error, StepTimeout) as exc:
+            if client.in_transaction:
+                client.set_progress_handler(None, 0)  # the rollback must run even when the time is up
+                cursor.execute("ROLLBACK")
+            if isinstance(exc, StepTimeout):
+                raise rolled_back(exc) from None
+            raise rolled_back(self.error_of(exc, client, instruction, deadline, left)) from None
+        finally:
+            cursor.close()
+            client.set_progress_handler(None, 0)
+
+    @staticmethod
+    def limit(client, deadline: Deadline) -> float:
+        """Bound the connection's next statements by the deadline; the seconds left."""
+        left = time_left_ms(deadline) / 1000
+        at = deadline.at
+        client.set_progress_handler(lambda: time.monotonic() >= at, PROGRESS_EVERY)
+        client.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+        client.refused = None
+        return left
+
+    @staticmethod
+    def error_of(exc: sqlite3.Error, client, instruction: str, deadline: Deadline, left: float) -> ConnectorError:
+        """The step's error: a refusal, a timeout, or a database error with its failure. A file still
+        locked when the wait ran out says so (a lock timeout), rather than just that time ran out."""
+        if client.refused:
+            return ConnectorError(client.refusal(instruction))
+        code = getattr(exc, "sqlite_errorname", None)
+        locked = bool(code) and code.startswith(LOCKED)
+        if isinstance(exc, sqlite3.OperationalError) and not locked and ("interrupted" in str(exc) or deadline.expired):
+            return timed_out(left * 1000, "SQLite interrupted it")
+        return database_error(str(exc), code, {**ERRORS, code: "lock_timeout"} if locked else ERRORS)

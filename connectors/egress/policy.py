@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from connectors.catalog.base import ConnectorError
+from connectors.catalog.base import CONNECTION, ConnectorError
 from connectors.egress.addresses import (
     NEVER,
     OPT_IN,
@@ -59,7 +59,9 @@ class EgressRefused(ConnectorError):
 
 
 class HostNotFound(ConnectorError):
-    """The host name does not resolve."""
+    """The host name does not resolve; a retry policy reads it as a connection failure (DNS may come back)."""
+
+    failure = CONNECTION
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import httpx
 
 from connectors.catalog.base import ConnectorError
 from connectors.http.fields import header_lines, lines
+from connectors.http.response import status_failure
 
 EXCERPT = 300
 
@@ -97,7 +98,10 @@ class OAuth2ClientCredentials(httpx.Auth):
     def store(self, response: httpx.Response) -> str:
         response.read()
         if response.status_code != 200:
-            raise ConnectorError(f"the OAuth2 token endpoint answered {response.status_code}: {excerpt(response)}")
+            raise ConnectorError(
+                f"the OAuth2 token endpoint answered {response.status_code}: {excerpt(response)}",
+                failure=status_failure(response),
+            )
         try:
             answer = response.json()
             token = answer["access_token"]
@@ -153,7 +157,9 @@ class SessionLogin(httpx.Auth):
                     f" ({self.product} allows no further API session now: lower the concurrency level or wait "
                     "for older sessions to expire)"
                 )
-            raise ConnectorError(f"session login answered {response.status_code}: {answer}{advice}")
+            raise ConnectorError(
+                f"session login answered {response.status_code}: {answer}{advice}", failure=status_failure(response)
+            )
         cookies = httpx.Cookies()
         cookies.extract_cookies(response)
         if not cookies:

@@ -6,6 +6,8 @@ reading) is what is left of the deadline, capped by the connector's request time
 read in chunks and the deadline and size cap are checked after each, so a slow or endless answer
 is cut off and its connection closed, not abandoned. 429 and 503 (the server did not process the
 call) are retried when the step asks for it, after ``Retry-After`` if that fits in the deadline.
+A failure carries what a retry policy needs (``Failure``): an error status with its ``Retry-After``,
+or a connection that could not be opened or broke off.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from connectors.catalog.base import CONNECTION, ConnectorError, Deadline, Failure, StepTimeout
 from connectors.http.auth import excerpt, join
 from connectors.http.pool import Session
-from connectors.http.response import output
+from connectors.http.response import output, status_failure
 from core.masking import Masker, is_sensitive, real
 from expressions.mapping import MappingTimeout, evaluate_mapping
 
@@ -33,18 +35,19 @@ def execute(session: Session, params: dict, deadline: Deadline, options: dict) -
     attempts = 1 + int(options.get("retries") or 0)
     for attempt in range(1, attempts + 1):
         try:
-            status, result, pause = _once(session, params, deadline, where)
+            status, result, answered = _once(session, params, deadline, where)
         except ConnectorError as exc:  # a token request's or a login's answer may repeat what it was sent
             exc.args = (_without_credentials(session, params, str(exc)),)
             raise
         if status not in RETRYABLE or attempt == attempts:
             break
+        pause = answered.retry_after_s or 0.0
         if pause >= deadline.remaining():
             break
         time.sleep(pause if pause > 0 else FIRST_BACKOFF * 2 ** (attempt - 1))
     if status >= 400 and options.get("fail_on_error_status", True):
         shown = _without_credentials(session, params, result["excerpt"])
-        raise ConnectorError(f"{where} answered {status}: {shown}")
+        raise ConnectorError(f"{where} answered {status}: {shown}", failure=answered)
     result.pop("excerpt")
     result = _without_credentials(session, params, result)
     mapping = options.get("response_mapping") or ""
@@ -56,8 +59,8 @@ def execute(session: Session, params: dict, deadline: Deadline, options: dict) -
     return result
 
 
-def _once(session: Session, params: dict, deadline: Deadline, where: str) -> tuple[int, dict, float]:
-    """(status, output with a text excerpt of the body, seconds the server asked to wait before a retry)."""
+def _once(session: Session, params: dict, deadline: Deadline, where: str) -> tuple[int, dict, Failure]:
+    """(status, output with a text excerpt of the body, the answer as a failure: status and ``Retry-After``)."""
     settings = session.settings
     left = min(deadline.remaining(), settings.get("timeout_cap_ms", 30_000) / 1000)
     if left <= 0:
@@ -87,12 +90,14 @@ def _once(session: Session, params: dict, deadline: Deadline, where: str) -> tup
     except httpx.TooManyRedirects:
         raise ConnectorError(f"{where}: more than 5 redirects") from None
     except httpx.ConnectError as exc:
-        raise ConnectorError(f"{where}: could not connect to {request.url.host}: {exc}") from None
+        raise ConnectorError(f"{where}: could not connect to {request.url.host}: {exc}", failure=CONNECTION) from None
+    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:  # reset, or closed without an answer
+        raise ConnectorError(f"{where} failed: {type(exc).__name__}: {exc}", failure=CONNECTION) from None
     except httpx.HTTPError as exc:
         raise ConnectorError(f"{where} failed: {type(exc).__name__}: {exc}") from None
     result = output(response, content)
     result["excerpt"] = excerpt(httpx.Response(response.status_code, content=content[:2000]))
-    return response.status_code, result, _retry_after(response)
+    return response.status_code, result, status_failure(response)
 
 
 def _without_credentials(session: Session, params: dict, value: Any) -> Any:
@@ -139,8 +144,3 @@ def _content(params: dict) -> bytes | None:
     if kind == "json":
         return json.dumps(body, ensure_ascii=False).encode()
     return str(body).encode()
-
-
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else 0.0

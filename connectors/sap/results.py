@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.catalog.base import ConnectorError
+from connectors.catalog.base import ConnectorError, Failure
 
 MESSAGE_PARAMETER = "RETURN"
 FAILING = frozenset({"E", "A"})
@@ -37,11 +37,22 @@ FAILING = frozenset({"E", "A"})
 
 class BapiError(ConnectorError):
     """A call answered with an E or A message (or W, as the step asked); the messages are kept, and
-    ``partial_output`` holds what SAP answered (set by ``connectors.sap.calls``)."""
+    ``partial_output`` holds what SAP answered (set by ``connectors.sap.calls``). Its failure names the
+    first failing message as ``CLASS/NUMBER`` (``V1/302``), for a retry policy's ``sap_messages``."""
 
-    def __init__(self, message: str, messages: list[dict]):
-        super().__init__(message)
+    def __init__(self, message: str, messages: list[dict], bad: list[dict] | None = None):
+        first = (bad or [{}])[0]
+        super().__init__(message, failure=Failure("sap_message", sap_message=message_key(first)))
         self.messages = messages
+
+
+def message_key(row: dict) -> str | None:
+    """``CLASS/NUMBER`` of a BAPIRET2 row (the number with three digits), or None without both."""
+    klass = str(row.get("ID") or "").strip().upper()
+    number = str(row.get("NUMBER") or "").strip()
+    if not klass or not number:
+        return None
+    return f"{klass}/{number.zfill(3)}"
 
 
 def _is_message(row: Any) -> bool:
@@ -127,7 +138,7 @@ def describe(row: dict) -> str:
 def failure(function: str, bad: list[dict], messages: list[dict]) -> BapiError:
     shown = "; ".join(describe(row) for row in bad[:3])
     more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
-    return BapiError(f"{function} answered {shown}{more}", messages)
+    return BapiError(f"{function} answered {shown}{more}", messages, bad)
 
 
 def label(function: str, alias: str | None) -> str:

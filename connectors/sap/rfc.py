@@ -21,7 +21,7 @@ import contextlib
 import threading
 from typing import Any
 
-from connectors.catalog.base import ConnectorError, Deadline, DriverMissing, StepTimeout
+from connectors.catalog.base import CONNECTION, ConnectorError, Deadline, DriverMissing, StepTimeout
 from connectors.sap import logon, rfctypes
 from connectors.sap.network import egress_policy, first_hop
 
@@ -97,7 +97,9 @@ class RfcSession:
             if kind == "logon":
                 words = logon.in_words(describe_error(exc), user=settings["user"], client=settings["client"])
                 raise ConnectorError(f"the SAP logon failed: {words}") from None
-            raise ConnectorError(f"the SAP system cannot be reached: {describe_error(exc)}") from None
+            raise ConnectorError(
+                f"the SAP system cannot be reached: {describe_error(exc)}", failure=CONNECTION
+            ) from None
 
     def call(self, function: str, params: dict, deadline: Deadline, wanted: set[str] | None = None) -> dict:
         """The function's answer; with ``wanted``, the other outputs the interface names are not fetched
@@ -124,7 +126,9 @@ class RfcSession:
             if kind == "abap":
                 raise ConnectorError(f"{function} raised an ABAP exception: {describe_error(exc)}") from None
             if kind == "communication":
-                raise ConnectorError(f"the connection to SAP broke during {function}: {describe_error(exc)}") from None
+                raise ConnectorError(
+                    f"the connection to SAP broke during {function}: {describe_error(exc)}", failure=CONNECTION
+                ) from None
             raise ConnectorError(f"{function} failed: {describe_error(exc)}") from None
         finally:
             timer.cancel()

@@ -32,9 +32,10 @@ from urllib.parse import urlsplit
 import httpx
 import xmltodict
 
-from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from connectors.catalog.base import CONNECTION, ConnectorError, Deadline, StepTimeout
 from connectors.egress import GuardedTransport
 from connectors.http.credentials import cookie_values
+from connectors.http.response import status_failure
 from connectors.sap import logon, values
 from connectors.sap.network import egress_policy
 from core.masking import Masker
@@ -162,15 +163,18 @@ def _reason(response: httpx.Response) -> str:
 
 
 def _http_error(response: httpx.Response, *, user: str, client: str) -> ConnectorError:
+    """An error answer in words, with its status (and ``Retry-After``) as the failure a retry policy reads."""
     status = response.status_code
     reason = _reason(response)
     if status == 401 or status == 400 and "client" in reason.lower():
-        return ConnectorError(
-            f"the SAP system refused the logon (HTTP {status}): " + logon.in_words(reason, user=user, client=client)
+        message = f"the SAP system refused the logon (HTTP {status}): " + logon.in_words(
+            reason, user=user, client=client
         )
-    if status == 403:
-        return ConnectorError("the SAP system refused the call (HTTP 403): the user lacks an authorization")
-    return ConnectorError(f"the SAP system answered HTTP {status}" + (f": {reason}" if reason else ""))
+    elif status == 403:
+        message = "the SAP system refused the call (HTTP 403): the user lacks an authorization"
+    else:
+        message = f"the SAP system answered HTTP {status}" + (f": {reason}" if reason else "")
+    return ConnectorError(message, failure=status_failure(response))
 
 
 class SoapSession:
@@ -207,7 +211,7 @@ class SoapSession:
             ) from None
         except httpx.HTTPError as exc:
             raise ConnectorError(
-                f"the SAP system at {self.url} cannot be reached: {type(exc).__name__}: {exc}"
+                f"the SAP system at {self.url} cannot be reached: {type(exc).__name__}: {exc}", failure=CONNECTION
             ) from None
         if command == "open" and response.status_code == 200:
             self.opening = False

@@ -8,7 +8,7 @@ from connectors import runtime
 from expressions import budgets
 from expressions.mapping import evaluate_mapping
 from flows.kinds.base import Call, Kind
-from instructions.render import render_instruction
+from instructions.render import render_instruction, render_rows
 
 
 class ConnectorKind(Kind):
@@ -23,6 +23,10 @@ class ConnectorKind(Kind):
         step = call.step
         connector = call.delivery.connector(step.get("connector"))
         connector_type = connector.connector_type
+        environment = call.delivery.execution.environment
+        options = step.get("options") or {}
+        if options.get("for_each_row"):
+            return self.run_rows(call, connector, connector_type, environment, options)
         with budgets.time_budget(call.deadline.remaining_ms()):  # rendering counts against the step's timeout
             rendered = render_instruction(
                 connector_type.language,
@@ -32,8 +36,20 @@ class ConnectorKind(Kind):
                 connector_type.sql_dialect,
             )
         call.sent.text, call.sent.params = rendered.text, rendered.params
-        environment = call.delivery.execution.environment
-        return runtime.call(connector, environment, rendered.text, rendered.params, call.deadline, step.get("options"))
+        return runtime.call(connector, environment, rendered.text, rendered.params, call.deadline, options)
+
+    def run_rows(self, call: Call, connector, connector_type, environment, options: dict) -> Any:
+        """A SQL statement run once per row of a list, in one transaction and round trips of batches."""
+        with budgets.time_budget(call.deadline.remaining_ms()):
+            bulk = render_rows(
+                call.step["instruction"],
+                options["for_each_row"],
+                call.context,
+                connector_type.paramstyle or "pyformat",
+                connector_type.sql_dialect,
+            )
+        call.sent.text, call.sent.params = bulk.text, bulk.recorded()
+        return runtime.call_many(connector, environment, bulk.text, bulk.rows, call.deadline, options)
 
 
 class MappingKind(Kind):

@@ -97,7 +97,7 @@ def test_retry_policies_are_checked_and_refused_where_they_do_not_apply(org):
     assert "retry max_attempts must be a whole number from 1 to 10" in found
     assert "retry jitter must be a number from 0 to 1" in found
     assert "the retry policy has unknown fields: tries" in found
-    assert "retry on: unknown categories: teapot" in found
+    assert "retry on teapot: unknown entry" in found
     assert "Step 'd': a delay step has no retry policy." in found
 
 

@@ -12,6 +12,7 @@ Routes (every answer is JSON unless said otherwise):
 - ``/entity/auth/login`` and ``/entity/auth/logout``: a session login setting a cookie;
   ``/entity/...`` needs a live session;
 - ``/status/<code>``: that status (with ``Retry-After`` for 429 and 503 when ``state.retry_after``);
+  ``/flaky/<n>``: 503 (with ``Retry-After`` likewise) to the first n calls, then 200;
 - ``/slow``: answers after ``state.slow_seconds``; ``/held``: holds ``state.hold_seconds`` and counts
   requests in flight (``state.peak``); ``/redirect?to=``: a 302 there (without ``to``: to
   ``state.redirect_to``); ``/big``: ``state.big_bytes``
@@ -143,6 +144,14 @@ class Handler(BaseHTTPRequestHandler):
             if not live:
                 return self.answer(401, {"message": "You are not logged in."})
             return self.answer(200, {"path": route, "query": seen["query"], "body": seen["body"]})
+        if route.startswith("/flaky/"):
+            with state.lock:
+                state.status_calls += 1
+                calls = state.status_calls
+            if calls <= int(route.rsplit("/", 1)[1]):
+                headers = {"Retry-After": state.retry_after} if state.retry_after else {}
+                return self.answer(503, {"error": "busy"}, headers=headers)
+            return self.answer(200, {"ok": True, "call": calls})
         if route.startswith("/status/"):
             code = int(route.rsplit("/", 1)[1])
             with state.lock:

@@ -157,3 +157,29 @@ def test_a_json_response_erpflow_cannot_store_is_kept_as_text(publish, start, ht
     detail = api.get(f"/api/v1/executions/{execution.pk}/")
     assert detail.status_code == 200
     assert detail.json()["steps"][0]["output"]["body"] == body.decode()
+
+
+def test_a_retry_policy_tries_a_503_again_honouring_retry_after_and_records_each_attempt(
+    publish, start, http_connector, api_server
+):
+    api_server.state.retry_after = "1"
+    retry = {"max_attempts": 4, "initial_ms": 50, "jitter": 0}
+    version = publish(graph([http_step("a", http_connector(), "GET /flaky/2", retry=retry)]))
+    execution = engine.run(start(version).pk)
+
+    assert execution.status == Execution.Status.SUCCEEDED, execution.error
+    assert execution.output["body"] == {"ok": True, "call": 3}
+    attempts = list(StepRun.objects.filter(execution=execution).order_by("attempt"))
+    assert [(r.attempt, r.status) for r in attempts] == [(1, "retrying"), (2, "retrying"), (3, "succeeded")]
+    assert [r.wait_ms for r in attempts[:2]] == [1000, 1000], "Retry-After asked for longer than the policy"
+    assert all("answered 503" in r.error for r in attempts[:2])
+    assert (attempts[1].started - attempts[0].finished).total_seconds() >= 1
+    assert api_server.state.status_calls == 3
+
+
+def test_a_status_the_policy_does_not_name_is_not_retried(publish, start, http_connector, api_server):
+    retry = {"max_attempts": 4, "initial_ms": 10, "on": {"http_status": [429]}}
+    version = publish(graph([http_step("a", http_connector(), "GET /flaky/2", retry=retry)]))
+    execution = engine.run(start(version).pk)
+    assert execution.status == Execution.Status.FAILED
+    assert api_server.state.status_calls == 1

@@ -346,7 +346,7 @@ def test_random_flows_with_routers_loops_and_retries_follow_the_model(publish, s
         assert record.status == status, (key, record.error, flow)
         scope = key[0]
         assert record.item == (int(scope.split("[")[1][:-1]) if scope else None), key
-        if steps_kind(steps, key[1]) == "flaky" and status != "succeeded":
+        if steps_kind(steps, key[1]) == "flaky" and status not in ("succeeded", "skipped"):
             assert "timeout ran out" in record.error, (key, record.error)
             if status == "error_ignored":
                 assert record.output == {"error": record.error}

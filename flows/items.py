@@ -25,6 +25,7 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
     delivery.note_progress(step, len(batches))
     results: list[Any] = [None] * len(batches)
     failures: list[int] = []
+    uneven: list[int] = []  # items whose body ignored an error (Ignore Errors of a body step)
     stop: list[BaseException] = []
     lock = threading.Lock()
     following = iter(range(len(batches)))
@@ -39,6 +40,8 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
                 failures.append(number)
             else:
                 results[number] = outcome.output
+                if outcome.had_errors:
+                    uneven.append(number)
 
     def take() -> int | None:
         with lock:
@@ -75,4 +78,6 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
         raise error
     if failures:
         call.note = f"{len(failures)} of {len(batches)} items failed; the loop went on (continue on error)."
+    elif uneven:
+        call.note = f"{len(uneven)} of {len(batches)} items had a step whose error was ignored (Ignore Errors)."
     return results

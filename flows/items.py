@@ -2,21 +2,30 @@
 
 Each batch runs the body's steps through the engine's own ``run_group`` in the scope
 ``<for-each id>[<batch number>]``, so a resumed execution finds the items that finished in their
-records and runs only the rest. With a concurrency above 1, that many threads take batches in
-order; each thread has its own database connection, closed when the loop ends. Stopping is
+records and runs only the rest. With a concurrency above 1, the loop's own thread and up to
+``concurrency - 1`` threads of a pool the process keeps take batches in order. The pool's threads
+live on with their database connections (checked before each use, as a request would), so a loop
+opens no connection once the process has warmed up. Stopping is
 cooperative: after a failed item (without ``continue_on_error``), a cancel or a lost lease, no
 new item starts and the items in flight finish their current step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from django.db import connections
+from django.db import close_old_connections, connections
 
 from flows.kinds.base import Call, StepFailed
+from flows.kinds.foreach import MAX_CONCURRENCY
+
+# Shared by the loops of this process; a loop whose helpers wait for a free thread still advances
+# in its own thread, so a busy pool slows loops down but never stops one.
+_pool = ThreadPoolExecutor(max_workers=2 * MAX_CONCURRENCY, thread_name_prefix="erpflow-item")
 
 
 def run(delivery, call: Call, batches: list, context_of) -> list:
@@ -49,26 +58,22 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
                 return None
             return next(following, None)
 
-    def work(close: bool) -> None:
+    def work(pooled: bool) -> None:
+        if pooled:
+            close_old_connections()  # a connection the database closed meanwhile is replaced, not used
         try:
             while (number := take()) is not None:
                 one(number)
         except BaseException as exc:  # an interruption (parked, lost, cancel) or a bug: stop the others
             with lock:
                 stop.append(exc)
-        finally:
-            if close:
-                connections.close_all()
 
-    threads = [
-        threading.Thread(target=contextvars.copy_context().run, args=(work, True), name=f"erpflow-item-{n}")
-        for n in range(min(step["concurrency"], len(batches)) - 1)
+    helpers = [
+        _pool.submit(contextvars.copy_context().run, work, True)
+        for _ in range(min(step["concurrency"], len(batches)) - 1)
     ]
-    for thread in threads:
-        thread.start()
     work(False)
-    for thread in threads:
-        thread.join()
+    wait(helpers)
     if stop:
         raise stop[0]
     if failures and not step["continue_on_error"]:
@@ -81,3 +86,19 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
     elif uneven:
         call.note = f"{len(uneven)} of {len(batches)} items had a step whose error was ignored (Ignore Errors)."
     return results
+
+
+def close_pool_connections() -> None:
+    """Close the database connection of every pool thread (a process shutting down, a test run ending).
+
+    A barrier makes each task wait for the others, so every thread of the pool takes exactly one.
+    """
+    size = _pool._max_workers
+    barrier = threading.Barrier(size, timeout=5)
+
+    def close() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        connections.close_all()
+
+    wait([_pool.submit(close) for _ in range(size)])

@@ -45,6 +45,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         require_service("postgresql", f"postgresql://{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _for_each_threads(django_db_setup):
+    """The for-each pool's threads keep their database connections; closed before the test database is dropped."""
+    yield
+    from flows.items import close_pool_connections
+
+    close_pool_connections()
+
+
 @pytest.fixture
 def redis_url():
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -307,7 +307,7 @@ def customer_sync(database: int) -> dict:
 
 def build(organization, owner) -> None:
     """Called by ``accounts.demo.create_demo`` for the new demo organization, after the connectors'
-    builders made the demo database and Demo SAP connectors that two of the flows use."""
+    builders made the demo database and Demo SAP connectors that most of the flows use."""
     _publish(
         organization,
         owner,

@@ -4,15 +4,23 @@
 ``build``: one SQLite file per environment in the organization's own data folder (like any
 organization's SQLite files, out of every other organization's reach), with customers, products,
 orders and order lines, and a connector configured for every environment and tested once, so a
-newcomer sees a connector that passes its test with no database server installed.
+newcomer sees a connector that passes its test with no database server installed. ``sap_orders``
+and ``finance_approvals`` start empty: the demo flows fill them.
+
+``build_finance_api`` adds the "Demo finance API", an HTTP connector to erpflow's own address: the
+demo has no outside API to call, so the big-orders flow posts to the webhook of another demo flow.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+
+from django.conf import settings
 
 from accounts.models import Environment
 from connectors import runtime, values
+from connectors.catalog.http import HttpType
 from connectors.catalog.sqlite import SQLiteType, confined
 from connectors.models import Connector, ConnectorSettings
 
@@ -32,6 +40,12 @@ CREATE TABLE IF NOT EXISTS order_items (
     order_id INTEGER NOT NULL REFERENCES orders(id), line INTEGER NOT NULL,
     product_id INTEGER NOT NULL REFERENCES products(id), quantity INTEGER NOT NULL,
     PRIMARY KEY (order_id, line)
+);
+CREATE TABLE IF NOT EXISTS sap_orders (
+    sd_doc TEXT PRIMARY KEY, customer TEXT NOT NULL, doc_date TEXT, net_value NUMERIC NOT NULL, currency TEXT
+);
+CREATE TABLE IF NOT EXISTS finance_approvals (
+    order_no TEXT PRIMARY KEY, customer TEXT, net_value NUMERIC NOT NULL, currency TEXT, status TEXT NOT NULL
 );
 """
 CUSTOMERS = [
@@ -89,4 +103,30 @@ def build(organization, owner) -> Connector:
         stored = values.clean(SQLiteType, {"path": relative}, organization=organization)
         ConnectorSettings.objects.create(connector=connector, environment=environment, values=stored)
         runtime.test_connector(connector, environment)
+    return connector
+
+
+def own_url() -> str:
+    """Where this erpflow serves: ``ERPFLOW_PUBLIC_URL``, or the ``HOST`` and ``PORT`` that ``bin/run``
+    serves on (a server listening on every address is reached on loopback)."""
+    if settings.ERPFLOW_PUBLIC_URL:
+        return settings.ERPFLOW_PUBLIC_URL
+    host = os.environ.get("HOST", "127.0.0.1")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{os.environ.get('PORT', '8000')}"
+
+
+def build_finance_api(organization) -> Connector:
+    """Called by ``flows.demo.build``, which owns the webhook this connector's calls go to."""
+    connector = Connector.objects.create(
+        organization=organization,
+        type_key=HttpType.key,
+        name="Demo finance API",
+        description="Stands in for a finance system: erpflow's own webhook of the demo flow 'finance approvals'.",
+        tags=["demo"],
+    )
+    stored = values.clean(HttpType, {"base_url": own_url(), "test_path": "/healthz"}, organization=organization)
+    for environment in Environment.objects.filter(organization=organization):
+        ConnectorSettings.objects.create(connector=connector, environment=environment, values=stored)
     return connector

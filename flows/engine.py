@@ -70,6 +70,7 @@ from flows.notify import publish_finished
 from flows.plans import TOP, plan_of
 from flows.records import cap_output, journal, storable
 from flows.signals import execution_cancelled
+from instructions import Rendered
 
 logger = logging.getLogger("erpflow.engine")
 
@@ -300,6 +301,7 @@ class _Run:
                 earlier=waiting,
                 branches=self.plan.branches.get(step["id"], []),
                 outputs=dict(outputs),
+                sent=Rendered(step.get("instruction", "")),  # a connector replaces it with what it sent
             )
             output, error, status, failure = None, "", StepStatus.SUCCEEDED, None
             try:

@@ -87,3 +87,25 @@ def test_a_failed_sync_records_the_databases_error(publish, start, pg):
     execution = engine.run(start(version).pk)
     assert execution.status == Execution.Status.FAILED
     assert "no_such_table_here" in StepRun.objects.get(execution=execution).error
+
+
+def test_a_for_each_in_batches_writes_each_batch_with_one_bulk_statement(publish, start, pg, table):
+    name, conn = table
+    loop = {"id": "loop", "kind": "foreach", "name": "loop", "items": "trigger.payload.rows", "batch_size": 3}
+    insert = {
+        "id": "insert",
+        "kind": "connector",
+        "name": "insert",
+        "group": "loop",
+        "connector": pg.pk,
+        "instruction": f"INSERT INTO {name} (no, name, source) VALUES ({{{{ row.no }}}}, {{{{ row.name }}}}, 'SAP')",
+        "options": {"for_each_row": "{{ item }}"},
+        "position": {"x": 0, "y": 1},
+    }
+    rows = [{"no": str(n), "name": f"Customer {n}"} for n in range(7)]
+    execution = engine.run(start(publish(graph([loop, insert])), {"rows": rows}).pk)
+    assert execution.status == Execution.Status.SUCCEEDED, execution.error
+    assert [item["rows_affected"] for item in execution.output] == [3, 3, 1]
+    assert conn.execute(f"SELECT count(*) FROM {name}").fetchone() == (7,)
+    recorded = StepRun.objects.filter(execution=execution, step_id="insert").order_by("item")
+    assert [r.params["row_count"] for r in recorded] == [3, 3, 1]

@@ -57,8 +57,9 @@ def wanted(flow: Flow, request: TriggerRequest) -> bool:
 def run(execution: Execution, wait: float) -> Execution:
     """Run ``execution`` (created claimed under ``execution.lease``) for at most ``wait`` seconds.
 
-    Returns the execution as the engine finished it when it ended within the wait; otherwise (still
-    running, answered by a respond step) the execution as created, whose outcome the caller reads.
+    Returns the execution as the engine finished it when it ended within the wait; otherwise (parked
+    or handed over, answered by a respond step, the wait over) the execution as created, whose
+    outcome the caller reads.
     """
     deadline = time.monotonic() + wait
     running = copy.copy(execution)  # the engine's own: the request thread keeps ``execution``
@@ -72,6 +73,10 @@ def run(execution: Execution, wait: float) -> Execution:
     # step's answer is in the database only.
     if answered.is_set() and running.status in Execution.FINAL and not _responds(execution):
         return running
+    # Parked, or handed over after a respond step: the rest of the wait is an ordinary one.
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        notify.wait_finished(execution.pk, remaining)
     return execution
 
 

@@ -398,6 +398,9 @@ def report_wrk(label: str, run: WrkRun, fixture: Fixture, since, cpu: dict[str, 
     from flows.models import Execution, StepRun
 
     rows = Execution.objects.filter(flow=fixture.flow, created__gte=since)
+    settle = time.monotonic() + WAIT
+    while rows.exclude(status__in=Execution.FINAL).exists() and time.monotonic() < settle:
+        time.sleep(0.2)  # the requests wrk cut off at the end of its run
     executions = rows.count()
     succeeded = rows.filter(status=Execution.Status.SUCCEEDED).count()
     step_runs = StepRun.objects.filter(execution__in=rows).count()

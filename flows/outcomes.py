@@ -22,7 +22,19 @@ from flows.models import Execution, StepRun
 
 OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested", "response"]
 JSON = "application/json"
-STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]
+# Every field the step summaries show (``StepSummarySerializer``): one left out is read back per step.
+STEP_SUMMARY_FIELDS = [
+    "execution_id",
+    "position",
+    "scope",
+    "item",
+    "step_id",
+    "name",
+    "status",
+    "attempt",
+    "duration_ms",
+    "error",
+]
 
 
 def execution_outcome(

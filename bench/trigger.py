@@ -179,6 +179,9 @@ def serving(log_dir: Path, extra_env: dict | None = None):
         "SECURE_SSL_REDIRECT": "0",
         "ERPFLOW_VAR_DIR": str(log_dir / "var"),
         "LOG_LEVEL": "WARNING",
+        # The rate limits (still checked, at their cost) must not refuse a benchmark's load.
+        "ERPFLOW_RATE_LIMIT_ORGANIZATION": "100000000",
+        "ERPFLOW_RATE_LIMIT_TOKEN": "100000000",
         **(extra_env or {}),
     }
     commands = {

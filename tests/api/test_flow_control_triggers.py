@@ -21,6 +21,8 @@ WORKER_ENV = {"ERPFLOW_INLINE_WAIT_SECONDS": "0"}  # every pause parks the execu
 def _pauses_park(settings):
     """The same in this process, where a waited trigger runs its execution (``flows.eager``)."""
     settings.ERPFLOW_INLINE_WAIT_SECONDS = 0
+
+
 SPIN = '{"n": $count($map([1..trigger.payload.n], function($v){ $v * 2 }))}'
 
 

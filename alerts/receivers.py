@@ -13,8 +13,12 @@ from alerts import tasks
 from flows.models import Execution
 
 
-def execution_finished(sender, execution_id: int, **_) -> None:
-    if Execution.objects.filter(pk=execution_id, status=Execution.Status.FAILED).exists():
+def execution_finished(sender, execution_id: int, execution: Execution | None = None, **_) -> None:
+    if execution is not None:
+        failed = execution.status == Execution.Status.FAILED
+    else:
+        failed = Execution.objects.filter(pk=execution_id, status=Execution.Status.FAILED).exists()
+    if failed:
         transaction.on_commit(
             lambda: tasks.execution_failed.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE),
             robust=True,  # a broker that refuses the task must not fail the commit that ended the execution

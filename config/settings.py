@@ -253,6 +253,9 @@ ERPFLOW_STEP_RECORD_SYNCHRONOUS = env_bool("ERPFLOW_STEP_RECORD_SYNCHRONOUS", Fa
 # parks the execution in the database, released when due by a countdown or by the sweep every
 # _WAITING_SWEEP_SECONDS. Call-flow steps nest at most _MAX_CALL_DEPTH deep.
 ERPFLOW_INLINE_WAIT_SECONDS = env_int("ERPFLOW_INLINE_WAIT_SECONDS", 5, minimum=0)
+# A trigger that waits for its result runs the flow in the web process that received it (flows.eager)
+# instead of hopping through Celery; off, every execution goes to the workers.
+ERPFLOW_EAGER_EXECUTION = env_bool("ERPFLOW_EAGER_EXECUTION", True)
 ERPFLOW_WAITING_SWEEP_SECONDS = env_int("ERPFLOW_WAITING_SWEEP_SECONDS", 5, minimum=1)
 ERPFLOW_MAX_CALL_DEPTH = env_int("ERPFLOW_MAX_CALL_DEPTH", 5, minimum=1)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):

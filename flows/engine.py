@@ -44,6 +44,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -82,14 +83,20 @@ STOPPING = (StepStatus.FAILED, StepStatus.TIMED_OUT)
 FAILURES = (ConnectorError, ExpressionError, StepFailed)
 
 
-def run(execution_id: int) -> Execution:
+def run(
+    execution_id: int, *, claimed: Execution | None = None, hand_over: Callable[[], bool] | None = None
+) -> Execution:
     """Run or resume the execution; returns it as stored afterwards.
 
     Returns it unchanged when it is already final, waiting and not yet due, or still running under
     a live lease held by another delivery (the caller may try again later).
+
+    ``claimed`` is an execution its caller created already claimed (``flows.eager``): it is run under
+    its lease without a claim. ``hand_over``, asked between steps, stops the delivery there when it
+    answers True; the execution is returned still running under its lease, for the caller to release.
     """
-    lease = secrets.token_hex(8)
-    execution = claim(execution_id, lease)
+    lease = claimed.lease if claimed is not None else secrets.token_hex(8)
+    execution = claimed if claimed is not None else claim(execution_id, lease)
     if execution is None:
         return Execution.objects.get(pk=execution_id)
     if execution.attempts > MAX_DELIVERIES:
@@ -104,13 +111,13 @@ def run(execution_id: int) -> Execution:
             ),
             lease=lease,
         )
-        ended(execution.pk)
+        ended(execution.pk, execution)
         return execution
     context = log_context(execution_id=execution.pk, flow_id=execution.flow_id, correlation_id=execution.correlation_id)
     with heartbeats.beating(execution.pk, lease), context:
         delivery = None
         try:
-            delivery = _Run(execution, lease)
+            delivery = _Run(execution, lease, hand_over)
             return delivery.run()
         except (OperationalError, InterfaceError):
             raise  # the database is unreachable: the task comes back and resumes (flows.tasks)
@@ -127,7 +134,7 @@ def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, 
     error = f"{where}: {type(exc).__name__}: {exc}"
     masker = delivery.masker if delivery is not None else Masker([])
     if execution.finish(Status.FAILED, error=storable(masker.text(error))[:2000], lease=lease):
-        ended(execution.pk)
+        ended(execution.pk, execution)
     else:
         execution.refresh_from_db()
     return execution
@@ -176,9 +183,10 @@ class Interrupted(Exception):  # noqa: N818 - control flow, raised through the k
 class _Run:
     """The state of one delivery of one execution (see the module docstring for the loop)."""
 
-    def __init__(self, execution: Execution, lease: str):
+    def __init__(self, execution: Execution, lease: str, hand_over: Callable[[], bool] | None = None):
         self.execution = execution
         self.lease = lease
+        self.hand_over = hand_over
         self.plan = plan_of(execution.version_id, execution.version_created)
         variables = list(Variable.objects.filter(environment_id=execution.environment_id))
         self.env = {v.key: v.plain_value() for v in variables}
@@ -256,9 +264,12 @@ class _Run:
             raise Interrupted(stop, position)
 
     def control(self) -> str | None:
-        """Between steps: 'lost' when another delivery holds the lease, 'cancel' when asked to stop."""
+        """Between steps: 'lost' when another delivery holds the lease, 'cancel' when asked to stop,
+        'handover' when the caller wants the rest run elsewhere."""
         if self.cancel_requested:
             return "cancel"
+        if self.hand_over is not None and self.hand_over():
+            return "handover"
         with self.control_lock:
             now = time.monotonic()
             if now - self.last_control < CONTROL_INTERVAL:
@@ -504,7 +515,7 @@ class _Run:
         if not self.execution.finish(status, output=stored, error=error, lease=self.lease):
             return self.reread()
         logger.debug("execution %s finished %s", self.execution.pk, status)
-        ended(self.execution.pk)
+        ended(self.execution.pk, self.execution)
         return self.execution
 
     def reread(self) -> Execution:

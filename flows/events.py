@@ -213,14 +213,17 @@ def replay(organization, ids: list[int], *, user=None) -> list[Outcome]:
     return outcomes
 
 
-def send_next(sender, execution_id: int, **kwargs) -> None:
+def send_next(sender, execution_id: int, execution: Execution | None = None, **kwargs) -> None:
     """``execution_finished``: when an execution with an ordering key ends, send the next one of its line.
 
     The head is sent again even when it was sent before (a held execution that was cancelled
     ended, not the head): a second message finds it claimed and does nothing. A broker that
     refuses leaves it queued for the stranded sweep (``flows.stranded``), which sends heads only.
     """
-    found = Execution.objects.filter(pk=execution_id).values_list("flow_id", "ordering_key").first()
+    if execution is not None:
+        found = (execution.flow_id, execution.ordering_key)
+    else:
+        found = Execution.objects.filter(pk=execution_id).values_list("flow_id", "ordering_key").first()
     if found is None or not found[1]:
         return
     flow_id, key = found

@@ -12,20 +12,18 @@ new item starts and the items in flight finish their current step.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from typing import Any
 
-from django.db import close_old_connections, connections
-
+from core.thread_pools import KeptThreads
 from flows.kinds.base import Call, StepFailed
 from flows.kinds.foreach import MAX_CONCURRENCY
 
 # Shared by the loops of this process; a loop whose helpers wait for a free thread still advances
 # in its own thread, so a busy pool slows loops down but never stops one.
-_pool = ThreadPoolExecutor(max_workers=2 * MAX_CONCURRENCY, thread_name_prefix="erpflow-item")
+_pool = KeptThreads(2 * MAX_CONCURRENCY, "erpflow-item")
 
 
 def run(delivery, call: Call, batches: list, context_of) -> list:
@@ -58,9 +56,7 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
                 return None
             return next(following, None)
 
-    def work(pooled: bool) -> None:
-        if pooled:
-            close_old_connections()  # a connection the database closed meanwhile is replaced, not used
+    def work() -> None:
         try:
             while (number := take()) is not None:
                 one(number)
@@ -69,10 +65,9 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
                 stop.append(exc)
 
     helpers = [
-        _pool.submit(contextvars.copy_context().run, work, True)
-        for _ in range(min(step["concurrency"], len(batches)) - 1)
+        _pool.submit(contextvars.copy_context().run, work) for _ in range(min(step["concurrency"], len(batches)) - 1)
     ]
-    work(False)
+    work()
     wait(helpers)
     if stop:
         raise stop[0]
@@ -86,19 +81,3 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
     elif uneven:
         call.note = f"{len(uneven)} of {len(batches)} items had a step whose error was ignored (Ignore Errors)."
     return results
-
-
-def close_pool_connections() -> None:
-    """Close the database connection of every pool thread (a process shutting down, a test run ending).
-
-    A barrier makes each task wait for the others, so every thread of the pool takes exactly one.
-    """
-    size = _pool._max_workers
-    barrier = threading.Barrier(size, timeout=5)
-
-    def close() -> None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait()
-        connections.close_all()
-
-    wait([_pool.submit(close) for _ in range(size)])

@@ -80,6 +80,26 @@ class _Claim:
 claim = _Claim()
 
 
+def claimed_fields(lease: str) -> dict:
+    """The fields of an execution created already claimed under ``lease`` (first delivery, fresh
+    heartbeat): what ``claim`` would have written, without its UPDATE. A creator that dies before
+    running it leaves it running without heartbeats, which the stranded sweep sends to the workers."""
+    now = timezone.now()
+    return {"status": Status.RUNNING, "attempts": 1, "lease": lease, "heartbeat": now, "started": now}
+
+
+def release(execution_id: int, lease: str) -> bool:
+    """Give a running execution back to the queue (the delivery holding ``lease`` stops between two
+    steps and the workers take the rest); False when this delivery no longer holds it. It counts as
+    just sent, so the stranded sweep leaves it to the message its releaser sends next."""
+    return (
+        Execution.objects.filter(pk=execution_id, lease=lease, status=Status.RUNNING).update(
+            status=Status.QUEUED, lease="", heartbeat=None, resent=timezone.now()
+        )
+        == 1
+    )
+
+
 class _Heartbeats:
     """One thread per process refreshing the heartbeat of every execution this process is running.
 

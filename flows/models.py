@@ -48,6 +48,11 @@ class Flow(OrganizationScoped):
         related_name="handles_failures_of",
         help_text="a flow that receives the summary of each failed execution of this one",
     )
+    # A waited trigger runs the flow in the web process that received it (``flows.eager``); off, it
+    # always goes through the workers (a long-running flow that should never hold a web thread).
+    run_in_web = models.BooleanField(
+        default=True, help_text="waited triggers run this flow in the web process instead of on a worker"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

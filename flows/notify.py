@@ -26,6 +26,7 @@ CHANNEL_PREFIX = "erpflow:execution-finished:"
 RECHECK_SECONDS = 1.0
 _listener_lock = threading.Lock()
 _listener: Listener | None = None
+_watched: dict[int, threading.Event] = {}  # executions this process runs for a waiting request
 
 
 def channel(execution_id: int) -> str:
@@ -35,6 +36,9 @@ def channel(execution_id: int) -> str:
 def publish_finished(execution_id: int) -> None:
     """Wake whoever waits for ``execution_id`` (it finished, or a respond step answered its caller);
     a failure only costs the waiter its polling fallback."""
+    watching = _watched.get(execution_id)
+    if watching is not None:
+        watching.set()
     client = redis_client()
     if client is None:
         return
@@ -42,6 +46,18 @@ def publish_finished(execution_id: int) -> None:
         client.publish(channel(execution_id), b"1")
     except Exception as exc:
         logger.warning("could not publish the end of execution %s: %s", execution_id, type(exc).__name__)
+
+
+def watch(execution_id: int) -> threading.Event:
+    """An event set when this process publishes the end (or the response) of ``execution_id``: how
+    a request running its execution in-process (``flows.eager``) learns of it without Redis."""
+    event = threading.Event()
+    _watched[execution_id] = event
+    return event
+
+
+def unwatch(execution_id: int) -> None:
+    _watched.pop(execution_id, None)
 
 
 class Waiter(threading.Event):

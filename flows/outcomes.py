@@ -22,23 +22,44 @@ from flows.models import Execution, StepRun
 
 OUTCOME_FIELDS = ["status", "output", "error", "started", "finished", "attempts", "cancel_requested", "response"]
 JSON = "application/json"
-STEP_SUMMARY_FIELDS = ["execution_id", "position", "step_id", "name", "status", "duration_ms", "error"]
+# Every field the step summaries show (``StepSummarySerializer``): one left out is read back per step.
+STEP_SUMMARY_FIELDS = [
+    "execution_id",
+    "position",
+    "scope",
+    "item",
+    "step_id",
+    "name",
+    "status",
+    "attempt",
+    "duration_ms",
+    "error",
+]
 
 
 def execution_outcome(
-    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None
+    request,
+    execution: Execution,
+    *,
+    wait: int,
+    created: bool,
+    fail_status: int | None = None,
+    waited: bool = False,
 ) -> tuple[dict, int, dict]:
     """What a trigger answers (body, status, headers): 202 while the execution is under way, else its
     outcome with step summaries.
 
-    With ``wait`` the call blocks up to that many seconds for a final state. A deduplicated
-    trigger (``created`` false) answers 200 with the first execution, whatever its state.
+    With ``wait`` the call blocks up to that many seconds for a final state, unless the trigger
+    ``waited`` already (it ran the execution itself: ``flows.eager``; a final execution it holds is
+    current). A deduplicated trigger (``created`` false) answers 200 with the first execution,
+    whatever its state.
     """
-    if wait and not execution.is_final:
+    if wait and not waited and not execution.is_final:
         notify.wait_finished(execution.pk, wait)
     if wait or not created:
-        # Only the outcome changed since the trigger loaded the execution with its flow and version.
-        execution.refresh_from_db(fields=OUTCOME_FIELDS)
+        if not (waited and execution.is_final):
+            # Only the outcome changed since the trigger loaded the execution with its flow and version.
+            execution.refresh_from_db(fields=OUTCOME_FIELDS)
         prefetch_related_objects([execution], Prefetch("steps", queryset=StepRun.objects.only(*STEP_SUMMARY_FIELDS)))
     context = {"request": request}
     if execution.is_final:

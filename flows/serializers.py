@@ -71,6 +71,7 @@ class FlowSerializer(serializers.ModelSerializer):
             "slug",
             "description",
             "enabled",
+            "run_in_web",
             "protected",
             "use_case_slug",
             "use_case_enabled",

@@ -8,7 +8,8 @@ from django.dispatch import Signal
 # cancelled, or a running one asked to stop, both by an UPDATE that sends no post_save.
 execution_cancelled = Signal()
 
-# Sent with ``execution_id=`` once an execution reached a final state, by whichever writer ended it
+# Sent with ``execution_id=`` (and ``execution=``, the ended execution when its writer holds it, else
+# None) once an execution reached a final state, by whichever writer ended it
 # (the engine, a cancel, the watchdog). Receivers run in that writer's thread: they queue their work
 # (an alert, an on-failure handler, the next ordered event) rather than do it there.
 execution_finished = Signal()

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts import environments
 from accounts.models import Environment
 from flows import graph as graphs
-from flows import ordering, samples, versions
+from flows import leases, ordering, samples, versions
 from flows.models import Deployment, Execution, Flow
 from flows.tasks import run_execution
 
@@ -99,13 +99,21 @@ def environment_of(flow: Flow, slug: str | None) -> Environment:
 
 
 def start(
-    flow: Flow, environment: Environment | str | None, request: TriggerRequest, *, trigger: str, user=None
+    flow: Flow,
+    environment: Environment | str | None,
+    request: TriggerRequest,
+    *,
+    trigger: str,
+    user=None,
+    lease: str | None = None,
 ) -> tuple[Execution, bool]:
     """Queue an execution of the version deployed to ``environment`` with what ``request`` carries;
     returns it and whether it is new.
 
     An earlier execution of ``flow`` with the same ``request.deduplication_id`` within
-    ``DEDUPLICATION_WINDOW`` is returned instead (``False``), and nothing is queued.
+    ``DEDUPLICATION_WINDOW`` is returned instead (``False``), and nothing is queued. With ``lease``
+    the execution is created already claimed under it and not queued: its creator runs it
+    (``flows.eager``).
     """
     if isinstance(environment, Environment):
         if environment.organization_id != flow.organization_id:
@@ -139,6 +147,7 @@ def start(
             trigger=trigger,
             request=request,
             user=user,
+            lease=lease,
         )
     return execution, True
 
@@ -228,9 +237,13 @@ def _create(
     user=None,
     replay_of: Execution | None = None,
     queue: bool = True,
+    lease: str | None = None,
 ) -> Execution:
     """Insert a queued execution; with ``queue`` it is sent to the workers once the transaction commits,
-    unless it has an ordering key and waits behind an earlier execution with that key."""
+    unless it has an ordering key and waits behind an earlier execution with that key.
+
+    With ``lease`` it is inserted claimed instead, carrying its version's ``created`` as a claim would
+    (the engine's plan cache key), and never sent."""
     payload = request.payload
     inputs = {"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query}
     if request.event is not None:
@@ -249,8 +262,11 @@ def _create(
         started_by=user if getattr(user, "is_authenticated", False) else None,
         replay_of=replay_of,
         ordering_key=request.ordering_key,
+        **(leases.claimed_fields(lease) if lease else {}),
     )
-    if queue and not ordering.held(execution):
+    if lease:
+        execution.version_created = version.created
+    elif queue and not ordering.held(execution):
         transaction.on_commit(lambda: enqueue(execution.pk))
     return execution
 

@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from core import ratelimit
-from flows import payloads, triggers, webhooks
+from flows import eager, payloads, triggers, webhooks
 from flows.models import Execution
 from flows.outcomes import execution_outcome, responded
 
@@ -52,11 +52,11 @@ def webhook(request, token):
     try:
         body = payloads.read_body(request)
         parsed = payloads.parse_request(body, request, envelope=False, accept_form=True)
-        execution, created = triggers.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
+        execution, created, waited = eager.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
     except triggers.TriggerError as exc:
         return _answer(exc.as_dict(), exc.status, webhook_id=hook.pk)
     data, code, headers = execution_outcome(
-        request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status
+        request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status, waited=waited
     )
     answer = responded(execution) if parsed.wait or not created else None
     return answer or _answer(data, code, webhook_id=hook.pk, headers=headers)

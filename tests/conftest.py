@@ -46,12 +46,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _for_each_threads(django_db_setup):
-    """The for-each pool's threads keep their database connections; closed before the test database is dropped."""
+def _kept_threads(django_db_setup):
+    """Pooled threads (for-each helpers, eager runs) keep their database connections; closed before
+    the test database is dropped."""
     yield
-    from flows.items import close_pool_connections
+    from core.thread_pools import close_all_connections
 
-    close_pool_connections()
+    close_all_connections()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.policy import Action
 from core.serializers import ErrorSerializer
-from flows import payloads, triggers
+from flows import eager, payloads
 from flows.api.errors import FlowsAPI
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
 from flows.models import Execution, Flow
@@ -21,9 +21,11 @@ from flows.trigger_serializers import TriggerSerializer
 
 
 def execution_response(
-    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None
+    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None, waited: bool = False
 ) -> Response | HttpResponse:
-    data, code, headers = execution_outcome(request, execution, wait=wait, created=created, fail_status=fail_status)
+    data, code, headers = execution_outcome(
+        request, execution, wait=wait, created=created, fail_status=fail_status, waited=waited
+    )
     if wait or not created:
         answer = responded(execution)
         if answer is not None:
@@ -79,7 +81,9 @@ class FlowTriggerView(FlowsAPI, APIView):
             return Response({"detail": f"No flow with slug '{slug}'."}, status=status.HTTP_404_NOT_FOUND)
         body = request.data if isinstance(request.data, bytes) else b""
         parsed = payloads.parse_request(body, request._request, envelope=True)
-        execution, created = triggers.start(
+        execution, created, waited = eager.start(
             flow, parsed.environment, parsed, trigger=Execution.Trigger.API, user=request.user
         )
-        return execution_response(request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status)
+        return execution_response(
+            request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status, waited=waited
+        )

@@ -15,6 +15,14 @@ from tests.flows.workers import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WORKER_ENV = {"ERPFLOW_INLINE_WAIT_SECONDS": "0"}  # every pause parks the execution
+
+
+@pytest.fixture(autouse=True)
+def _pauses_park(settings):
+    """The same in this process, where a waited trigger runs its execution (``flows.eager``)."""
+    settings.ERPFLOW_INLINE_WAIT_SECONDS = 0
+
+
 SPIN = '{"n": $count($map([1..trigger.payload.n], function($v){ $v * 2 }))}'
 
 

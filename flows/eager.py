@@ -1,0 +1,129 @@
+"""Eager execution: a trigger that waits for its result runs the flow in the web process that received it.
+
+The request thread is blocked for the wait anyway, so the hop through Celery (a broker round trip,
+a worker's claim, a publish back) buys nothing. The execution is created already claimed (lease,
+heartbeat, first delivery: ``flows.leases.claimed_fields``) and run by ``flows.engine.run``, the
+same code a worker runs, so connector pools, concurrency limits and the network policy apply as
+they do there. The database stays the arbiter:
+
+- the web process dies mid-run: the execution is running without heartbeats, the stranded sweep
+  (``flows.stranded``) sends it to the workers, which resume after the last finished step;
+- the wait runs out first: the caller gets 202 and the engine stops before its next step, gives
+  the execution back to the queue (``flows.leases.release``) and sends it to the workers, which
+  take the rest; a step under way when the wait ends finishes here first (a step is never cut);
+- a respond step answers the caller: the answer goes out at once, and the rest of the flow goes
+  to the workers the same way, so no web thread is held by what the caller no longer waits for.
+
+The engine runs in a thread of this module's pool while the request thread waits, so a wait is
+never longer than asked even when a step is slow. ``ERPFLOW_EAGER_EXECUTION`` (on by default)
+and the flow's ``run_in_web`` decide; an unwaited trigger (``wait=0``), schedules and events go
+through Celery as before.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+import threading
+import time
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+from core.thread_pools import KeptThreads
+from flows import engine, leases, notify, parking, triggers
+from flows.kinds.respond import RespondKind
+from flows.models import Execution, Flow
+from flows.plans import plan_of
+from flows.tasks import run_execution
+from flows.triggers import TriggerRequest
+
+logger = logging.getLogger("erpflow.eager")
+
+THREADS = 32  # per web process; a run that finds them all busy starts late and hands over if the wait ends
+_pool = KeptThreads(THREADS, "erpflow-eager")
+
+
+def wanted(flow: Flow, request: TriggerRequest) -> bool:
+    """Whether a trigger of ``flow`` carrying ``request`` runs in this process: not inside a transaction,
+    whose uncommitted execution the engine's thread could not see."""
+    return (
+        bool(request.wait) and settings.ERPFLOW_EAGER_EXECUTION and flow.run_in_web and not connection.in_atomic_block
+    )
+
+
+def run(execution: Execution, wait: float) -> Execution:
+    """Run ``execution`` (created claimed under ``execution.lease``) for at most ``wait`` seconds.
+
+    Returns the execution as the engine finished it when it ended within the wait; otherwise (parked
+    or handed over, answered by a respond step, the wait over) the execution as created, whose
+    outcome the caller reads.
+    """
+    deadline = time.monotonic() + wait
+    running = copy.copy(execution)  # the engine's own: the request thread keeps ``execution``
+    answered = notify.watch(execution.pk)
+    try:
+        _pool.submit(_deliver, running, deadline, answered)
+        answered.wait(max(0.0, deadline - time.monotonic()))
+    finally:
+        notify.unwatch(execution.pk)
+    # Set by the ending's publish, after the engine stored the outcome in ``running``; a respond
+    # step's answer is in the database only.
+    if answered.is_set() and running.status in Execution.FINAL and not _responds(execution):
+        return running
+    # Parked, or handed over after a respond step: the rest of the wait is an ordinary one.
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        notify.wait_finished(execution.pk, remaining)
+    return execution
+
+
+def _responds(execution: Execution) -> bool:
+    return any(
+        step["kind"] == RespondKind.key for step in plan_of(execution.version_id, execution.version_created).order
+    )
+
+
+def _deliver(execution: Execution, deadline: float, answered: threading.Event) -> Execution | None:
+    """The pool thread's part: run the engine until the flow ends or the caller stops waiting."""
+    lease = execution.lease
+
+    def hand_over() -> bool:
+        return answered.is_set() or time.monotonic() >= deadline
+
+    try:
+        finished = engine.run(execution.pk, claimed=execution, hand_over=hand_over)
+    except (OperationalError, InterfaceError) as exc:
+        # The execution stays running under this lease without heartbeats: the sweep hands it over.
+        logger.warning("execution %s: database unavailable in the web process (%s)", execution.pk, exc)
+        connection.close()
+        return None
+    finally:
+        answered.set()
+    if finished.status == Execution.Status.RUNNING and finished.lease == lease:
+        if leases.release(execution.pk, lease):
+            _send(execution.pk)
+    elif finished.status == Execution.Status.WAITING:
+        parking.wake_when_due(finished, run_execution)
+    return finished
+
+
+def _send(execution_id: int) -> None:
+    """Hand a released execution to the workers; a broker that refuses leaves it to the stranded sweep."""
+    try:
+        run_execution.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE)
+    except Exception as exc:
+        logger.warning("execution %s: the broker refused it (%s); the stranded sweep sends it", execution_id, exc)
+
+
+def start(flow: Flow, environment, request: TriggerRequest, *, trigger: str, user=None) -> tuple[Execution, bool, bool]:
+    """``flows.triggers.start``, running the new execution here when ``wanted``: returns it, whether it
+    is new (as that does), and whether it ran here, its wait spent."""
+    if not wanted(flow, request):
+        return (*triggers.start(flow, environment, request, trigger=trigger, user=user), False)
+    lease = secrets.token_hex(8)
+    execution, created = triggers.start(flow, environment, request, trigger=trigger, user=user, lease=lease)
+    if not created:
+        return execution, False, False
+    return run(execution, request.wait), True, True

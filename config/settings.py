@@ -279,7 +279,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 
 # Connectors: the folder of SQLite connectors' files (each organization opens files only in its own
 # folder in it, org-<id>/, never the app's own database), and how often each process publishes its
-# live pool statistics to Redis for the API.
+# live pool statistics (to Redis, else to the database) for the API.
 ERPFLOW_DATA_DIR = Path(env_str("ERPFLOW_DATA_DIR", str(VAR_DIR / "data")))
 ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)
 

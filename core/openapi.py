@@ -220,6 +220,6 @@ def _add_examples(operation: dict, examples: dict[str, dict]) -> None:
         operation["requestBody"]["content"][media_type]["example"] = value
     for status, value in examples.items():
         if status != "request":
-            operation["responses"][status].setdefault("content", {}).setdefault("application/json", {})[
-                "example"
-            ] = value
+            operation["responses"][status].setdefault("content", {}).setdefault("application/json", {})["example"] = (
+                value
+            )

@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0002_sqlite_organization_folders'),
+        ("connectors", "0002_sqlite_organization_folders"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PoolReport',
+            name="PoolReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connector_id', models.BigIntegerField()),
-                ('environment_id', models.BigIntegerField()),
-                ('process', models.CharField(max_length=255)),
-                ('figures', models.JSONField()),
-                ('at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("connector_id", models.BigIntegerField()),
+                ("environment_id", models.BigIntegerField()),
+                ("process", models.CharField(max_length=255)),
+                ("figures", models.JSONField()),
+                ("at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('connector_id', 'environment_id', 'process'), name='one_report_per_process')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("connector_id", "environment_id", "process"), name="one_report_per_process"
+                    )
+                ],
             },
         ),
     ]

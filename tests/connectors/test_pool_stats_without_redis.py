@@ -29,9 +29,8 @@ org = Organization.create("Acme", owner=owner)
 sandbox = Environment.objects.get(organization=org, slug="sandbox")
 connector = Connector.objects.create(organization=org, type_key="postgres", name="Warehouse")
 settings = {**json.loads(sys.argv[1]), "min_idle": 3, "max_pool": 6}
-ConnectorSettings.objects.create(
-    connector=connector, environment=sandbox, values=values.clean(catalog.type_class("postgres"), settings, organization=org)
-)
+stored = values.clean(catalog.type_class("postgres"), settings, organization=org)
+ConnectorSettings.objects.create(connector=connector, environment=sandbox, values=stored)
 print(json.dumps({"connector": connector.pk, "environment": sandbox.pk, "revision": connector.revision}))
 """
 

@@ -282,9 +282,7 @@ class ConnectorForm(forms.Form):
         environment = next((e for e in self.environments if e.slug == slug), None)
         if environment is not None:
             required = {field.name for field in self.type_cls.fields if field.required}
-            missing = all(
-                name in required and not self.data.get(f"{slug}__{name}", "").strip() for name in fields
-            )
+            missing = all(name in required and not self.data.get(f"{slug}__{name}", "").strip() for name in fields)
             verb = "Fill in" if missing else "Correct"
             self.add_error(
                 f"env-{slug}", f"{verb} the {environment.name.lower()} settings or untick {environment.name}."

@@ -74,3 +74,16 @@ def look_at_the_top_bar(page) -> None:
 def test_the_top_bar_holds_one_line_at_1280_px_with_every_link_an_owner_has(chromium):
     create_demo("admin")
     chromium(get_user_model().objects.get(username="admin"), look_at_the_top_bar)
+
+
+def read_the_api_docs(page) -> None:
+    page.goto("/api/docs/")
+    page.get_by_role("heading", name="erpflow API").first.wait_for()
+    page.get_by_text("erpflow connects ERP systems").first.wait_for()
+    page.get_by_role("heading", name="Start a flow in an environment (the REST trigger)").first.wait_for()
+    page.get_by_text("Connections to ERP systems and databases").first.wait_for()
+    assert page.locator("img[alt='redocly logo']").count() == 0
+
+
+def test_the_api_docs_render_with_the_products_words(chromium, owner):
+    chromium(owner, read_the_api_docs)

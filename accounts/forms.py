@@ -41,7 +41,12 @@ class VariableForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(max_length=100)
-    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    # Each scope in words with the name the API and the README use for it beside them.
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope.value, f"{scope.label} ({scope.value})") for scope in Scope],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the token may do.",
+    )
     expires_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

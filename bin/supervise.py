@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Keep the processes of `make run` up: start them, restart one that dies, stop them all when told to.
 
-    supervise.py [--grace SECONDS] < CHILDREN
+    supervise.py [--grace SECONDS] [--ready URL --notice-fd FD] < CHILDREN
 
 CHILDREN, on standard input, is NUL-separated: NAME COMMAND [ARG...] [--- NAME COMMAND [ARG...]]...
 It is not given as arguments so that the supervisor's own command line never matches a child's:
 `pkill -f "celery -A config worker"` must kill the worker, not the supervisor that restarts it.
+With --ready, the text read from descriptor FD (bin/run's notice: where to sign in, and the first
+start's admin password) is printed in a box once URL answers 200, so that it is the last thing of
+the start-up on the screen rather than lost among the children's lines; after READY_WITHIN seconds
+without a 200 it is printed all the same, with what URL answered.
 
 A child that dies is started again after a back-off: 1 s, doubling up to 30 s while it keeps dying,
 back to 1 s once it had stayed up a minute, so a crash loop neither spins nor keeps the app down long.
@@ -28,12 +32,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
 STABLE_AFTER = 60.0  # a child up this long before it died was not in a crash loop
 GRACE = 10.0
+SETTLE = 1.0
+READY_CHECK_AGENT = "erpflow-supervise-ready-check"  # bin/gunicorn.conf.py leaves these out of the access log
+READY_WITHIN = 120.0  # seconds to wait for the app to answer before printing the notice anyway
 
 log = logging.getLogger("supervise")
 
@@ -92,12 +102,44 @@ class Child:
             os.killpg(self.process.pid, signum)
 
 
-def supervise(children: list[Child], grace: float) -> None:
+def boxed(lines: list[str]) -> str:
+    width = max(map(len, lines))
+    edge = "+" + "-" * (width + 2) + "+"
+    return "\n".join([edge, *(f"| {line.ljust(width)} |" for line in lines), edge])
+
+
+def answer(url: str) -> tuple[bool, str]:
+    """Whether ``url`` answers 200, and what it answered otherwise."""
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": READY_CHECK_AGENT})  # noqa: S310 - bin/run's URL
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - bin/run's own URL
+            return True, "200"
+    except urllib.error.HTTPError as exc:
+        return False, f"{exc.code} {exc.read(300).decode(errors='replace')}"
+    except OSError as exc:
+        return False, str(getattr(exc, "reason", exc))
+
+
+def announce(url: str, notice: str, within: float) -> None:
+    """Print ``notice`` in a box once ``url`` answers 200, or after ``within`` seconds saying what it answered."""
+    deadline = time.monotonic() + within
+    ready, said = answer(url)
+    while not ready and time.monotonic() < deadline:
+        time.sleep(1)
+        ready, said = answer(url)
+    time.sleep(SETTLE)  # the access log line of that 200, and the worker's "ready", come out first
+    heading = "erpflow is ready." if ready else f"erpflow is not ready after {within:g} s: {url} answered {said}"
+    print(boxed([heading, *notice.rstrip("\n").splitlines()]), flush=True)
+
+
+def supervise(children: list[Child], grace: float, ready: str | None = None, notice: str = "") -> None:
     stops: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda signum, _frame: stops.append(signum))
     for child in children:
         child.start()
+    if ready:
+        threading.Thread(target=announce, args=(ready, notice, READY_WITHIN), daemon=True).start()
     while not stops:
         for child in children:
             child.check(time.monotonic())
@@ -121,13 +163,18 @@ def supervise(children: list[Child], grace: float) -> None:
     log.info("stopped")
 
 
-def parse(args: list[str], listed: bytes) -> tuple[list[Child], float]:
-    """The children listed (see the module docstring) and the grace period from the arguments."""
-    grace = GRACE
-    if args[:1] == ["--grace"]:
-        grace, args = float(args[1]), args[2:]
-    if args:
+def parse(args: list[str], listed: bytes) -> tuple[list[Child], float, str | None, str]:
+    """The children listed (see the module docstring), the grace period, the URL to wait for and the
+    notice to print then, from the arguments."""
+    options = {"--grace": str(GRACE), "--ready": None, "--notice-fd": None}
+    while args[:1] and args[0] in options and len(args) > 1:
+        options[args[0]], args = args[1], args[2:]
+    if args or (options["--ready"] is None) != (options["--notice-fd"] is None):
         sys.exit(__doc__.split("\n\n")[1])
+    notice = ""
+    if options["--notice-fd"] is not None:
+        with os.fdopen(int(options["--notice-fd"])) as source:
+            notice = source.read()
     children, current = [], []
     for arg in [*(item.decode() for item in listed.split(b"\0") if item), "---"]:
         if arg != "---":
@@ -137,7 +184,7 @@ def parse(args: list[str], listed: bytes) -> tuple[list[Child], float]:
             sys.exit(__doc__.split("\n\n")[1])
         children.append(Child(current[0], current[1:]))
         current = []
-    return children, grace
+    return children, float(options["--grace"]), options["--ready"], notice
 
 
 if __name__ == "__main__":

@@ -100,3 +100,9 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self) -> dict:
+        """A folder has no host: with kombu's default ("localhost") every connection of `make run` logs
+        the warning "No hostname was supplied. Reverting to default 'localhost'"."""
+        return {}

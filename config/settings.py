@@ -173,10 +173,17 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.OrganizationRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The API documentation (/api/docs/): the description, tags and each operation's summary come from one
+# table, core/openapi.py; Redoc uses the system's fonts, so the page asks no other host for any.
+_SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 SPECTACULAR_SETTINGS = {
     "TITLE": "erpflow API",
-    "DESCRIPTION": "Connectors, flows and executions of an erpflow organization.",
     "VERSION": "1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.describe"],
+    "REDOC_UI_SETTINGS": {
+        "expandResponses": "200,201,202",
+        "theme": {"typography": {"fontFamily": _SYSTEM_FONTS, "headings": {"fontFamily": _SYSTEM_FONTS}}},
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -294,7 +301,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 
 # Connectors: the folder of SQLite connectors' files (each organization opens files only in its own
 # folder in it, org-<id>/, never the app's own database), and how often each process publishes its
-# live pool statistics to Redis for the API.
+# live pool statistics (to Redis, else to the database) for the API.
 ERPFLOW_DATA_DIR = Path(env_str("ERPFLOW_DATA_DIR", str(VAR_DIR / "data")))
 ERPFLOW_POOL_STATS_SECONDS = env_int("ERPFLOW_POOL_STATS_SECONDS", 5, minimum=1)
 

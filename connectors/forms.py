@@ -22,6 +22,19 @@ from core import crypto, masking
 
 SEALED = "__sealed"
 
+# Settings that apply only while another setting of the same environment has a given value; the form
+# hides them otherwise (the type's own ``check`` ignores them then). The catalog declares no such
+# relation, and the SAP type's transports are the one case: RFC's servers mean nothing to SOAP.
+SHOWN_ONLY_WHEN: dict[str, dict[str, tuple[str, str]]] = {
+    "sap": {
+        **dict.fromkeys(
+            ("ashost", "sysnr", "gwhost", "gwserv", "saprouter", "mshost", "msserv", "sysid", "group"),
+            ("transport", "rfc"),
+        ),
+        **dict.fromkeys(("soap_url", "verify_tls"), ("transport", "soap")),
+    }
+}
+
 
 def setting_name(environment: Environment, field: Field) -> str:
     return f"{environment.slug}__{field.name}"
@@ -100,8 +113,10 @@ class ConnectorForm(forms.Form):
         saved = {row.environment_id: row.values for row in connector.settings.all()} if connector else {}
         self.saved = saved
         for environment in self.environments:
+            # A new connector starts in the sandbox: ticked, its settings open to fill in.
+            ticked = environment.pk in saved if connector else environment.slug == "sandbox"
             self.fields[f"env-{environment.slug}"] = forms.BooleanField(
-                required=False, label=environment.name, initial=environment.pk in saved
+                required=False, label=environment.name, initial=ticked
             )
             stored = saved.get(environment.pk, {})
             for field in type_cls.fields:
@@ -173,14 +188,23 @@ class ConnectorForm(forms.Form):
         return [self[name] for name in self.base_fields]
 
     def sections(self) -> list[dict]:
-        """Per environment: its checkbox and its settings fields grouped as the type declares them."""
+        """Per environment: its checkbox and its settings fields grouped as the type declares them, each
+        with the setting (its form name and the value in force when empty) it is shown for, if any."""
+        conditions = SHOWN_ONLY_WHEN.get(self.type_cls.key, {})
+        defaults = {field.name: field.default for field in self.type_cls.fields}
         sections = []
         for environment in self.environments:
             groups: dict[str, list] = {}
             for field in self.type_cls.fields:
-                groups.setdefault(field.group, []).append(
-                    {"field": self[setting_name(environment, field)], "declared": field}
-                )
+                entry = {"field": self[setting_name(environment, field)], "declared": field}
+                if field.name in conditions:
+                    setting, value = conditions[field.name]
+                    entry["shown_when"] = {
+                        "name": f"{environment.slug}__{setting}",
+                        "value": value,
+                        "default": defaults.get(setting) or "",
+                    }
+                groups.setdefault(field.group, []).append(entry)
             sections.append(
                 {
                     "environment": environment,
@@ -239,7 +263,9 @@ class ConnectorForm(forms.Form):
                 for slug, fields in problems.items():
                     self._place_settings_errors(slug, fields)
             elif key == "settings":
-                self.add_error(None, " ".join(str(p) for p in problems))
+                # The API's words speak of a JSON body; the form's of what to tick and fill in.
+                names = " or ".join(environment.name for environment in self.environments)
+                self.add_error(None, f"Tick an environment ({names}) and fill in its settings.")
             elif key in self.fields:
                 self.add_error(key, [str(p) for p in problems])
             else:
@@ -253,6 +279,28 @@ class ConnectorForm(forms.Form):
         for name, problems in fields.items():
             target = f"{slug}__{name}" if name in known and f"{slug}__{name}" in self.fields else None
             self.add_error(target, [str(p) for p in problems])
+        environment = next((e for e in self.environments if e.slug == slug), None)
+        if environment is not None:
+            required = {field.name for field in self.type_cls.fields if field.required}
+            missing = all(name in required and not self.data.get(f"{slug}__{name}", "").strip() for name in fields)
+            verb = "Fill in" if missing else "Correct"
+            self.add_error(
+                f"env-{slug}", f"{verb} the {environment.name.lower()} settings or untick {environment.name}."
+            )
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every error as (where, what), in the form's order: what the connection test lists when it
+        cannot run yet."""
+        labels = {
+            setting_name(environment, field): f"{environment.name}: {field.label}"
+            for environment in self.environments
+            for field in self.type_cls.fields
+        }
+        found = [("", str(message)) for message in self.non_field_errors()]
+        for name in self.fields:
+            for message in self.errors.get(name, []):
+                found.append((labels.get(name, self.fields[name].label or name), str(message)))
+        return found
 
     def environments_to_save(self) -> dict:
         """The environments and stored values the save will write (None: removed), after ``is_valid``."""

@@ -57,3 +57,26 @@ class ConnectorSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector} in {self.environment}"
+
+
+class PoolReport(models.Model):
+    """One process's figures of its live pool of a connector in an environment, for the other processes.
+
+    Written only without Redis (``make run``): with Redis the figures go there (``connectors.pool_stats``).
+    Plain ids rather than foreign keys, so a report never blocks deleting its connector; a report
+    older than three publishing intervals is ignored and then deleted.
+    """
+
+    connector_id = models.BigIntegerField()
+    environment_id = models.BigIntegerField()
+    process = models.CharField(max_length=255)
+    figures = models.JSONField()
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connector_id", "environment_id", "process"], name="one_report_per_process")
+        ]
+
+    def __str__(self) -> str:
+        return f"pool of connector {self.connector_id} in environment {self.environment_id} at {self.process}"

@@ -91,20 +91,25 @@ def connector_edit(request, pk: int):
 
 
 def _form_page(request, form: ConnectorForm, type_cls, connector: Connector | None):
-    """Validate, test every chosen environment, then save; a failed test re-shows the form with "Save anyway"."""
+    """Validate, test every chosen environment, then save; a failed test re-shows the form with "Save anyway".
+
+    The form's "Test connection" button posts the same fields with ``action=test`` from the page's
+    script: the answer is then only the results (or what to fix first), and nothing is saved.
+    """
     results = []
+    testing = request.method == "POST" and request.POST.get("action") == "test"
     if request.method == "POST" and form.is_valid():
-        results = [
-            {"environment": environment, "result": runtime.test(type_cls.key, stored, environment).as_dict()}
-            for environment, stored in form.environments_to_save().items()
-            if stored is not None
-        ]
+        results = _test_each(type_cls, form)
+        if testing:
+            return render(request, "connectors/_test_results.html", {"results": results})
         if all(entry["result"]["ok"] for entry in results) or request.POST.get("save_anyway"):
             creating = connector is None
             connector = form.save()
             _record_tests(connector, results)
             messages.success(request, _saved_message(connector, results, creating))
             return redirect("connector_detail", connector.pk)
+    if testing:
+        return render(request, "connectors/_test_results.html", {"problems": form.problems()}, status=400)
     if form.is_bound:
         form.mask_secrets()
     failed = any(not entry["result"]["ok"] for entry in results)
@@ -113,6 +118,15 @@ def _form_page(request, form: ConnectorForm, type_cls, connector: Connector | No
         "connectors/form.html",
         {"form": form, "type": type_cls, "connector": connector, "results": results, "failed": failed},
     )
+
+
+def _test_each(type_cls, form: ConnectorForm) -> list[dict]:
+    """The connection test of every environment the form would save, in the form's order."""
+    return [
+        {"environment": environment, "result": runtime.test(type_cls.key, stored, environment).as_dict()}
+        for environment, stored in form.environments_to_save().items()
+        if stored is not None
+    ]
 
 
 def _record_tests(connector: Connector, results: list[dict]) -> None:

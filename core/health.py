@@ -51,7 +51,11 @@ def report() -> dict:
 
 def healthz(request):
     result = report()
-    return JsonResponse(result, status=200 if result["ok"] else 503)
+    response = JsonResponse(result, status=200 if result["ok"] else 503)
+    # A 503 here is the answer asked for (a worker still starting, say), not a failure of the server:
+    # Django would log it as an ERROR line, which a monitor polling this URL would repeat forever.
+    response._has_been_logged = True
+    return response
 
 
 @worker_ready.connect

@@ -133,7 +133,10 @@ def test_invalid_settings_are_shown_on_their_field_and_nothing_is_saved(session_
     assert not Connector.objects.exists()
     assert re.search(r'name="sandbox__host"' + ERROR_AFTER + "This field is required.", text)
     assert re.search(r'name="production__min_idle"' + ERROR_AFTER + "Cannot be more", text)
-    assert text.count('<p class="error">') == 2
+    # Each field's error, and on each environment what to do about it.
+    assert "Fill in the sandbox settings or untick Sandbox." in text
+    assert "Correct the production settings or untick Production." in text
+    assert text.count('<p class="error">') == 4
     assert SECRET not in text
 
 

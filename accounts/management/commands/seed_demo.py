@@ -12,11 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, url, **options):
         organization, password = create_demo(username)
+        self.stdout.write(f"Open {url} and sign in.")
         if password:
-            self.stdout.write(self.style.SUCCESS("Demo organization created. Sign in once and keep these:"))
-            self.stdout.write(f"  URL:      {url}")
+            self.stdout.write(f"First start: '{organization.name}' and its admin were created. Keep this password,")
+            self.stdout.write("it is shown only now:")
             self.stdout.write(f"  Username: {username}")
             self.stdout.write(f"  Password: {password}")
-            self.stdout.write("  (shown only now; reset with: .venv/bin/python manage.py changepassword admin)")
-        else:
-            self.stdout.write(f"Demo organization '{organization.name}' exists; sign in at {url}")
+            self.stdout.write(f"Forgot it? .venv/bin/python manage.py changepassword {username}")

@@ -1,6 +1,8 @@
 /** A bar chart (vertical or horizontal, stacked or grouped) on Chart.js, registering only what it uses. */
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, type Scale, Tooltip } from "chart.js";
 import { useEffect, useRef } from "react";
+
+import { ellipsize } from "./labels";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -17,6 +19,11 @@ interface Props {
   horizontal?: boolean;
 }
 
+/** The category axis's tick: its label, cut with an ellipsis when long. */
+function shortLabel(this: Scale, value: string | number): string {
+  return ellipsize(String(this.getLabelForValue(Number(value))));
+}
+
 export function BarChart({ labels, series, stacked = false, horizontal = false }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart<"bar"> | null>(null);
@@ -31,7 +38,11 @@ export function BarChart({ labels, series, stacked = false, horizontal = false }
         responsive: true,
         maintainAspectRatio: false,
         animation: { duration: 300 },
-        scales: { x: { stacked, beginAtZero: true }, y: { stacked, beginAtZero: true } },
+        scales: {
+          x: { stacked, beginAtZero: true, ticks: horizontal ? {} : { callback: shortLabel } },
+          y: { stacked, beginAtZero: true, ticks: horizontal ? { callback: shortLabel } : {} },
+        },
+        // The tooltip's title is the whole label: the axis shows it cut.
         plugins: { legend: { position: "bottom" } },
       },
     });

@@ -4,6 +4,7 @@ the monitoring page, whose charts of executions read the monitoring API."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from accounts.models import Environment
 from accounts.policy import Action, allows, require
 from accounts.tenancy import get_scoped_or_404, scoped
 from accounts.views import member_required
-from flows import engine, triggers
+from flows import engine, loop_progress, triggers
 from flows import graph as graphs
 from flows.filters import ExecutionFilter, filter_executions
 from flows.forms import ExecutionFilterForm
@@ -48,6 +49,22 @@ def execution_list(request):
     )
 
 
+def by_item(steps: list[StepRun], loops: list[dict]) -> list:
+    """The flow's own step records, each for-each's carrying ``items`` (item number, its body's records) and
+    ``loop`` (done / total, failed), so the page reads a loop item by item instead of one long list."""
+    bodies: dict[str, dict[int, list[StepRun]]] = defaultdict(lambda: defaultdict(list))
+    for record in steps:
+        if record.scope:
+            bodies[record.scope.split("[", 1)[0]][record.item].append(record)
+    top = [record for record in steps if not record.scope]
+    progress = {loop["step_id"]: loop for loop in loops}
+    for record in top:
+        record.items = sorted(bodies.pop(record.step_id, {}).items(), key=lambda entry: entry[0] or 0)
+        record.loop = progress.get(record.step_id)
+    # A loop still running has no record of its own yet: its body's records are listed as they come.
+    return top + [record for items in bodies.values() for records in items.values() for record in records]
+
+
 @member_required
 def execution_detail(request, pk):
     execution = get_scoped_or_404(
@@ -63,7 +80,7 @@ def execution_detail(request, pk):
         "flows/execution.html",
         {
             "execution": execution,
-            "steps": steps,
+            "steps": by_item(steps, loop_progress.loops(execution, steps)),
             "failing": failing,
             "not_run": not_run,
             "replays": execution.replays.order_by("created"),

@@ -162,43 +162,49 @@ def test_a_router_its_branches_and_the_new_kinds_are_set_in_the_canvas(chromium,
 
 
 def fill_a_loop(page) -> None:
-    open_editor(page, "route-orders")
+    open_editor(page, "loop-build")
     pane = page.locator(".react-flow__pane")
-    page.get_by_test_id("palette-foreach").drag_to(pane, target_position={"x": 150, "y": 180})
-    box = node(page, "step-2")
+    page.get_by_test_id("palette-foreach").drag_to(pane, target_position={"x": 150, "y": 100})
+    box = node(page, "step-1")
     box.get_by_text("Drop the steps to run for each item here.").wait_for()
-    page.get_by_test_id("palette-mapping").drag_to(pane, target_position={"x": 200, "y": 260})
-    node(page, "step-3").get_by_text("Mapping · JSONata").wait_for()
+    page.get_by_test_id("palette-mapping").drag_to(pane, target_position={"x": 300, "y": 230})
+    node(page, "step-2").get_by_text("Mapping · JSONata").wait_for()
     assert box.get_by_text("Drop the steps").count() == 0, "the mapping joined the loop"
-    step_box, loop_box = node(page, "step-3").bounding_box(), box.bounding_box()
+    page.get_by_test_id("palette-mapping").drag_to(pane, target_position={"x": 800, "y": 60})
+    node(page, "step-3").get_by_text("Mapping · JSONata").wait_for()
+    step_box, loop_box = node(page, "step-2").bounding_box(), box.bounding_box()
     assert loop_box["x"] < step_box["x"] and step_box["y"] + step_box["height"] < loop_box["y"] + loop_box["height"]
-    connect(page, "step-1", "step-3")
+    connect(page, "step-3", "step-2")
     assert "inside the for-each" in page.locator(".hint").inner_text(), "the body's edges stay inside"
-    connect(page, "step-1", "step-2")
+    connect(page, "step-3", "step-1")
     page.locator(".react-flow__edge").first.wait_for(state="attached")
 
-    edit_step(page, "step-2")
-    page.get_by_role("button", name="Save", exact=True).wait_for()
+    header = box.locator('.step-node[data-step="step-1"]')
+    header.hover()
+    header.locator("button[aria-label^='Edit']").click()
     page.get_by_text("Say which list to go through").wait_for()
-    page.get_by_label("Items (the list to go through)").fill("{{ steps.orders.orders }}")
+    page.get_by_label("Items (the list to go through)").fill("{{ steps.mapping_2.orders }}")
     page.get_by_label("Batch size").fill("2")
     page.get_by_label("Continue when an item fails").check()
     page.get_by_role("button", name="Save", exact=True).click()
-    node(page, "step-2").get_by_text("For each · {{ steps.orders.orders }}").wait_for()
+    box.get_by_text("For each · {{ steps.mapping_2.orders }}").wait_for()
+    page.mouse.click(700, 700)
     shoot(page, "foreach-canvas")
     save_draft(page)
 
 
-def test_steps_dropped_into_a_for_each_join_its_body(chromium, owner, org, router_flow):
+def test_steps_dropped_into_a_for_each_join_its_body(chromium, owner, org):
+    flow = Flow.objects.create(organization=org, name="Loop build", slug="loop-build", draft={"steps": [], "edges": []})
     chromium(owner, fill_a_loop)
-    router_flow.refresh_from_db()
-    steps = {step["id"]: step for step in router_flow.draft["steps"]}
-    assert steps["step-2"]["kind"] == "foreach" and steps["step-2"]["items"] == "{{ steps.orders.orders }}"
-    assert steps["step-2"]["batch_size"] == 2 and steps["step-2"]["continue_on_error"] is True
-    assert steps["step-3"]["group"] == "step-2", "the dropped step is in the loop's body"
-    loop, body = steps["step-2"]["position"], steps["step-3"]["position"]
-    assert loop["x"] < body["x"] < loop["x"] + steps["step-2"]["size"]["width"], "positions are stored absolute"
-    assert router_flow.draft["edges"] == [{"source": "step-1", "target": "step-2"}]
+    flow.refresh_from_db()
+    steps = {step["id"]: step for step in flow.draft["steps"]}
+    assert steps["step-1"]["kind"] == "foreach" and steps["step-1"]["items"] == "{{ steps.mapping_2.orders }}"
+    assert steps["step-1"]["batch_size"] == 2 and steps["step-1"]["continue_on_error"] is True
+    assert steps["step-2"]["group"] == "step-1", "the dropped step is in the loop's body"
+    assert "group" not in steps["step-3"]
+    loop, body = steps["step-1"]["position"], steps["step-2"]["position"]
+    assert loop["x"] < body["x"] < loop["x"] + steps["step-1"]["size"]["width"], "positions are stored absolute"
+    assert flow.draft["edges"] == [{"source": "step-3", "target": "step-1"}]
 
 
 @pytest.fixture

@@ -217,25 +217,33 @@ def looping_flow(org):
         draft={
             "steps": [
                 mapping("step-1", "Orders", ORDERS, 0, 0),
-                {"id": "step-2", "kind": "condition", "name": "Route", "mode": "first", "position": {"x": 0, "y": 130}},
+                {
+                    "id": "step-2",
+                    "kind": "condition",
+                    "name": "Route",
+                    "mode": "first",
+                    "timeout_ms": 3000,
+                    "position": {"x": 0, "y": 130},
+                },
                 {
                     "id": "step-3",
                     "kind": "foreach",
                     "name": "Each order",
                     "items": "{{ steps.orders.orders }}",
                     "continue_on_error": True,
+                    "timeout_ms": 3000,
                     "position": {"x": -300, "y": 260},
-                    "size": {"width": 300, "height": 200},
+                    "size": {"width": 300, "height": 250},
                 },
                 mapping(
                     "step-5",
                     "Double",
                     'item.n = 0 ? $error("order without a number") : item.n * 2',
-                    -270,
-                    330,
+                    -260,
+                    390,
                     group="step-3",
                 ),
-                mapping("step-4", "Small order", '"small"', 260, 300),
+                mapping("step-4", "Small order", '"small"', 200, 300),
             ],
             "edges": [
                 {"source": "step-1", "target": "step-2"},
@@ -264,12 +272,12 @@ def run_and_watch(page) -> None:
     assert "branch-taken" in page.locator('.branch-label[data-edge="step-2->step-3"]').get_attribute("class")
     assert "branch-untaken" in page.locator('.branch-label[data-edge="step-2->step-4"]').get_attribute("class")
     node(page, "step-3").locator(".loop-progress").get_by_text("3 / 3, 1 failed").wait_for()
-    assert "Each order: 3 / 3, 1 failed" in page.get_by_label("Run status").inner_text()
+    assert "Each order: 3 / 3, 1 failed" in page.get_by_role("region", name="Run status").inner_text()
     assert "3 items, 1 failed" in node(page, "step-5").locator(".status-chip").inner_text()
     page.mouse.click(700, 700)
     shoot(page, "run-and-watch")
 
-    page.get_by_label("Run status").get_by_role("link", name="Open").click()
+    page.get_by_role("region", name="Run status").get_by_role("link", name="Open").click()
     page.locator('[data-loop="step-3"]').get_by_text("3 / 3").wait_for()
     assert "1 failed" in page.locator('[data-loop="step-3"]').inner_text()
     items = page.locator(".loop-item")
@@ -278,6 +286,7 @@ def run_and_watch(page) -> None:
     assert "order without a number" in failed.locator(".step-error").inner_text(), "a failed item opens with its error"
     assert "Item 2" in failed.locator("summary").inner_text()
     assert "branch 'otherwise' of step 'Route' not taken" in page.locator(".skip-reason").first.inner_text()
+    page.locator(".loop-items").scroll_into_view_if_needed()
     shoot(page, "execution-page")
 
 

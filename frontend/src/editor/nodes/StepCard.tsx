@@ -46,7 +46,7 @@ export function StepCard({ step, selected, icon, subtitle, extra }: StepCardProp
         </div>
       </div>
       <div className="step-badges">
-        <span className="badge">{step.timeout_ms} ms</span>
+        {typeof step.timeout_ms === "number" && <span className="badge">{step.timeout_ms} ms</span>}
         {step.ignore_errors && <span className="badge warn">ignore errors</span>}
         {pinned && <span className="badge">sample output</span>}
         {retries && retries > 1 && <span className="badge">{retries} attempts</span>}

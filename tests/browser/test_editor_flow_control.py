@@ -125,6 +125,14 @@ def draw_a_router(page) -> None:
     page.get_by_role("button", name="Save", exact=True).click()
     node(page, "step-4").get_by_text("Until {{ trigger.payload.due }}").wait_for()
 
+    page.get_by_test_id("palette-call_flow").click()
+    edit_step(page, "step-5")
+    page.get_by_text("Choose the flow to call.").wait_for()
+    page.get_by_label("Flow to call").select_option(label="Route orders (route-orders)")
+    page.get_by_label("Wait for the result").uncheck()
+    page.get_by_role("button", name="Save", exact=True).click()
+    node(page, "step-5").get_by_text("Calls another flow").wait_for()
+
     edit_step(page, "step-1")
     page.get_by_label("Try again when it fails").check()
     page.get_by_label("Attempts").fill("11")
@@ -148,6 +156,8 @@ def test_a_router_its_branches_and_the_new_kinds_are_set_in_the_canvas(chromium,
     assert steps["step-3"]["status"] == 202 and steps["step-3"]["headers"] == {"X-Route": "{{ steps.orders.total }}"}
     assert steps["step-3"]["body"] == "{{ steps.orders }}"
     assert steps["step-4"]["delay_ms"] is None and steps["step-4"]["until"] == "{{ trigger.payload.due }}"
+    assert steps["step-5"]["flow"] == router_flow.pk and steps["step-5"]["wait"] is False
+    assert steps["step-5"]["payload"] == "{{ trigger.payload }}"
     retry = steps["step-1"]["retry"]
     assert retry["max_attempts"] == 4 and retry["on"]["http_status"] == [503, 504]
     edges = {(e["source"], e["target"]): e for e in router_flow.draft["edges"]}
@@ -315,10 +325,10 @@ def sync_flow(org, owner):
 
 def set_up_a_sync(page) -> None:
     open_editor(page, "customer-sync")
-    page.get_by_test_id("palette-sync").drag_to(page.locator(".react-flow__pane"), target_position={"x": 380, "y": 220})
+    page.get_by_test_id("palette-sync").drag_to(page.locator(".react-flow__pane"), target_position={"x": 300, "y": 520})
     connect(page, "step-1", "step-2")
     edit_step(page, "step-2")
-    page.get_by_label("Database connector").select_option(label="Demo database (SQLite)")
+    page.get_by_label("Database connector").select_option(label="Demo database (SQLite file)")
     page.get_by_label("Table", exact=True).locator("option", has_text="customers").wait_for(state="attached")
     page.get_by_label("Table", exact=True).select_option("customers")
     page.get_by_label("Source rows").fill("{{ steps.read.rows }}")
@@ -340,8 +350,10 @@ def set_up_a_sync(page) -> None:
     assert preview.get_by_text("FI").count() == 2
     page.get_by_role("button", name="Check against the table").click()
     page.get_by_text("The table and its columns are as the settings expect.").wait_for()
-    page.locator(".side-panel .drawer-body").evaluate("el => el.scrollTop = el.scrollHeight")
+    page.get_by_label("Table", exact=True).evaluate("el => el.scrollIntoView({block: 'start'})")
     shoot(page, "sync-form")
+    grid.evaluate("el => el.scrollIntoView({block: 'start'})")
+    shoot(page, "sync-grid-preview")
     page.get_by_role("button", name="Save", exact=True).click()
     node(page, "step-2").get_by_text("customers ← Demo database").wait_for()
     save_draft(page)

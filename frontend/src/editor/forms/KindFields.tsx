@@ -91,7 +91,7 @@ function DelayField({ values, readOnly, onChange }: { values: Values; readOnly: 
         <input
           id="kind-until"
           aria-label="Wait until"
-          className="code-input plain"
+          className="mono-input"
           placeholder="{{ trigger.payload.due_at }}"
           value={String(values.until ?? "")}
           readOnly={readOnly}

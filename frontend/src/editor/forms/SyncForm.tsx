@@ -178,7 +178,7 @@ export function SyncForm({ values, catalog, outputs, readOnly, onChange }: Props
       </div>
       <div className="field">
         <label htmlFor="sync-rows">Source rows</label>
-        <input id="sync-rows" className="code-input plain" placeholder="{{ steps.read.rows }}" value={sync.rows} readOnly={readOnly} onChange={(e) => put({ rows: e.target.value })} />
+        <input id="sync-rows" className="mono-input" placeholder="{{ steps.read.rows }}" value={sync.rows} readOnly={readOnly} onChange={(e) => put({ rows: e.target.value })} />
         <p className="help">A list of rows (or one object: one row), as one {"{{ }}"} expression or JSONata.</p>
       </div>
       {table && (
@@ -276,7 +276,7 @@ export function SyncForm({ values, catalog, outputs, readOnly, onChange }: Props
               <tr>
                 <th>Column</th>
                 <th>From</th>
-                <th>Expression or constant</th>
+                <th>Value</th>
                 <th>Default</th>
               </tr>
             </thead>
@@ -289,7 +289,7 @@ export function SyncForm({ values, catalog, outputs, readOnly, onChange }: Props
                   </td>
                   <td>
                     <select aria-label={`Source of ${row.column}`} value={row.source} disabled={readOnly} onChange={(e) => editGrid(index, { source: e.target.value as FieldRow["source"] })}>
-                      <option value="">not written</option>
+                      <option value="">—</option>
                       <option value="expression">expression</option>
                       <option value="constant">constant</option>
                     </select>
@@ -297,7 +297,7 @@ export function SyncForm({ values, catalog, outputs, readOnly, onChange }: Props
                   <td>
                     <input
                       aria-label={`Value of ${row.column}`}
-                      className="code-input plain"
+                      className="mono-input"
                       disabled={!row.source}
                       placeholder={row.source === "constant" ? "SAP" : row.source ? "NAME1" : ""}
                       value={row.value}
@@ -313,7 +313,7 @@ export function SyncForm({ values, catalog, outputs, readOnly, onChange }: Props
             </tbody>
           </table>
         )}
-        <p className="help">An expression is JSONata over one source row (NAME1, address.city); a constant is written as typed (42, true, "text").</p>
+        <p className="help">Columns with — are not written. An expression is JSONata over one source row (NAME1, address.city); a constant is written as typed (42, true, "text").</p>
       </div>
       <div className="field">
         <label htmlFor="sync-sample">Sample rows (JSON)</label>

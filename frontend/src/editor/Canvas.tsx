@@ -6,7 +6,7 @@
 import { Background, Controls, MiniMap, ReactFlow } from "@xyflow/react";
 import { useShallow } from "zustand/react/shallow";
 import { useDnD } from "./dnd/useDnD";
-import { nodeTypes } from "./nodes";
+import { edgeTypes, nodeTypes } from "./nodes";
 import { Hint, Toasts } from "./Notices";
 import { ProblemsPanel } from "./ProblemsPanel";
 import { RunStatus } from "./RunStatus";
@@ -29,7 +29,8 @@ function Flow() {
     useShallow(({ nodes, edges, readOnly, fitOnOpen }) => ({ nodes, edges, readOnly, fitOnOpen })),
   );
   const actions = useEditor(
-    useShallow(({ changeNodes, changeEdges, connect, checkConnection, dragStarted, dragStopped, openStep, inspect }) => ({
+    useShallow(({ changeNodes, changeEdges, connect, checkConnection, dragStarted, dragStopped, openStep, inspect, editEdge }) => ({
+      editEdge,
       changeNodes,
       changeEdges,
       connect,
@@ -46,6 +47,8 @@ function Flow() {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onEdgeClick={(_, edge) => edge.type === "branch" && actions.editEdge(edge.id)}
         onNodesChange={actions.changeNodes}
         onEdgesChange={actions.changeEdges}
         onConnect={actions.connect}

@@ -1,6 +1,10 @@
-/** The box at the canvas's top left while and after a sandbox run: which execution, how far, a link to it. Clear of the minimap. */
+/**
+ * The box at the canvas's top left while and after a sandbox run: which execution, how far, each for-each's
+ * progress over its items, a link to it. Clear of the minimap.
+ */
 import { STATUS_LABELS } from "./context";
 import { Icon } from "./icons";
+import { progressText } from "./nodes/ForEachNode";
 import { useEditor } from "./useEditor";
 
 export function RunStatus() {
@@ -22,6 +26,11 @@ export function RunStatus() {
       <button type="button" className="icon-button" aria-label="Hide the run status" onClick={clear}>
         <Icon name="close" size={14} />
       </button>
+      {(execution.loops ?? []).map((loop) => (
+        <span key={loop.step_id} className="loop-line small" data-loop={loop.step_id}>
+          {loop.name}: <strong>{progressText(loop)}</strong>
+        </span>
+      ))}
     </section>
   );
 }

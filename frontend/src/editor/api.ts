@@ -77,7 +77,11 @@ export interface Properties {
 export interface StepRun {
   position: number;
   step_id: string;
+  /** ``""``, or ``<for-each id>[<batch>]`` for a step of a loop's body, with ``item`` its batch. */
+  scope?: string;
+  item?: number | null;
   attempt?: number;
+  wait_ms?: number | null;
   name: string;
   kind: string;
   status: string;
@@ -100,6 +104,35 @@ export interface Execution {
   flow?: { slug: string };
   input?: { payload?: unknown };
   steps?: StepRun[];
+  /** Per for-each that started: its batches, how many finished, how many failed. */
+  loops?: LoopProgress[];
+  children?: number[];
+}
+
+export interface LoopProgress {
+  step_id: string;
+  name: string;
+  total: number;
+  done: number;
+  failed: number;
+}
+
+export interface FlowBrief {
+  id: number;
+  slug: string;
+  name: string;
+}
+
+/** A table's columns and unique indexes, as the connector's live schema gives them. */
+export interface TableSchema {
+  name: string;
+  columns: { name: string; type: string; nullable: boolean; default: unknown }[];
+  unique_indexes: { name: string; primary: boolean; columns: string[] }[];
+}
+
+export interface SyncPreview {
+  rows: { values?: Record<string, unknown>; errors?: Record<string, string> }[];
+  problems: string[];
 }
 
 export interface Version {
@@ -203,6 +236,18 @@ export const api = {
       "GET",
       `${API}/connectors/${connector}/sap-functions/${encodeURIComponent(name)}/?${new URLSearchParams({ environment })}`,
     ),
+  flows: async () => (await request<{ results: FlowBrief[] }>("GET", `${API}/flows/?limit=500`)).results,
+  schemaTables: async (connector: number, environment = "sandbox") =>
+    (await request<{ results: { name: string; type: string }[] }>(
+      "GET",
+      `${API}/connectors/${connector}/schema/tables/?${new URLSearchParams({ environment })}`,
+    )).results,
+  schemaTable: (connector: number, table: string, environment = "sandbox") =>
+    request<TableSchema>("GET", `${API}/connectors/${connector}/schema/tables/${encodeURIComponent(table)}/?${new URLSearchParams({ environment })}`),
+  syncCheck: (connector: number, sync: unknown, environment = "sandbox") =>
+    request<{ problems: string[]; warnings: string[] }>("POST", `${API}/connectors/${connector}/sync-check/`, { environment, sync }),
+  syncPreview: (connector: number, sync: unknown, rows: unknown[]) =>
+    request<SyncPreview>("POST", `${API}/connectors/${connector}/sync-preview/`, { sync, rows }),
   run: (slug: string, payload: unknown) => request<Execution>("POST", `${flowUrl(slug)}/run/`, { payload }),
   execution: (id: number) => request<Execution>("GET", `${API}/executions/${id}/`),
 };

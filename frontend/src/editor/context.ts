@@ -7,10 +7,7 @@ export interface Catalog {
   connectorById: Map<number, Connector>;
 }
 
-export interface StepStatus {
-  status: string;
-  duration_ms?: number;
-}
+export type { RunStatus as StepStatus } from "./graph";
 
 export const emptyCatalog: Catalog = { types: new Map(), connectors: [], connectorById: new Map() };
 
@@ -22,6 +19,8 @@ export const STATUS_LABELS: Record<string, string> = {
   timed_out: "timed out",
   error_ignored: "error ignored",
   skipped: "not run",
+  retrying: "retrying",
+  waiting: "waiting",
   completed_with_errors: "completed with errors",
   cancelled: "cancelled",
 };

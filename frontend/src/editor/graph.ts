@@ -116,15 +116,25 @@ export function cyclePath(edges: GraphEdge[], source: string, target: string): s
   return null;
 }
 
-/** Why ``source -> target`` may not be drawn (a cycle, or an edge that exists already); null when it may. */
+/**
+ * Why ``source -> target`` may not be drawn (a cycle, an edge that exists already, or one crossing the border
+ * of a for-each: its body's steps connect only to each other); null when it may.
+ */
 export function connectionProblem(
   edges: GraphEdge[],
   source: string,
   target: string,
   nameOf: (id: string) => string,
+  groupOf: (id: string) => string | undefined = () => undefined,
 ): string | null {
   if (edges.some((e) => e.source === source && e.target === target)) {
     return `${nameOf(source)} is already connected to ${nameOf(target)}.`;
+  }
+  const [from, to] = [groupOf(source), groupOf(target)];
+  if (from !== to) {
+    const inside = from ? source : target;
+    const loop = (from ?? to) as string;
+    return `${nameOf(inside)} is inside the for-each ${nameOf(loop)}: steps in a loop connect only to each other; connect ${nameOf(loop)} itself instead.`;
   }
   const path = cyclePath(edges, source, target);
   if (path === null) return null;
@@ -194,7 +204,7 @@ export function pasteSteps(graph: Graph, clip: Clip, offset: Position = { x: 40,
   const ids = graph.steps.map((s) => s.id);
   const names = graph.steps.map((s) => s.name);
   const renamed = new Map<string, string>();
-  const steps = clip.steps.map((step) => {
+  const steps: Step[] = clip.steps.map((step) => {
     const id = nextId(ids);
     const name = uniqueName(step.name, names);
     ids.push(id);
@@ -207,6 +217,8 @@ export function pasteSteps(graph: Graph, clip: Clip, offset: Position = { x: 40,
       position: { x: step.position.x + offset.x, y: step.position.y + offset.y },
     };
   });
+  // A body step pasted with its for-each follows the copy; pasted alone it stays in its loop.
+  for (const step of steps) if (typeof step.group === "string" && renamed.has(step.group)) step.group = renamed.get(step.group);
   const edges = clip.edges
     .filter((e) => renamed.has(e.source) && renamed.has(e.target))
     .map((e) => ({ ...e, source: renamed.get(e.source) as string, target: renamed.get(e.target) as string }));
@@ -289,32 +301,96 @@ export interface RunRecord {
   step_id: string;
   status: string;
   duration_ms: number;
+  /** ``""`` for a step of the flow itself; ``<for-each id>[<batch>]`` for a step of a loop's body. */
+  scope?: string;
+  attempt?: number;
+  error?: string;
+  output?: unknown;
+}
+
+export interface RunStatus {
+  status: string;
+  duration_ms?: number;
+  /** Why a skipped step did not run, as the engine recorded it. */
+  reason?: string;
+  attempt?: number;
+  /** For a step of a loop's body: how many items it ran for, and how many of them failed. */
+  items?: number;
+  failedItems?: number;
 }
 
 export const FINAL_EXECUTION_STATUSES = new Set(["succeeded", "completed_with_errors", "failed", "cancelled"]);
+const FAILED = new Set(["failed", "timed_out"]);
+
+/** A body step's status over its items: failed when one failed, else the latest item's. */
+function overItems(records: RunRecord[]): RunStatus {
+  const failed = records.filter((r) => FAILED.has(r.status)).length;
+  const last = records[records.length - 1];
+  return { status: failed ? "failed" : last.status, items: records.length, failedItems: failed };
+}
 
 /**
- * Each step's status while an execution is watched: its record once it finished; before that the first
- * unfinished step in run order is running (the engine runs one at a time) and the rest are queued; once the
- * execution is over, steps without a record did not run (skipped).
+ * Each step's status while an execution is watched: its record once it finished (a skipped one with its
+ * reason); a body step's over its items; before that the first unfinished step in run order is running and
+ * the rest are queued; once the execution is over, steps without a record did not run (skipped).
  */
-export function runStatuses(
-  executionStatus: string,
-  records: RunRecord[],
-  steps: Step[],
-  edges: GraphEdge[],
-): Record<string, { status: string; duration_ms?: number }> {
-  const result: Record<string, { status: string; duration_ms?: number }> = {};
-  for (const record of records) result[record.step_id] = { status: record.status, duration_ms: record.duration_ms };
+export function runStatuses(executionStatus: string, records: RunRecord[], steps: Step[], edges: GraphEdge[]): Record<string, RunStatus> {
+  const result: Record<string, RunStatus> = {};
+  const inBody = new Map<string, RunRecord[]>();
+  for (const record of records) {
+    if (record.scope) inBody.set(record.step_id, [...(inBody.get(record.step_id) ?? []), record]);
+    else {
+      result[record.step_id] = { status: record.status, duration_ms: record.duration_ms };
+      if (record.status === "skipped" && record.error) result[record.step_id].reason = record.error;
+      if ((record.attempt ?? 1) > 1) result[record.step_id].attempt = record.attempt;
+    }
+  }
+  for (const [id, list] of inBody) result[id] = overItems(list);
   const final = FINAL_EXECUTION_STATUSES.has(executionStatus);
   let runningShown = false;
   for (const step of runOrder(steps, edges)) {
     if (result[step.id]) continue;
     if (final) result[step.id] = { status: "skipped" };
-    else if (executionStatus === "running" && !runningShown) {
+    else if (executionStatus === "running" && !runningShown && !step.group) {
       result[step.id] = { status: "running" };
       runningShown = true;
     } else result[step.id] = { status: "queued" };
   }
   return result;
+}
+
+/**
+ * Which edges leaving a router were taken in a run (its output's ``taken``) and which not, by edge id
+ * (``source->target``). Edges of steps that are not routers, or of routers that did not run, are left out.
+ */
+export function branchStates(records: RunRecord[], edges: GraphEdge[]): Record<string, "taken" | "untaken"> {
+  const taken = new Map<string, Set<string>>();
+  for (const record of records) {
+    const output = record.output as { taken?: unknown } | null | undefined;
+    if (!output || !Array.isArray(output.taken)) continue;
+    const set = taken.get(record.step_id) ?? new Set<string>();
+    for (const target of output.taken) set.add(String(target));
+    taken.set(record.step_id, set);
+  }
+  const states: Record<string, "taken" | "untaken"> = {};
+  for (const edge of edges) {
+    const targets = taken.get(edge.source);
+    if (targets) states[`${edge.source}->${edge.target}`] = targets.has(edge.target) ? "taken" : "untaken";
+  }
+  return states;
+}
+
+/** The steps of a for-each's body (``group`` is its id). */
+export function bodyOf(steps: Step[], id: string): Step[] {
+  return steps.filter((s) => s.group === id);
+}
+
+/** How a router's edge reads on the canvas: its order, then its label, its condition or "otherwise". */
+export function branchText(edge: Record<string, unknown>): string {
+  const order = typeof edge.order === "number" ? `${edge.order} · ` : "";
+  const label = typeof edge.label === "string" && edge.label.trim() ? edge.label.trim() : "";
+  if (edge.otherwise) return `${order}${label || "otherwise"}`;
+  const condition = typeof edge.condition === "string" ? edge.condition.trim() : "";
+  const text = label || condition || "no condition";
+  return `${order}${text.length > 40 ? `${text.slice(0, 39)}…` : text}`;
 }

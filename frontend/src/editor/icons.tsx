@@ -1,4 +1,4 @@
-/** Step icons: a coloured tile per connector type (by its ``icon`` key and category) and one for mappings; the tool icons. */
+/** Step icons: a coloured tile per connector type (by its ``icon`` key and category) and one per other step kind; the tool icons. */
 import { memo } from "react";
 
 const COLOURS: Record<string, string> = {
@@ -9,9 +9,26 @@ const COLOURS: Record<string, string> = {
   sap: "#0a6ed1",
   http: "#7b4bb7",
   mapping: "#2f855a",
+  condition: "#b7791f",
+  foreach: "#6b46c1",
+  call_flow: "#2b6cb0",
+  respond: "#319795",
+  delay: "#718096",
+  sync: "#2c7a7b",
+};
+
+/** The glyphs of the step kinds that are not connectors, as stroke paths on the 24-pixel tile. */
+const KIND_GLYPHS: Record<string, string> = {
+  condition: "M12 5v5M12 10l-5 5v4M12 10l5 5v4",
+  foreach: "M7 8h8a3 3 0 0 1 0 6H9M11 11l-3 3 3 3M6 17h3",
+  call_flow: "M5 7h6v10H5zM13 12h6M16 9l3 3-3 3",
+  respond: "M19 12H7M11 8l-4 4 4 4M19 7v10",
+  delay: "M12 6v6l3 2M12 19a7 7 0 1 0 0-14 7 7 0 0 0 0 14z",
+  sync: "M6 9a6 6 0 0 1 11-2M18 15a6 6 0 0 1-11 2M17 4v3h-3M7 20v-3h3",
 };
 
 function Glyph({ category }: { category: string }) {
+  if (KIND_GLYPHS[category]) return <path d={KIND_GLYPHS[category]} />;
   if (category === "mapping") {
     return <path d="M9 6c-2 0-2 2-2 3v1c0 1-1 2-2 2 1 0 2 1 2 2v1c0 1 0 3 2 3M15 6c2 0 2 2 2 3v1c0 1 1 2 2 2-1 0-2 1-2 2v1c0 1 0 3-2 3" />;
   }

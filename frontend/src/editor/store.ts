@@ -13,11 +13,13 @@ import { emptyCatalog, type Catalog, type StepStatus } from "./context";
 import type { PaletteItem } from "./dnd/DnDContext";
 import { STEP_KINDS } from "./kinds";
 import type { Sample } from "./samples";
-import { fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
+import { containerAt, fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
 import {
   DEFAULT_TIMEOUT_MS,
   History,
   autoLayout,
+  bodyOf,
+  branchStates,
   connectionProblem,
   copySteps,
   nextId,
@@ -56,6 +58,10 @@ export interface EditorState {
   edges: Edge[];
   editing: string | null;
   runView: string | null;
+  /** The edge whose form is open (``source->target``), a router's branch. */
+  editingEdge: string | null;
+  /** In a watched run: which of a router's edges were taken, by edge id. */
+  branches: Record<string, "taken" | "untaken">;
   problems: Problem[];
   problemsByStep: Record<string, Problem[]>;
   execution: Execution | null;
@@ -86,7 +92,8 @@ export interface EditorState {
   checkConnection: (connection: Edge | Connection) => boolean;
   connect: (connection: Connection) => void;
   dragStarted: () => void;
-  dragStopped: () => void;
+  /** React Flow's onNodeDragStop: the moved nodes may join a for-each they were dropped on. */
+  dragStopped: (event?: unknown, node?: unknown, moved?: { id: string }[]) => void;
   addStep: (item: PaletteItem, position: Position) => void;
   removeSteps: (ids: Set<string>, edgeIds?: Set<string>) => void;
   removeStep: (id: string) => void;
@@ -99,6 +106,9 @@ export interface EditorState {
   redo: () => void;
   arrange: () => void;
   saveStep: (step: Step) => void;
+  editEdge: (id: string) => void;
+  /** Sets a branch's fields (condition, otherwise, order, label); keys given as undefined are removed. */
+  saveEdge: (id: string, fields: Record<string, unknown>) => void;
   edit: (id: string) => void;
   showRun: (id: string) => void;
   /** A click on a step: its data panel (its last run here, its pinned sample), unless its form is open. */
@@ -165,6 +175,24 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       get().say("ok", `Pasted ${pasted.steps.length} step${plural(pasted.steps.length)} with their settings.`);
     };
 
+    const groupOf = (id: string) => {
+      const group = get().nodes.find((n) => n.id === id)?.data.step.group;
+      return typeof group === "string" ? group : undefined;
+    };
+    const problemOf = (source: string, target: string) => connectionProblem(get().graph().edges, source, target, get().nameOf, groupOf);
+
+    /** A step dropped on a for-each's box joins its body; its edges to steps outside the box go. */
+    const joinGroup = (graph: Graph, id: string): Graph => {
+      const step = graph.steps.find((s) => s.id === id);
+      if (!step || step.group || STEP_KINDS[step.kind]?.container) return graph;
+      const box = containerAt(graph.steps, { x: step.position.x + 20, y: step.position.y + 20 });
+      if (!box) return graph;
+      const edges = graph.edges.filter((e) => e.source !== id && e.target !== id);
+      const dropped = graph.edges.length - edges.length;
+      if (dropped) get().say("ok", `${step.name} is now inside ${box.name}; its ${dropped} connection${plural(dropped)} to steps outside the loop went.`);
+      return { ...graph, edges, steps: graph.steps.map((s) => (s.id === id ? { ...s, group: box.id } : s)) };
+    };
+
     const travel = (move: (current: Graph) => Graph | null) => {
       const target = move(get().graph());
       if (!target) return;
@@ -183,6 +211,8 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       edges: [],
       editing: null,
       runView: null,
+      editingEdge: null,
+      branches: {},
       problems: [],
       problemsByStep: {},
       execution: null,
@@ -220,12 +250,12 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       changeEdges: (changes) => set((s) => ({ edges: applyEdgeChanges(changes.filter((c) => c.type !== "remove"), s.edges) })),
 
       checkConnection: (connection) => {
-        const reason = connectionProblem(get().graph().edges, connection.source, connection.target, get().nameOf);
+        const reason = problemOf(connection.source, connection.target);
         if (reason) set({ hint: reason });
         return reason === null;
       },
       connect: (connection) => {
-        const reason = connectionProblem(get().graph().edges, connection.source, connection.target, get().nameOf);
+        const reason = problemOf(connection.source, connection.target);
         if (reason) {
           set({ hint: reason });
           return;
@@ -237,17 +267,17 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
       dragStarted: () => {
         dragStart = get().graph();
       },
-      dragStopped: () => {
+      dragStopped: (_event, _node, movedNodes) => {
         const before = dragStart;
         dragStart = null;
         if (!before) return;
-        const { nodes } = get();
-        const moved = before.steps.some((step) => {
-          const node = nodes.find((n) => n.id === step.id);
-          return node && (Math.round(node.position.x) !== step.position.x || Math.round(node.position.y) !== step.position.y);
-        });
-        if (!moved) return;
+        const now = get().graph();
+        const shape = (g: Graph) => JSON.stringify(g.steps.map((s) => [s.id, s.position, s.size]));
+        if (shape(now) === shape(before)) return;
         history.push(before);
+        const moved = (movedNodes ?? []).map((n) => n.id);
+        const joined = moved.reduce(joinGroup, now);
+        if (joined !== now) show(joined, new Set(moved));
         historyChanged();
       },
 
@@ -266,13 +296,16 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
           ignore_errors: false,
           instruction: STEP_KINDS[item.kind]?.instruction ?? "",
           position,
+          ...structuredClone(STEP_KINDS[item.kind]?.defaults ?? {}),
           ...(item.kind === "connector" ? { connector: item.connector?.id ?? null, options: defaults } : {}),
         };
-        commit((g) => ({ ...g, steps: [...g.steps, step] }), new Set([id]));
+        commit((g) => joinGroup({ ...g, steps: [...g.steps, step] }, id), new Set([id]));
       },
 
       removeSteps: (ids, edgeIds = new Set()) => {
         if (get().readOnly || (!ids.size && !edgeIds.size)) return;
+        // A for-each goes with the steps of its body.
+        for (const id of [...ids]) for (const step of bodyOf(get().graph().steps, id)) ids.add(step.id);
         commit((g) => ({
           ...g,
           steps: g.steps.filter((s) => !ids.has(s.id)),
@@ -311,8 +344,17 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
 
       arrange: () => {
         const current = get().graph();
-        const positions = autoLayout(current.steps, current.edges);
-        commit((g) => ({ ...g, steps: g.steps.map((s) => ({ ...s, position: positions.get(s.id) ?? s.position })) }));
+        // The flow's own steps are laid out; a loop's body moves with its box.
+        const top = current.steps.filter((s) => !s.group);
+        const positions = autoLayout(top, current.edges.filter((e) => top.some((s) => s.id === e.source)));
+        const byId = new Map(current.steps.map((s) => [s.id, s]));
+        const placed = (s: Step): Position => {
+          const group = typeof s.group === "string" ? byId.get(s.group) : undefined;
+          if (!group) return positions.get(s.id) ?? s.position;
+          const moved = positions.get(group.id) ?? group.position;
+          return { x: s.position.x + moved.x - group.position.x, y: s.position.y + moved.y - group.position.y };
+        };
+        commit((g) => ({ ...g, steps: g.steps.map((s) => ({ ...s, position: placed(s) })) }));
       },
 
       saveStep: (step) => {
@@ -320,8 +362,22 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         set({ editing: null });
       },
 
-      edit: (id) => set({ runView: null, editing: id }),
-      showRun: (id) => set({ editing: null, runView: id }),
+      editEdge: (id) => set({ editing: null, runView: null, editingEdge: id }),
+      saveEdge: (id, fields) => {
+        commit((g) => ({
+          ...g,
+          edges: g.edges.map((e) => {
+            if (`${e.source}->${e.target}` !== id) return e;
+            const next: Record<string, unknown> = { ...e, ...fields };
+            for (const [key, value] of Object.entries(fields)) if (value === undefined) delete next[key];
+            return next as typeof e;
+          }),
+        }));
+        set({ editingEdge: null });
+      },
+
+      edit: (id) => set({ runView: null, editingEdge: null, editing: id }),
+      showRun: (id) => set({ editing: null, editingEdge: null, runView: id }),
       inspect: (id) => {
         if (get().editing === null) get().showRun(id);
       },
@@ -330,7 +386,7 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         set((s) => ({ nodes: s.nodes.map((n) => ({ ...n, selected: n.id === id })) }));
         get().edit(id);
       },
-      closePanels: () => set({ editing: null, runView: null }),
+      closePanels: () => set({ editing: null, runView: null, editingEdge: null }),
 
       say: (kind, text) =>
         set((s) => ({ notice: { kind, text }, toasts: [...s.toasts, { id: (s.toasts.at(-1)?.id ?? 0) + 1, kind, text }].slice(-MAX_TOASTS) })),
@@ -385,11 +441,12 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         const statuses: Record<string, StepStatus> = {};
         for (const [id, now] of Object.entries(runStatuses(execution.status, execution.steps ?? [], steps, edges))) {
           const before = previous[id];
-          statuses[id] = before && before.status === now.status && before.duration_ms === now.duration_ms ? before : now;
+          statuses[id] = before && JSON.stringify(before) === JSON.stringify(now) ? before : now;
         }
-        set({ execution, statuses });
+        const branches = branchStates(execution.steps ?? [], edges);
+        set({ execution, statuses, branches: JSON.stringify(branches) === JSON.stringify(get().branches) ? get().branches : branches });
       },
-      clearRun: () => set({ execution: null, statuses: {} }),
+      clearRun: () => set({ execution: null, statuses: {}, branches: {} }),
     };
   });
 }

@@ -1,15 +1,20 @@
 /**
- * The step form, a drawer beside the canvas: name, connector (of the step's type), timeout checked as you
- * type, options the connector's type declares, the instruction with its properties and the fx builder,
- * Ignore Errors. Save puts the values on the canvas; "Save draft" then stores the graph.
+ * The step form, a drawer beside the canvas: name, connector (of the step's type), the settings of the
+ * step's kind (``kinds.ts``), timeout checked as you type, options the connector's type declares, the
+ * instruction with its properties and the fx builder, the retry policy, Ignore Errors. Save puts the values
+ * on the canvas; "Save draft" then stores the graph.
  */
 import { useEffect, useMemo, useState } from "react";
 import { api, type Problem, type Properties } from "../api";
 import type { Catalog } from "../context";
 import { referenceKey, timeoutProblem, type Step } from "../graph";
 import { kindOf } from "../kinds";
+import { problemsOf, type Values } from "../kindValues";
+import { readRetry, retryForm } from "../retry";
 import { sizeProblem, type Sample } from "../samples";
 import { ExpressionBuilder } from "./ExpressionBuilder";
+import { KindFields } from "./KindFields";
+import { RetryFields } from "./RetryFields";
 import { InstructionEditor } from "./InstructionEditor";
 import { OptionInput } from "./OptionInput";
 import { useCaretInsert } from "./useCaretInsert";
@@ -24,6 +29,8 @@ interface Props {
   sample: Sample | null;
   savedStepIds: Set<string>;
   problems: Problem[];
+  /** Outputs of the steps upstream by reference key (pinned samples, else the watched run's). */
+  outputs: Record<string, unknown>;
   readOnly: boolean;
   onSave: (step: Step) => void;
   onClose: () => void;
@@ -46,7 +53,14 @@ function readSampleOutput(text: string): { value?: unknown; error?: string } {
   }
 }
 
-export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, savedStepIds, problems, readOnly, onSave, onClose }: Props) {
+/** The kind's own settings of the step, as the form edits them. */
+function kindValues(step: Step, names: string[]): Values {
+  const values: Values = {};
+  for (const name of [...names, "connector", "until"]) if (name in step) values[name] = structuredClone(step[name]);
+  return values;
+}
+
+export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, savedStepIds, problems, outputs, readOnly, onSave, onClose }: Props) {
   const [name, setName] = useState(step.name);
   const [connector, setConnector] = useState<number | null>(step.connector ?? null);
   const [timeout, setTimeoutText] = useState(String(step.timeout_ms));
@@ -58,12 +72,16 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
   const [fxOpen, setFxOpen] = useState(false);
   const [sampleOutput, setSampleOutput] = useState(step.sample_output === undefined ? "" : JSON.stringify(step.sample_output, null, 2));
   const pinned = readSampleOutput(sampleOutput);
+  const kind = kindOf(step);
+  const [values, setValues] = useState<Values>(() => kindValues(step, kind.fields.map((f) => f.name)));
+  const kindProblems = problemsOf(kind.fields, values);
+  const [retry, setRetry] = useState(() => retryForm(step.retry));
+  const retryRead = readRetry(retry);
   const [formatError, setFormatError] = useState<string | null>(null);
   const { textarea, insert, onSelect } = useCaretInsert(instruction, setInstruction);
 
   const current = connector != null ? catalog.connectorById.get(connector) : undefined;
   const type = current ? catalog.types.get(current.type) : undefined;
-  const kind = kindOf(step);
   const language = kind.language ?? type?.language ?? "sql";
   const sameType = catalog.connectors.filter((c) => !current || c.type === current.type);
 
@@ -85,8 +103,10 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
     return clash ? `Another step is already called “${clash}”; names must be unique.` : null;
   }, [name, otherNames]);
   const timeoutError = timeoutProblem(timeout);
-  const connectorError = step.kind === "connector" && connector == null ? "Choose a connector." : null;
-  const invalid = Boolean(nameError || timeoutError || connectorError || pinned.error);
+  const connectorError = kind.connectors === "any" && connector == null ? "Choose a connector." : null;
+  const invalid = Boolean(
+    nameError || timeoutError || connectorError || pinned.error || Object.keys(kindProblems).length || Object.keys(retryRead.problems).length,
+  );
 
   // Formatting is an edit like typing: it goes into the step when saved, and the store's undo takes it back.
   const formatNow = async () => {
@@ -100,8 +120,9 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
 
   const save = () => {
     if (invalid) return;
-    const { sample_output: _before, ...rest } = step;
-    const saved: Step = { ...rest, name: name.trim(), timeout_ms: Number(timeout), instruction, ignore_errors: ignoreErrors };
+    const { sample_output: _before, retry: _retry, ...rest } = step;
+    const saved: Step = { ...rest, ...values, name: name.trim(), timeout_ms: Number(timeout), instruction, ignore_errors: ignoreErrors };
+    if (kind.retries && retryRead.retry) saved.retry = retryRead.retry;
     if (pinned.value !== undefined) saved.sample_output = pinned.value;
     if (step.kind === "connector") {
       saved.connector = connector;
@@ -126,7 +147,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
           <input id="step-name" value={name} readOnly={readOnly} aria-invalid={!!nameError} onChange={(e) => setName(e.target.value)} />
           {nameError ? <p className="field-error">{nameError}</p> : <p className="help">Later steps read its output as <code>steps.{referenceKey(name)}</code>.</p>}
         </div>
-        {step.kind === "connector" && (
+        {kind.connectors === "any" && (
           <div className="field">
             <label htmlFor="step-connector">Connector</label>
             <select
@@ -145,6 +166,15 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
             {connectorError ? <p className="field-error">{connectorError}</p> : <p className="help">{type ? `${type.label}: instructions in ${type.language.toUpperCase()}.` : ""}</p>}
           </div>
         )}
+        <KindFields
+          fields={kind.fields}
+          values={values}
+          problems={kindProblems}
+          readOnly={readOnly}
+          catalog={catalog}
+          outputs={outputs}
+          onChange={(changes) => setValues((before) => ({ ...before, ...changes }))}
+        />
         <div className="field">
           <label htmlFor="step-timeout">Timeout (ms)</label>
           <input
@@ -168,6 +198,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
             ))}
           </fieldset>
         )}
+        {kind.hasInstruction && (
         <div className="field">
           <div className="label-row">
             <label htmlFor="step-instruction">{kind.instructionLabel}</label>
@@ -211,10 +242,13 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
             {kind.instructionHelp}
           </p>
         </div>
+        )}
+        {kind.hasInstruction && (
         <div className="field">
           <span className="label">Properties</span>
           <PropertiesTree properties={properties} upstream={upstream} sample={sample} error={propertiesError} onPick={(expression) => insert(`{{ ${expression} }}`)} />
         </div>
+        )}
         <div className="field">
           <label htmlFor="step-sample-output">Sample output (JSON, optional)</label>
           <textarea
@@ -231,6 +265,7 @@ export function StepDrawer({ slug, step, catalog, otherNames, upstream, sample, 
             {pinned.error ?? "What this step returns, pinned: later steps list its fields before it has run. The data panel can pin a run's output."}
           </p>
         </div>
+        {kind.retries && <RetryFields form={retry} readOnly={readOnly} onChange={setRetry} />}
         <div className="field">
           <label className="switch-row" htmlFor="step-ignore">
             <input id="step-ignore" type="checkbox" role="switch" checked={ignoreErrors} disabled={readOnly} onChange={(e) => setIgnoreErrors(e.target.checked)} />

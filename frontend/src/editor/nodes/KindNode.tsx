@@ -11,7 +11,8 @@ export const KindNode = memo(function KindNode({ data, selected }: NodeProps<Ste
   const catalog = useEditor((s) => s.catalog);
   const kind = kindOf(data.step);
   const connector = data.step.connector != null ? catalog.connectorById.get(data.step.connector) : undefined;
-  const type = connector ? catalog.types.get(connector.type) : undefined;
+  // A connector step looks like its connector's type; the other kinds have their own icon.
+  const type = connector && data.step.kind === "connector" ? catalog.types.get(connector.type) : undefined;
   return (
     <StepCard
       step={data.step}

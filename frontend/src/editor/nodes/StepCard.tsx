@@ -13,12 +13,14 @@ export interface StepCardProps {
   selected: boolean;
   icon: ReactNode;
   subtitle: string;
+  /** A badge of its kind (a for-each's progress). */
+  extra?: ReactNode;
 }
 
 const NO_PROBLEMS: Problem[] = [];
 
 /** Selects its own run status and problems by id: a status poll re-renders only the steps whose status changed. */
-export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
+export function StepCard({ step, selected, icon, subtitle, extra }: StepCardProps) {
   const status = useEditor((s) => s.statuses[step.id]);
   const found = useEditor((s) => s.problemsByStep[step.id] ?? NO_PROBLEMS);
   const readOnly = useEditor((s) => s.readOnly);
@@ -26,13 +28,14 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
     useShallow(({ edit, duplicate, removeStep, showRun }) => ({ edit, duplicate, removeStep, showRun })),
   );
   const pinned = step.sample_output !== undefined;
+  const retries = (step.retry as { max_attempts?: number } | undefined)?.max_attempts;
   const classes = ["step-node", selected ? "selected" : "", status ? `run-${status.status}` : "", found.length ? "has-problems" : ""];
   return (
     <div
       className={classes.join(" ")}
       data-step={step.id}
       data-status={status?.status ?? ""}
-      title={found.map((p) => p.message).join("\n") || undefined}
+      title={found.map((p) => p.message).join("\n") || status?.reason || undefined}
     >
       <Handle type="target" position={Position.Top} aria-label={`Input of ${step.name}`} />
       <div className="step-main">
@@ -43,17 +46,22 @@ export function StepCard({ step, selected, icon, subtitle }: StepCardProps) {
         </div>
       </div>
       <div className="step-badges">
-        <span className="badge">{step.timeout_ms} ms</span>
+        {typeof step.timeout_ms === "number" && <span className="badge">{step.timeout_ms} ms</span>}
         {step.ignore_errors && <span className="badge warn">ignore errors</span>}
         {pinned && <span className="badge">sample output</span>}
+        {retries && retries > 1 && <span className="badge">{retries} attempts</span>}
+        {extra}
         {found.length > 0 && <span className="badge error">{found.length} problem{found.length > 1 ? "s" : ""}</span>}
         {status && (
           <button type="button" className={`status-chip nodrag status-${status.status}`} onClick={(e) => (e.stopPropagation(), showRun(step.id))}>
             {STATUS_LABELS[status.status] ?? status.status}
+            {status.attempt && status.attempt > 1 && ` · attempt ${status.attempt}`}
+            {status.items !== undefined && ` · ${status.items} item${status.items === 1 ? "" : "s"}${status.failedItems ? `, ${status.failedItems} failed` : ""}`}
             {status.duration_ms !== undefined && ` · ${status.duration_ms < 10 ? status.duration_ms.toFixed(1) : Math.round(status.duration_ms)} ms`}
           </button>
         )}
       </div>
+      {status?.reason && <p className="skip-reason">{status.reason}</p>}
       {!readOnly && (
         <div className="step-tools nodrag">
           <button type="button" title="Edit the step" aria-label={`Edit ${step.name}`} onClick={(e) => (e.stopPropagation(), edit(step.id))}>

@@ -32,12 +32,31 @@ TAGS = [
     ("environments", "The environments of the organization and their variables."),
     ("tokens", "API tokens of the signed-in member."),
     ("members", "The people of the organization and their roles."),
+    ("alerts", "Alert rules that tell people when flows fail or stop succeeding, and the alerts sent."),
     ("audit", "Who changed what, and when."),
 ]
 TAG_NAMES = [name for name, _ in TAGS]
 
 # operationId: (tag, summary[, description]).
 OPERATIONS: dict[str, tuple[str, ...]] = {
+    "v1_alert_rules_list": ("alerts", "List the alert rules"),
+    "v1_alert_rules_create": ("alerts", "Create an alert rule; a webhook's signing secret is shown once"),
+    "v1_alert_rules_retrieve": ("alerts", "Get an alert rule"),
+    "v1_alert_rules_update": ("alerts", "Replace an alert rule"),
+    "v1_alert_rules_partial_update": ("alerts", "Change some fields of an alert rule"),
+    "v1_alert_rules_destroy": ("alerts", "Delete an alert rule and the record of its alerts"),
+    "v1_alert_rules_rotate_secret_create": ("alerts", "Replace a webhook rule's signing secret; shown once"),
+    "v1_alerts_list": ("alerts", "List the alerts sent, newest first"),
+    "v1_alerts_retrieve": ("alerts", "Get one alert: who was told, when, and what"),
+    "connectors_schema_tables_list": ("connectors", "List the tables of a database connector's live schema"),
+    "connectors_schema_table_retrieve": ("connectors", "Get a table's columns and unique indexes from the live schema"),
+    "v1_connectors_sync_check_create": ("connectors", "Check a sync step's settings against the live table"),
+    "v1_connectors_sync_preview_create": ("connectors", "Preview the first rows a sync step would write"),
+    "v1_monitoring_events": ("monitoring", "Find events with their executions' status, error and timings"),
+    "v1_monitoring_stats_query": (
+        "monitoring",
+        "Count executions per flow and per use case, by status, with durations",
+    ),
     "v1_connector_types_list": ("connectors", "List the connector types and their settings fields"),
     "v1_connector_types_retrieve": ("connectors", "Show one connector type and its settings fields"),
     "v1_connectors_list": ("connectors", "List the connectors you can see"),

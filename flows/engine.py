@@ -324,11 +324,7 @@ class _Run:
                 self.store(record, replacing=waiting)
                 self.park(parked.until)
             except OutOfTime as exc:
-                status, error, failure = (
-                    StepStatus.TIMED_OUT,
-                    str(exc) or f"Timed out after {step['timeout_ms']} ms.",
-                    exc,
-                )
+                status, error, failure = StepStatus.TIMED_OUT, self.timed_out(step, exc), exc
             except FAILURES as exc:
                 status, error, failure = StepStatus.FAILED, str(exc), exc
             except Interrupted:
@@ -357,6 +353,15 @@ class _Run:
             record.error = storable(self.masker.text(error or call.note))
             self.store(record, replacing=waiting)
             return record, output
+
+    @staticmethod
+    def timed_out(step: dict, exc: OutOfTime) -> str:
+        """The error of a step past its timeout, always naming the timeout it had."""
+        limit = f"Timed out after {step['timeout_ms']} ms"
+        message = str(exc)
+        if not message:
+            return f"{limit}."
+        return message if f"{step['timeout_ms']} ms" in message else f"{limit}: {message}"
 
     def record(self, step, scope, item, attempt, status, call: Call, started, clock, output) -> StepRun:
         stored, truncated = cap_output(self.masker.value(output))

@@ -352,7 +352,7 @@ def test_random_flows_with_routers_loops_and_retries_follow_the_model(publish, s
                 assert record.output == {"error": record.error}
             continue
         assert record.error == error, key
-        if steps_kind(steps, key[1]) == "flaky":
+        if steps_kind(steps, key[1]) == "flaky" and status == "succeeded":
             assert record.output["rows"] == output["rows"], key
         else:
             assert record.output == output, (key, flow)

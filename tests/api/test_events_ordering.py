@@ -45,7 +45,7 @@ def ordered(make_flow, sandbox):
 def sent(monkeypatch):
     """The ids handed to the workers' queue, in order; the callbacks after commit run as they would."""
     calls: list[int] = []
-    monkeypatch.setattr(run_execution, "apply_async", lambda args, queue: calls.append(args[0]))
+    monkeypatch.setattr(run_execution, "apply_async", lambda args, queue, **options: calls.append(args[0]))
     return calls
 
 

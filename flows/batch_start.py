@@ -13,9 +13,10 @@ publish; here the batch costs one of each kind:
    for which of those lines already have an unfinished execution: only the first new execution of
    a line that had none is sent, the others are held as ``ordering.held`` would hold them;
 5. one bulk INSERT (it returns the ids, in order, on PostgreSQL and SQLite);
-6. after commit, every execution to send is published in one pass over one broker connection.
-   If the broker refuses one, it and every new execution not sent yet are deleted again and
-   answer ``QueueUnavailable``, as ``triggers.enqueue`` does for one.
+6. after commit, every execution to send is published in one pass (one Redis pipeline). If the
+   broker refuses, the batch's new executions are deleted again and answer ``QueueUnavailable``,
+   as ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
+   queued.
 
 The messages and checks are those of ``triggers.start``: a duplicate is answered before the flow's
 state is looked at, then a disabled flow or a missing deployment refuses that item only.
@@ -209,22 +210,19 @@ def _execution(
 
 
 def _publish(sending: list[int], created: list[int]) -> list[tuple[int, QueueUnavailable]]:
-    """Send ``sending`` over one broker connection. When the broker refuses one, the new executions
-    not sent by then are deleted (held ones too: their line's head may be gone) and returned with
-    the refusal; an execution no worker will ever receive must not stay queued."""
-    done = 0
+    """Send ``sending`` in one pass: one producer, its messages buffered and written to Redis in one
+    pipeline (kombu's ``Producer.batch``; other brokers publish one by one). If the broker refuses,
+    which of them arrived is not known: every new execution is deleted again (a message that did
+    arrive finds nothing to run) and returned with the refusal, so the caller retries them all."""
+    if not sending:
+        return []
     try:
-        if not sending:
-            return []
-        with run_execution.app.producer_or_acquire() as producer:
+        with run_execution.app.producer_or_acquire() as producer, producer.batch(max_size=len(sending)):
             for execution_id in sending:
                 run_execution.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
-                done += 1
-        return []
     except Exception as exc:
-        logger.error("execution %s could not be queued: %s", sending[done], type(exc).__name__)
-        sent = set(sending[:done])
-        unsent = [execution_id for execution_id in created if execution_id not in sent]
-        Execution.objects.filter(pk__in=unsent, status=Execution.Status.QUEUED).delete()
+        logger.error("%s executions could not be queued: %s", len(sending), type(exc).__name__)
+        Execution.objects.filter(pk__in=created, status=Execution.Status.QUEUED).delete()
         refusal = QueueUnavailable(type(exc).__name__)
-        return [(execution_id, refusal) for execution_id in unsent]
+        return [(execution_id, refusal) for execution_id in created]
+    return []

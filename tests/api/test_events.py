@@ -260,6 +260,55 @@ def test_50_parallel_batches_with_the_same_ids_create_each_event_once(org, owner
     assert sorted(queued_ids(redis_url, broker)) == sorted(executions.values())
 
 
+@pytest.mark.django_db
+def test_an_id_twice_in_one_batch_creates_one_execution_and_the_second_answers_it(api, use_case):
+    response = send(api, [event(deduplication_id="t-1"), event(), event(deduplication_id="t-1", payload='{"n": 2}')])
+    assert outcomes(response) == [("accepted", ""), ("accepted", ""), ("duplicate", "")]
+    first, _, second = response.json()["events"]
+    assert second["id"] == first["id"]
+    assert Execution.objects.get(deduplication_key="t-1").input["payload"] == {"n": 1}
+    assert Execution.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_100_is_sent_to_the_workers_queue_in_batch_order(api, use_case, broker, redis_url):
+    response = send(api, [event(deduplication_id=f"q-{n}", payload=f'{{"n": {n}}}') for n in range(100)])
+    ids = [o["id"] for o in response.json()["events"]]
+    assert outcomes(response) == [("accepted", "")] * 100
+    assert ids == sorted(ids)
+    assert [Execution.objects.get(pk=pk).input["payload"]["n"] for pk in (ids[0], ids[-1])] == [0, 99]
+    # Redis lists are pushed at the head and workers pop from the tail: the list holds the newest first.
+    assert queued_ids(redis_url, broker)[::-1] == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_broker_is_unreachable_the_batchs_new_events_are_rejected_and_nothing_is_left(
+    api, use_case, broker, redis_url
+):
+    """Duplicates of an earlier event still answer it; every event that would have run is refused
+    with the reason, and its execution removed again, so the sender can send it again."""
+    import socket
+
+    from tests.api.conftest import celery_broker
+
+    (first,) = [o["id"] for o in send(api, [event(deduplication_id="b-0")]).json()["events"]]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with celery_broker(f"redis://127.0.0.1:{port}/0"):
+        response = send(api, [event(deduplication_id="b-0"), event(), event(deduplication_id="b-1")] * 2)
+    got = outcomes(response)
+    assert got[0] == got[3] == ("duplicate", "")
+    assert [o["id"] for o in response.json()["events"][::3]] == [first, first]
+    for outcome, reason in got[1:3] + got[4:]:
+        assert outcome == "rejected"
+        assert "task queue did not accept" in reason and "nothing was started" in reason
+    assert list(Execution.objects.values_list("pk", flat=True)) == [first]
+    assert queued_ids(redis_url, broker) == [first]
+    again = send(api, [event(deduplication_id="b-1")])
+    assert outcomes(again) == [("accepted", "")], "a refused event may be sent again"
+
+
 @pytest.fixture
 def counted(settings, redis_url):
     """Rate limits counted in the test's Redis database, starting from no counts."""

@@ -4,16 +4,18 @@ The use case's flow has one SQL step, ``INSERT ... ON CONFLICT (id) DO UPDATE`` 
 table of the connector's own database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``).
 The app is served as ``bench/trigger.py`` serves it (gunicorn, one Celery worker with threads,
 PostgreSQL and Redis); the organization's rate limit is raised for the run, since each event counts
-as a request. ``BENCH_CLIENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
+as a request. ``BENCH_CLIENTS_EVENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
 with its own deduplication id, then the same batches again. Prints:
 
 - events accepted per second at the API (the first pass: every event stored and sent to the queue);
 - events processed per second end to end (first accepted to last finished) and p50/p99 from an
   event's acceptance to its execution's end (database times);
 - duplicates skipped per second (the second pass: every event answered ``duplicate``, nothing runs);
-- whether every customer row is in the target table.
+- whether every customer row is in the target table;
+- the machine's load average at the start and the end (the figures depend on what else runs).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow REDIS_URL=redis://127.0.0.1:6379/15 \\
+        ERPFLOW_EGRESS_ALLOWED_NETWORKS=127.0.0.1/32,::1/128 ERPFLOW_EGRESS_ALLOW_INTERNAL=127.0.0.1:5432 \\
         .venv/bin/python bench/events.py
 
 Figures are printed, never asserted: they depend on the machine.
@@ -154,7 +156,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, _):
             print(
                 f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
-                "(threads), PostgreSQL + Redis, one SQL upsert step per event"
+                f"(threads), PostgreSQL + Redis, one SQL upsert step per event; {load()}"
             )
             post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
             wait_processed(fixture.flow, 2 * BATCH_SIZE)
@@ -198,7 +200,14 @@ def main() -> None:
             print(f"  target table: {written}/{total} customers written by this run ({verdict})")
     finally:
         fixture.remove()
+    print(f"  {load()} at the end")
     print("  targets on this machine: >= 2,000 events/s accepted, >= 500 events/s processed end to end")
+
+
+def load() -> str:
+    """The machine's load average: on a shared machine the figures mean little without it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":

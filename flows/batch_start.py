@@ -59,11 +59,11 @@ def start_many(
     """Queue an execution of the version deployed to ``environment`` for each (flow, request), in order.
 
     The flows are of ``environment``'s organization (the caller looked them up there)."""
+    if not items:
+        return []
     results: list[Started | None] = [None] * len(items)
     firsts: dict[int, int] = {}  # index of a duplicate within the batch -> index of its first
     refused: list = []
-    if not items:
-        return []
     flow_id = items[0][0].pk
     with transaction.atomic():
         _lock(sorted({_dedup_lock_id(flow.pk, r.deduplication_id) for flow, r in items if r.deduplication_id}), flow_id)

@@ -260,6 +260,38 @@ def test_50_parallel_batches_with_the_same_ids_create_each_event_once(org, owner
     assert sorted(queued_ids(redis_url, broker)) == sorted(executions.values())
 
 
+@pytest.mark.django_db(transaction=True)
+def test_batches_carrying_the_same_ids_in_opposite_orders_neither_deadlock_nor_double(
+    org, owner, use_case, broker, redis_url
+):
+    """A batch locks its ids all at once, sorted: in batch order, two of these would wait on each other."""
+    ids = [f"o-{n}" for n in range(20)]
+    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in range(8)]
+    barrier = threading.Barrier(len(clients))
+    answers: list = [None] * len(clients)
+
+    def call(index: int) -> None:
+        try:
+            barrier.wait()
+            order = ids if index % 2 else ids[::-1]
+            answers[index] = send(clients[index], [event(deduplication_id=i) for i in order])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [answer.status_code for answer in answers] == [202] * len(clients)
+    created = dict(Execution.objects.values_list("deduplication_key", "pk"))
+    assert sorted(created) == sorted(ids)
+    results = [o for answer in answers for o in answer.json()["events"]]
+    assert sum(o["outcome"] == "accepted" for o in results) == len(ids)
+    assert sum(o["outcome"] == "duplicate" for o in results) == len(ids) * (len(clients) - 1)
+    assert sorted(queued_ids(redis_url, broker)) == sorted(created.values())
+
+
 @pytest.mark.django_db
 def test_an_id_twice_in_one_batch_creates_one_execution_and_the_second_answers_it(api, use_case):
     response = send(api, [event(deduplication_id="t-1"), event(), event(deduplication_id="t-1", payload='{"n": 2}')])

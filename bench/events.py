@@ -11,6 +11,8 @@ with its own deduplication id, then the same batches again. Prints:
 - events processed per second end to end (first accepted to last finished) and p50/p99 from an
   event's acceptance to its execution's end (database times);
 - duplicates skipped per second (the second pass: every event answered ``duplicate``, nothing runs);
+- the CPU time per event of gunicorn while accepting and of the worker while running them
+  (unlike rates, it hardly moves when other programs load the machine);
 - whether every customer row is in the target table;
 - the machine's load average at the start and the end (the figures depend on what else runs).
 
@@ -38,7 +40,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sql_flow import prepare_connector, target_url  # noqa: E402 - the root is on the path now
-from bench.trigger import create_fixture, percentile, serving, setup_django  # noqa: E402
+from bench.trigger import cpu_seconds, create_fixture, percentile, serving, setup_django  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
@@ -153,7 +155,7 @@ def main() -> None:
     total = BATCHES * BATCH_SIZE
     run = uuid.uuid4().hex[:8]
     try:
-        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, _):
+        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, pids):
             print(
                 f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
                 f"(threads), PostgreSQL + Redis, one SQL upsert step per event; {load()}"
@@ -162,7 +164,9 @@ def main() -> None:
             wait_processed(fixture.flow, 2 * BATCH_SIZE)
             warm = set(Execution.objects.filter(flow=fixture.flow).values_list("pk", flat=True))
             bodies = batches(run)
+            cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
             seconds, counts, errors = post_all(port, token, bodies)
+            cpu["web"] = cpu_seconds(pids["web"]) - cpu["web"]
             print(
                 f"  accepted at the API: {counts.get('accepted', 0) / seconds:8.1f} events/s "
                 f"({counts.get('accepted', 0)} of {total} accepted in {seconds:.2f} s, {len(errors)} errors)"
@@ -170,6 +174,7 @@ def main() -> None:
             for error in errors[:3]:
                 print(f"    error: {error}")
             wait_processed(fixture.flow, total + len(warm))
+            cpu["worker"] = cpu_seconds(pids["worker"]) - cpu["worker"]
             rows = list(
                 Execution.objects.filter(flow=fixture.flow)
                 .exclude(pk__in=warm)
@@ -186,6 +191,10 @@ def main() -> None:
                 f"accept->processed p50 {percentile(latencies, 0.5):8.1f} ms   "
                 f"p99 {percentile(latencies, 0.99):8.1f} ms "
                 f"({succeeded}/{len(rows)} succeeded)"
+            )
+            print(
+                f"  CPU per event: web {cpu['web'] / total * 1000:.2f} ms (accepting), worker "
+                f"{cpu['worker'] / total * 1000:.2f} ms (running its execution); PostgreSQL's own not counted"
             )
             seconds, counts, errors = post_all(port, token, bodies)
             print(

@@ -36,6 +36,27 @@ def send(client, events, environment="sandbox", **body):
     return client.post(URL, data=json.dumps(data), content_type="application/json")
 
 
+def send_at_once(org, owner, batches: list[list[dict]]) -> list:
+    """Each batch from a client and a thread of its own, all let go at the same instant; the answers in order."""
+    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in batches]
+    barrier = threading.Barrier(len(clients))
+    answers: list = [None] * len(clients)
+
+    def call(index: int) -> None:
+        try:
+            barrier.wait()
+            answers[index] = send(clients[index], batches[index])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
 def outcomes(response) -> list[tuple]:
     assert response.status_code == 202, response.content
     return [(o["outcome"], o.get("reason", "")) for o in response.json()["events"]]
@@ -235,22 +256,7 @@ class TestDeduplication:
 @pytest.mark.django_db(transaction=True)
 def test_50_parallel_batches_with_the_same_ids_create_each_event_once(org, owner, use_case, broker, redis_url):
     ids = ["p-1", "p-2", "p-3"]
-    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in range(50)]
-    barrier = threading.Barrier(len(clients))
-    answers: list = [None] * len(clients)
-
-    def call(index: int) -> None:
-        try:
-            barrier.wait()
-            answers[index] = send(clients[index], [event(deduplication_id=i) for i in ids])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = send_at_once(org, owner, [[event(deduplication_id=i) for i in ids]] * 50)
     executions = {e.deduplication_key: e.pk for e in Execution.objects.all()}
     assert sorted(executions) == ids
     results = [o for answer in answers for o in answer.json()["events"]]
@@ -266,29 +272,14 @@ def test_batches_carrying_the_same_ids_in_opposite_orders_neither_deadlock_nor_d
 ):
     """A batch locks its ids all at once, sorted: in batch order, two of these would wait on each other."""
     ids = [f"o-{n}" for n in range(20)]
-    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in range(8)]
-    barrier = threading.Barrier(len(clients))
-    answers: list = [None] * len(clients)
-
-    def call(index: int) -> None:
-        try:
-            barrier.wait()
-            order = ids if index % 2 else ids[::-1]
-            answers[index] = send(clients[index], [event(deduplication_id=i) for i in order])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert [answer.status_code for answer in answers] == [202] * len(clients)
+    batches = [[event(deduplication_id=i) for i in (ids if n % 2 else ids[::-1])] for n in range(8)]
+    answers = send_at_once(org, owner, batches)
+    assert [answer.status_code for answer in answers] == [202] * len(batches)
     created = dict(Execution.objects.values_list("deduplication_key", "pk"))
     assert sorted(created) == sorted(ids)
     results = [o for answer in answers for o in answer.json()["events"]]
     assert sum(o["outcome"] == "accepted" for o in results) == len(ids)
-    assert sum(o["outcome"] == "duplicate" for o in results) == len(ids) * (len(clients) - 1)
+    assert sum(o["outcome"] == "duplicate" for o in results) == len(ids) * (len(batches) - 1)
     assert sorted(queued_ids(redis_url, broker)) == sorted(created.values())
 
 

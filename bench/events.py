@@ -4,16 +4,20 @@ The use case's flow has one SQL step, ``INSERT ... ON CONFLICT (id) DO UPDATE`` 
 table of the connector's own database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``).
 The app is served as ``bench/trigger.py`` serves it (gunicorn, one Celery worker with threads,
 PostgreSQL and Redis); the organization's rate limit is raised for the run, since each event counts
-as a request. ``BENCH_CLIENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
+as a request. ``BENCH_CLIENTS_EVENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
 with its own deduplication id, then the same batches again. Prints:
 
 - events accepted per second at the API (the first pass: every event stored and sent to the queue);
 - events processed per second end to end (first accepted to last finished) and p50/p99 from an
   event's acceptance to its execution's end (database times);
 - duplicates skipped per second (the second pass: every event answered ``duplicate``, nothing runs);
-- whether every customer row is in the target table.
+- the CPU time per event of gunicorn while accepting and of the worker while running them
+  (unlike rates, it hardly moves when other programs load the machine);
+- whether every customer row is in the target table;
+- the machine's load average at the start and the end (the figures depend on what else runs).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow REDIS_URL=redis://127.0.0.1:6379/15 \\
+        ERPFLOW_EGRESS_ALLOWED_NETWORKS=127.0.0.1/32,::1/128 ERPFLOW_EGRESS_ALLOW_INTERNAL=127.0.0.1:5432 \\
         .venv/bin/python bench/events.py
 
 Figures are printed, never asserted: they depend on the machine.
@@ -36,7 +40,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sql_flow import prepare_connector, target_url  # noqa: E402 - the root is on the path now
-from bench.trigger import create_fixture, percentile, serving, setup_django  # noqa: E402
+from bench.trigger import cpu_seconds, create_fixture, percentile, serving, setup_django  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
@@ -151,16 +155,18 @@ def main() -> None:
     total = BATCHES * BATCH_SIZE
     run = uuid.uuid4().hex[:8]
     try:
-        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, _):
+        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, pids):
             print(
                 f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
-                "(threads), PostgreSQL + Redis, one SQL upsert step per event"
+                f"(threads), PostgreSQL + Redis, one SQL upsert step per event; {load()}"
             )
             post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
             wait_processed(fixture.flow, 2 * BATCH_SIZE)
             warm = set(Execution.objects.filter(flow=fixture.flow).values_list("pk", flat=True))
             bodies = batches(run)
+            cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
             seconds, counts, errors = post_all(port, token, bodies)
+            cpu["web"] = cpu_seconds(pids["web"]) - cpu["web"]
             print(
                 f"  accepted at the API: {counts.get('accepted', 0) / seconds:8.1f} events/s "
                 f"({counts.get('accepted', 0)} of {total} accepted in {seconds:.2f} s, {len(errors)} errors)"
@@ -168,6 +174,7 @@ def main() -> None:
             for error in errors[:3]:
                 print(f"    error: {error}")
             wait_processed(fixture.flow, total + len(warm))
+            cpu["worker"] = cpu_seconds(pids["worker"]) - cpu["worker"]
             rows = list(
                 Execution.objects.filter(flow=fixture.flow)
                 .exclude(pk__in=warm)
@@ -185,6 +192,10 @@ def main() -> None:
                 f"p99 {percentile(latencies, 0.99):8.1f} ms "
                 f"({succeeded}/{len(rows)} succeeded)"
             )
+            print(
+                f"  CPU per event: web {cpu['web'] / total * 1000:.2f} ms (accepting), worker "
+                f"{cpu['worker'] / total * 1000:.2f} ms (running its execution); PostgreSQL's own not counted"
+            )
             seconds, counts, errors = post_all(port, token, bodies)
             print(
                 f"  duplicates skipped:   {counts.get('duplicate', 0) / seconds:8.1f} events/s "
@@ -198,7 +209,14 @@ def main() -> None:
             print(f"  target table: {written}/{total} customers written by this run ({verdict})")
     finally:
         fixture.remove()
+    print(f"  {load()} at the end")
     print("  targets on this machine: >= 2,000 events/s accepted, >= 500 events/s processed end to end")
+
+
+def load() -> str:
+    """The machine's load average: on a shared machine the figures mean little without it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 if __name__ == "__main__":

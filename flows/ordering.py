@@ -57,12 +57,17 @@ def key_of(expression: str, event: dict) -> str:
 def lock(flow_id: int, key: str) -> None:
     """Serialize, until this transaction ends, whoever adds to or moves the line of (flow, key)."""
     if connection.vendor == "postgresql":
-        digest = hashlib.blake2b(f"ordering:{flow_id}:{key}".encode(), digest_size=8).digest()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(flow_id, key)])
     else:
         # SQLite has no advisory locks: a write takes the database's write lock for the transaction.
         Flow.objects.filter(pk=flow_id).update(slug=F("slug"))
+
+
+def lock_id(flow_id: int, key: str) -> int:
+    """The PostgreSQL advisory lock of the line (flow, key), for whoever takes many at once."""
+    digest = hashlib.blake2b(f"ordering:{flow_id}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def held(execution: Execution) -> bool:

@@ -36,6 +36,27 @@ def send(client, events, environment="sandbox", **body):
     return client.post(URL, data=json.dumps(data), content_type="application/json")
 
 
+def send_at_once(org, owner, batches: list[list[dict]]) -> list:
+    """Each batch from a client and a thread of its own, all let go at the same instant; the answers in order."""
+    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in batches]
+    barrier = threading.Barrier(len(clients))
+    answers: list = [None] * len(clients)
+
+    def call(index: int) -> None:
+        try:
+            barrier.wait()
+            answers[index] = send(clients[index], batches[index])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
 def outcomes(response) -> list[tuple]:
     assert response.status_code == 202, response.content
     return [(o["outcome"], o.get("reason", "")) for o in response.json()["events"]]
@@ -235,22 +256,7 @@ class TestDeduplication:
 @pytest.mark.django_db(transaction=True)
 def test_50_parallel_batches_with_the_same_ids_create_each_event_once(org, owner, use_case, broker, redis_url):
     ids = ["p-1", "p-2", "p-3"]
-    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in range(50)]
-    barrier = threading.Barrier(len(clients))
-    answers: list = [None] * len(clients)
-
-    def call(index: int) -> None:
-        try:
-            barrier.wait()
-            answers[index] = send(clients[index], [event(deduplication_id=i) for i in ids])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = send_at_once(org, owner, [[event(deduplication_id=i) for i in ids]] * 50)
     executions = {e.deduplication_key: e.pk for e in Execution.objects.all()}
     assert sorted(executions) == ids
     results = [o for answer in answers for o in answer.json()["events"]]
@@ -258,6 +264,72 @@ def test_50_parallel_batches_with_the_same_ids_create_each_event_once(org, owner
     assert sum(o["outcome"] == "duplicate" for o in results) == 3 * 49
     assert all(o["id"] == executions[ids[o["index"]]] for o in results)
     assert sorted(queued_ids(redis_url, broker)) == sorted(executions.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_carrying_the_same_ids_in_opposite_orders_neither_deadlock_nor_double(
+    org, owner, use_case, broker, redis_url
+):
+    """A batch locks its ids all at once, sorted: in batch order, two of these would wait on each other."""
+    ids = [f"o-{n}" for n in range(20)]
+    batches = [[event(deduplication_id=i) for i in (ids if n % 2 else ids[::-1])] for n in range(8)]
+    answers = send_at_once(org, owner, batches)
+    assert [answer.status_code for answer in answers] == [202] * len(batches)
+    created = dict(Execution.objects.values_list("deduplication_key", "pk"))
+    assert sorted(created) == sorted(ids)
+    results = [o for answer in answers for o in answer.json()["events"]]
+    assert sum(o["outcome"] == "accepted" for o in results) == len(ids)
+    assert sum(o["outcome"] == "duplicate" for o in results) == len(ids) * (len(batches) - 1)
+    assert sorted(queued_ids(redis_url, broker)) == sorted(created.values())
+
+
+@pytest.mark.django_db
+def test_an_id_twice_in_one_batch_creates_one_execution_and_the_second_answers_it(api, use_case):
+    response = send(api, [event(deduplication_id="t-1"), event(), event(deduplication_id="t-1", payload='{"n": 2}')])
+    assert outcomes(response) == [("accepted", ""), ("accepted", ""), ("duplicate", "")]
+    first, _, second = response.json()["events"]
+    assert second["id"] == first["id"]
+    assert Execution.objects.get(deduplication_key="t-1").input["payload"] == {"n": 1}
+    assert Execution.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_100_is_sent_to_the_workers_queue_in_batch_order(api, use_case, broker, redis_url):
+    response = send(api, [event(deduplication_id=f"q-{n}", payload=f'{{"n": {n}}}') for n in range(100)])
+    ids = [o["id"] for o in response.json()["events"]]
+    assert outcomes(response) == [("accepted", "")] * 100
+    assert ids == sorted(ids)
+    assert [Execution.objects.get(pk=pk).input["payload"]["n"] for pk in (ids[0], ids[-1])] == [0, 99]
+    # Redis lists are pushed at the head and workers pop from the tail: the list holds the newest first.
+    assert queued_ids(redis_url, broker)[::-1] == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_broker_is_unreachable_the_batchs_new_events_are_rejected_and_nothing_is_left(
+    api, use_case, broker, redis_url
+):
+    """Duplicates of an earlier event still answer it; every event that would have run is refused
+    with the reason, and its execution removed again, so the sender can send it again."""
+    import socket
+
+    from tests.api.conftest import celery_broker
+
+    (first,) = [o["id"] for o in send(api, [event(deduplication_id="b-0")]).json()["events"]]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with celery_broker(f"redis://127.0.0.1:{port}/0"):
+        response = send(api, [event(deduplication_id="b-0"), event(), event(deduplication_id="b-1")] * 2)
+    got = outcomes(response)
+    assert got[0] == got[3] == ("duplicate", "")
+    assert [o["id"] for o in response.json()["events"][::3]] == [first, first]
+    for outcome, reason in got[1:3] + got[4:]:
+        assert outcome == "rejected"
+        assert "task queue did not accept" in reason and "nothing was started" in reason
+    assert list(Execution.objects.values_list("pk", flat=True)) == [first]
+    assert queued_ids(redis_url, broker) == [first]
+    again = send(api, [event(deduplication_id="b-1")])
+    assert outcomes(again) == [("accepted", "")], "a refused event may be sent again"
 
 
 @pytest.fixture

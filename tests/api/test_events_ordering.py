@@ -17,7 +17,7 @@ from flows import engine, stranded
 from flows.models import Execution
 from flows.tasks import run_execution
 from tests.api.conftest import ADD_FIELD, FAILING, queued_ids
-from tests.api.test_events import event, outcomes, send
+from tests.api.test_events import event, outcomes, send, send_at_once
 from tests.conftest import token_client
 from tests.flows.builders import graph, sql
 from tests.flows.conftest import make_connector  # noqa: F401 - the flow tests' connector fixture
@@ -45,7 +45,7 @@ def ordered(make_flow, sandbox):
 def sent(monkeypatch):
     """The ids handed to the workers' queue, in order; the callbacks after commit run as they would."""
     calls: list[int] = []
-    monkeypatch.setattr(run_execution, "apply_async", lambda args, queue: calls.append(args[0]))
+    monkeypatch.setattr(run_execution, "apply_async", lambda args, queue, **options: calls.append(args[0]))
     return calls
 
 
@@ -195,22 +195,7 @@ class TestLines:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_batches_at_once_for_one_key_form_one_line_in_acceptance_order(org, owner, ordered, broker, redis_url):
-    clients = [token_client(org, owner, [Scope.EVENTS_WRITE]) for _ in range(6)]
-    barrier = threading.Barrier(len(clients))
-    answers: list = [None] * len(clients)
-
-    def call(index: int) -> None:
-        try:
-            barrier.wait()
-            answers[index] = send(clients[index], [keyed(7, index * 10 + n) for n in range(5)])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = send_at_once(org, owner, [[keyed(7, index * 10 + n) for n in range(5)] for index in range(6)])
     line = list(Execution.objects.order_by("pk").values_list("pk", "input__payload__n"))
     assert len(line) == 30
     assert queued_ids(redis_url, broker) == [line[0][0]], "one head for the key, however the batches interleaved"

@@ -58,20 +58,32 @@ class Host:
         process.log = out
         return process
 
-    def pids(self) -> list[int]:
+    def pids(self) -> set[int]:
         done = subprocess.run(["ip", "netns", "pids", self.namespace], capture_output=True, text=True, check=False)
-        return [int(pid) for pid in done.stdout.split()]
+        if done.returncode != 0:
+            raise AssertionError(f"ip netns pids {self.namespace} failed: {done.stderr.strip()}")
+        return {int(pid) for pid in done.stdout.split()}
 
     def kill_everything(self) -> int:
-        """SIGKILL every process of this host, as when the machine loses power; returns how many."""
-        pids = self.pids()
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        """SIGKILL every process of this host, as when the machine loses power; returns how many. Repeated
+        until the host has none left (a process may be starting while the list is read)."""
+        killed: set[int] = set()
         deadline = time.monotonic() + 10
-        while self.pids() and time.monotonic() < deadline:
+        while (alive := self.pids() - {pid for pid in killed if _is_zombie(pid)}) and time.monotonic() < deadline:
+            for pid in alive:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            killed |= alive
             time.sleep(0.05)
-        return len(pids)
+        return len(killed)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Killed but not yet reaped by its parent (this test process): dead, though still listed."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class Network:

@@ -194,7 +194,7 @@ def test_losing_a_worker_host_mid_run_loses_nothing_and_the_other_host_finishes(
         in_flight = Execution.objects.filter(flow=version.flow).exclude(status__in=Execution.FINAL).count()
         killed = left.kill_everything()
         killed_at = time.monotonic() - began
-        assert doomed.poll() is not None
+        assert doomed.wait(10) == -9, "the worker host's processes were killed with SIGKILL"
         for thread in clients:
             thread.join(timeout=300)
         submitted = time.monotonic() - began

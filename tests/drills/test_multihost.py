@@ -228,7 +228,7 @@ def test_losing_a_worker_host_mid_run_loses_nothing_and_the_other_host_finishes(
         runs.setdefault(run.execution_id, []).append(run)
     twice = [pk for pk, steps in runs.items() if [r.step_id for r in steps if r.status == "succeeded"] != STEP_IDS]
     assert not twice, f"steps not recorded exactly once as succeeded: {[(pk, runs[pk]) for pk in twice[:5]]}"
-    finished_s1 = {pk: steps[1].finished for pk, steps in runs.items()}
+    finished_s1 = {r.execution_id: r.finished for steps in runs.values() for r in steps if r.step_id == "s1"}
     with psycopg.connect(postgres_url) as db:
         traces = db.execute(f"SELECT execution_id, at FROM {effects}").fetchall()  # noqa: S608
     per_execution = Counter(pk for pk, _ in traces)

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database_from_url
 from config.env import env_bool, env_int, env_list, env_str, generated_secret, new_secret_key
+from config.hosts import refuse_one_host_pieces
 from config.keys import generate_key, validate_keys
 from config.production import refuse_weak_secret_key
 
@@ -22,6 +23,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ERPFLOW_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", True)
+# One of several hosts (web servers and workers on different machines): refuse, before anything is
+# written under var/, every default that keeps state on this host's disk or in one process (config/hosts.py).
+ERPFLOW_MULTI_HOST = env_bool("ERPFLOW_MULTI_HOST", False)
+if ERPFLOW_MULTI_HOST:
+    refuse_one_host_pieces(env_str)
 
 
 def _required_in_production(name: str, dev_default):

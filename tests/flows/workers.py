@@ -60,11 +60,13 @@ class Workers:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start(self, concurrency: int = 4, loglevel: str = "WARNING") -> subprocess.Popen:
+    def start(self, concurrency: int = 4, loglevel: str = "WARNING", *, on: tuple[str, ...] = ()) -> subprocess.Popen:
+        """A worker; ``on`` is a command prefix that runs it elsewhere (tests/drills/netns.py: another host)."""
         n = len(self.processes) + 1
         log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
             [
+                *on,
                 str(CELERY),
                 "-A",
                 "config",
@@ -92,11 +94,11 @@ class Workers:
         self.processes.append(process)
         return process
 
-    def start_beat(self) -> subprocess.Popen:
+    def start_beat(self, *, on: tuple[str, ...] = ()) -> subprocess.Popen:
         """Celery beat, as production runs it: its periodic sweeps go to these workers' queue."""
         log = open(self.log_dir / "worker-beat.log", "wb")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            [str(CELERY), "-A", "config", "beat", "--pidfile=", "--loglevel", "INFO"],
+            [*on, str(CELERY), "-A", "config", "beat", "--pidfile=", "--loglevel", "INFO"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

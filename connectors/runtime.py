@@ -22,7 +22,8 @@ raise: a failed test is an answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils import timezone
@@ -75,11 +76,19 @@ def _on_connection(
     connector, environment, deadline: Deadline, options: dict | None, work: Callable[[ConnectorType, Any, dict], Any]
 ) -> Any:
     """``work(type, connection, options)`` on a connection of the live pool, under the concurrency limit."""
-    live = pools.get(connector, environment)
-    options, _ = live.connector_type.step_option_values(options)
+    with borrowed(connector, environment, deadline) as (live, client):
+        checked, _ = live.connector_type.step_option_values(options)
+        return work(live.connector_type, client, checked)
+
+
+@contextmanager
+def borrowed(connector, environment, deadline: Deadline, live=None) -> Iterator[tuple[Any, Any]]:
+    """``(live pool, connection)`` under the connector's concurrency limit, both waited for inside the
+    deadline; whatever fails inside leaves as a ``ConnectorError`` with the settings' secrets masked."""
+    live = live or pools.get(connector, environment)
     try:
         with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
-            return work(live.connector_type, client, options)
+            yield live, client
     except ConnectorError as exc:
         exc.args = (live.masker.text(str(exc)),)
         raise exc from None

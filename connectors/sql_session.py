@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connectors import concurrency, pools
+from connectors import pools, runtime
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.catalog.database import time_left_ms
 
@@ -94,12 +94,5 @@ def session(connector, environment, deadline: Deadline) -> Iterator[Session]:
         raise ConnectorError(
             f"Connector '{connector.name}' is a {live.connector_type.label} connector; this needs a SQL database."
         )
-    try:
-        with concurrency.slot(connector, environment, deadline), live.pool.connection(deadline) as client:
-            yield Session(live, client, deadline)
-    except ConnectorError as exc:
-        exc.args = (live.masker.text(str(exc)),)
-        raise exc from None
-    except Exception as exc:
-        logger.warning("connector %s: unexpected %s", connector.pk, type(exc).__name__)
-        raise ConnectorError(live.masker.text(f"{type(exc).__name__}: {exc}")) from None
+    with runtime.borrowed(connector, environment, deadline, live) as (live, client):
+        yield Session(live, client, deadline)

@@ -24,7 +24,6 @@ state is looked at, then a disabled flow or a missing deployment refuses that it
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from accounts.models import Environment
 from flows import ordering
 from flows.models import Deployment, Execution, Flow
 from flows.tasks import run_execution
-from flows.triggers import DEDUPLICATION_WINDOW, QueueUnavailable, TriggerError, TriggerRequest
+from flows.triggers import DEDUPLICATION_WINDOW, QueueUnavailable, TriggerError, TriggerRequest, dedup_lock_id
 
 logger = logging.getLogger("erpflow.triggers")
 
@@ -66,7 +65,7 @@ def start_many(
     refused: list = []
     flow_id = items[0][0].pk
     with transaction.atomic():
-        _lock(sorted({_dedup_lock_id(flow.pk, r.deduplication_id) for flow, r in items if r.deduplication_id}), flow_id)
+        _lock(sorted({dedup_lock_id(flow.pk, r.deduplication_id) for flow, r in items if r.deduplication_id}), flow_id)
         earlier = _earlier(items)
         versions = _deployed(items, environment)
         planned: list[int] = []
@@ -115,12 +114,6 @@ def _lock(lock_ids: list[int], flow_id: int) -> None:
     else:
         # SQLite has no advisory locks: a write takes the database's write lock for the transaction.
         Flow.objects.filter(pk=flow_id).update(slug=F("slug"))
-
-
-def _dedup_lock_id(flow_id: int, deduplication_id: str) -> int:
-    """The lock ``flows.triggers._lock`` takes for one trigger with this id, so both paths serialize."""
-    digest = hashlib.blake2b(f"{flow_id}:{deduplication_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _earlier(items: list[tuple[Flow, TriggerRequest]]) -> dict[tuple[int, str], int]:

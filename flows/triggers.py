@@ -284,12 +284,17 @@ def enqueue(*execution_ids: int) -> None:
             raise QueueUnavailable(type(exc).__name__) from None
 
 
+def dedup_lock_id(flow_id: int, deduplication_id: str) -> int:
+    """The advisory lock of one flow's deduplication id: a trigger and an events batch take the same one."""
+    digest = hashlib.blake2b(f"{flow_id}:{deduplication_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _lock(flow: Flow, deduplication_id: str) -> None:
     """Serialize triggers of one flow carrying the same deduplication id until this transaction ends."""
     if connection.vendor == "postgresql":
-        digest = hashlib.blake2b(f"{flow.pk}:{deduplication_id}".encode(), digest_size=8).digest()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [dedup_lock_id(flow.pk, deduplication_id)])
     else:
         # SQLite has no advisory locks: a write takes the database's write lock for the transaction.
         Flow.objects.filter(pk=flow.pk).update(slug=F("slug"))

@@ -103,3 +103,21 @@ def test_only_admins_may_replace_a_protected_flow_by_import(flow, org, editor):
     flow.save()
     with pytest.raises(PermissionDenied):
         import_flow(org, export_flow(flow), editor)
+
+
+def test_a_called_flow_travels_by_slug_and_must_exist_where_it_is_imported(org, owner, other_org, outsider):
+    callee = Flow.objects.create(organization=org, name="Callee", slug="callee")
+    caller = Flow.objects.create(organization=org, name="Caller", slug="caller")
+    step = {"id": "c", "kind": "call_flow", "name": "Call", "flow": callee.pk, "position": {"x": 0, "y": 0}}
+    assert versions.save_draft(caller, graph([step]), owner) == []
+    data = export_flow(caller)
+    assert data["graph"]["steps"][0]["flow"] == "callee"
+
+    with pytest.raises(InvalidGraph) as refused:
+        import_flow(other_org, data, outsider)
+    assert "calls flow 'callee', which this organization does not have" in str(refused.value)
+    assert not Flow.objects.filter(organization=other_org, slug="caller").exists()
+
+    theirs = Flow.objects.create(organization=other_org, name="Callee", slug="callee")
+    imported = import_flow(other_org, data, outsider)
+    assert imported.draft["steps"][0]["flow"] == theirs.pk

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.auth_cache import tokens
 from accounts.choices import DEFAULT_ENVIRONMENTS, ROLE_RANK, Role, Scope
 from accounts.tenancy import OrganizationQuerySet, OrganizationScoped
 from core import crypto, masking
@@ -178,9 +179,12 @@ class ApiToken(OrganizationScoped):
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             return None
-        token = cls.objects.usable().select_related("organization", "user").filter(key_id=parts[1]).first()
+        usable = cls.objects.usable().select_related("organization", "user")
+        token = tokens.get(parts[1], lambda: usable.filter(key_id=parts[1]).first())
         if token is None or not hmac.compare_digest(token.key_hash, _hash(parts[2])):
             return None
+        if token.expires_at and token.expires_at <= timezone.now():
+            return None  # expired while cached
         return token
 
     @property

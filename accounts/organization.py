@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts import auth_cache
 from accounts.choices import Scope
 from accounts.models import ApiToken, Membership
 
@@ -33,7 +34,10 @@ def resolve(request, user, token: ApiToken | None = None) -> Actor | None:
         return None
     memberships = Membership.objects.select_related("organization").filter(user=user)
     if token is not None:
-        membership = memberships.filter(organization=token.organization_id).first()
+        key = (user.pk, token.organization_id)
+        membership = auth_cache.memberships.get(
+            key, lambda: memberships.filter(organization=token.organization_id).first()
+        )
     else:
         chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
         membership = (memberships.filter(organization=chosen).first() if chosen else None) or memberships.order_by(

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from flows.models import StepRun
 
@@ -103,10 +103,11 @@ class _Journal:
         return self.statements[synchronous]
 
     def append(self, record: StepRun) -> None:
-        params = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in self.fields]
+        db = connections[DEFAULT_DB_ALIAS]  # the thread's own, once: each look-up through ``connection`` costs
+        params = [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
         sql = self.statement(settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS)
-        with connection.cursor() as cursor:
-            if connection.vendor != "postgresql":
+        with db.cursor() as cursor:
+            if db.vendor != "postgresql":
                 cursor.execute(sql, params)
                 return
             with _Prepared(cursor.cursor.connection) as bound:

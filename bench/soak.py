@@ -54,8 +54,8 @@ def main() -> None:
     from django.db import connection
 
     from accounts.models import Environment, Organization, Variable
-    from flows import engine, versions
     from config.celery import between_tasks
+    from flows import engine, versions
     from flows.models import Execution, Flow, StepRun
 
     user = get_user_model().objects.create_user(username=f"bench-soak-{os.getpid()}-{time.time_ns()}")
@@ -96,8 +96,8 @@ def main() -> None:
         started = iter(range(EXECUTIONS))
         state = {"done": 0, "failed": 0, "next_report": EVERY, "began": time.perf_counter()}
         print(
-            f"soak: {EXECUTIONS} executions of a {STEPS}-mapping flow with a for-each of 3 items, {THREADS} threads, in-process on "
-            f"{connection.vendor}; DEBUG {'on' if settings.DEBUG else 'off'}"
+            f"soak: {EXECUTIONS} executions of a {STEPS}-mapping flow with a for-each of 3 items, "
+            f"{THREADS} threads, in-process on {connection.vendor}; DEBUG {'on' if settings.DEBUG else 'off'}"
         )
         print(f"  {'executions':>10}  {'RSS MB':>8}  {'exec/s':>7}")
         print(f"  {0:>10}  {rss_mb():>8.1f}  {'':>7}", flush=True)

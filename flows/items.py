@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, reset_queries
 
 from flows.kinds.base import Call, StepFailed
 from flows.kinds.foreach import MAX_CONCURRENCY
@@ -59,8 +59,9 @@ def run(delivery, call: Call, batches: list, context_of) -> list:
             return next(following, None)
 
     def work(pooled: bool) -> None:
-        if pooled:
-            close_old_connections()  # a connection the database closed meanwhile is replaced, not used
+        if pooled:  # as at a request's start: a connection the database closed meanwhile is replaced, not used,
+            reset_queries()  # and what DEBUG logged for the earlier loops is forgotten, as a worker's task does
+            close_old_connections()
         try:
             while (number := take()) is not None:
                 one(number)

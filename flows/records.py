@@ -58,10 +58,10 @@ class _Journal:
     committed and visible at once and survives any worker crash, which is what resuming relies on;
     only a crash of the database server itself within its WAL writer delay could lose the newest
     records (the claim and the final status stay synchronous). This saves a disk flush per step,
-    which is most of a step's overhead on ordinary disks. The statement is bound and prepared on
-    the server (once per connection), whatever the connection's ``server_side_binding``: quoting
-    nineteen values into the text in Python, and parsing and planning that text again in the
-    server, cost as much as the round trip itself.
+    which is most of a step's overhead on ordinary disks. The values travel apart from the
+    statement (server-side binding), whatever the connection's ``server_side_binding``: quoting
+    nineteen values into the text in Python costs more than psycopg's own dumpers. The statement
+    is not prepared, so a pooler in transaction mode (PgBouncer) in front of PostgreSQL stays fine.
     """
 
     COLUMNS = (
@@ -110,19 +110,12 @@ class _Journal:
             if db.vendor != "postgresql":
                 cursor.execute(sql, params)
                 return
-            with _Prepared(cursor.cursor.connection) as bound:
+            with psycopg.Cursor(cursor.cursor.connection) as bound:
                 # Django's wrapper around it, for the query log and the translation of errors.
                 type(cursor)(bound, cursor.db).execute(sql, params)
 
 
 _ASYNCHRONOUS = "set_config('synchronous_commit', 'off', true)"
-
-
-class _Prepared(psycopg.Cursor):
-    """A cursor whose statements are sent with their values apart and prepared on first use."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
 
 
 journal = _Journal()

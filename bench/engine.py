@@ -4,13 +4,19 @@ For every execution the wall time of ``engine.run`` is split into the steps' own
 recorded StepRun durations: building the properties and evaluating the JSONata mapping) and
 everything else the engine does (claim, loading the version and variables, the control checks,
 storing each StepRun, finishing): the overhead. Prints the median and p95 per step; target
-median overhead <= 0.5 ms per step. Uses ``DATABASE_URL`` (migrated first) and removes its data.
+median overhead <= 0.3 ms per step. Uses ``DATABASE_URL`` (migrated first) and removes its data.
+
+The wall time includes waiting for PostgreSQL, which on a machine shared with other work varies
+with their load from one run to the next; the CPU time of the engine's own thread does not, so
+the engine's CPU overhead per step is printed beside it (compare runs by that figure first).
+``BENCH_PROFILE=<file>`` writes a cProfile of the measured executions (not the set-up) to that file.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow .venv/bin/python bench/engine.py
 """
 
 from __future__ import annotations
 
+import cProfile
 import os
 import statistics
 import sys
@@ -93,8 +99,11 @@ def main() -> None:
         assert not problems, problems
         version = versions.publish(flow, user, "bench")
 
-        per_step_wall, per_step_work, per_step_overhead = [], [], []
+        per_step_wall, per_step_work, per_step_overhead, per_step_cpu = [], [], [], []
+        profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
         for n in range(WARMUP + EXECUTIONS):
+            if profile is not None and n == WARMUP:
+                profile.enable()
             execution = Execution.objects.create(
                 organization=organization,
                 flow=flow,
@@ -103,9 +112,10 @@ def main() -> None:
                 trigger=Execution.Trigger.API,
                 input={"payload": {"n": n}, "headers": {}, "query": {}},
             )
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.thread_time()
             finished = engine.run(execution.pk)
             wall_ms = (time.perf_counter() - began) * 1000
+            cpu_ms = (time.thread_time() - began_cpu) * 1000
             assert finished.status == Execution.Status.SUCCEEDED, finished.error
             if n < WARMUP:
                 continue
@@ -113,6 +123,10 @@ def main() -> None:
             per_step_wall.append(wall_ms / STEPS)
             per_step_work.append(work_ms / STEPS)
             per_step_overhead.append((wall_ms - work_ms) / STEPS)
+            per_step_cpu.append(cpu_ms / STEPS)
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
 
         floor = insert_floor(records, StepRun, Execution, organization, flow, version, environment)
 
@@ -125,9 +139,10 @@ def main() -> None:
         print(line("wall time per step", per_step_wall))
         print(line("step work (render + JSONata)", per_step_work))
         print(line("engine overhead per step", per_step_overhead))
+        print(line("CPU per step (engine + work)", per_step_cpu))
         print(line("  of it, one StepRun INSERT", floor))
-        verdict = "meets" if statistics.median(per_step_overhead) <= 0.5 else "misses"
-        print(f"  target: median overhead <= 0.5 ms per step ({verdict} it)")
+        verdict = "meets" if statistics.median(per_step_overhead) <= 0.3 else "misses"
+        print(f"  target: median overhead <= 0.3 ms per step ({verdict} it)")
     finally:
         Execution.objects.filter(organization=organization).delete()
         Flow.objects.filter(organization=organization).delete()

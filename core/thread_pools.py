@@ -12,7 +12,9 @@ import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.db import close_old_connections, connections
+from django.db import connections
+
+from config.celery import between_tasks
 
 _pools: list[KeptThreads] = []
 
@@ -49,7 +51,7 @@ class KeptThreads:
 
 
 def _checked(function, *args):
-    close_old_connections()  # a connection the database closed, or one past its age, is replaced
+    between_tasks()  # as a request's start: the DEBUG query log forgotten, a broken or aged connection replaced
     return function(*args)
 
 

@@ -139,6 +139,8 @@ def url_of(world, pattern, route: str) -> str:
             kwargs[name] = "sandbox"
         elif name == "number":
             kwargs[name] = 1
+        elif name == "table":
+            kwargs[name] = "customers"
         else:
             pytest.fail(f"{pattern.name}: no sample value for the URL keyword <{name}>; add one to url_of()")
     return reverse(pattern.name, kwargs=kwargs)

@@ -31,8 +31,8 @@ from django.utils import timezone
 from accounts import environments
 from accounts.models import Environment
 from flows import graph as graphs
-from flows import leases, ordering, samples, versions
-from flows.models import Deployment, Execution, Flow
+from flows import leases, lookups, ordering, samples, versions
+from flows.models import Execution, Flow
 from flows.tasks import run_execution
 
 logger = logging.getLogger("erpflow.triggers")
@@ -131,7 +131,7 @@ def start(
                 return first, False
         if not flow.enabled:
             raise TriggerError(f"Flow '{flow.name}' is disabled; enable it to run it.", status=409)
-        deployment = _deployment(flow, env_slug) if env_slug else None
+        deployment = lookups.deployment(flow, env_slug) if env_slug else None
         if deployment is None:
             env = environment if isinstance(environment, Environment) else environment_of(flow, env_slug)
             raise TriggerError(
@@ -298,16 +298,6 @@ def _lock(flow: Flow, deduplication_id: str) -> None:
     else:
         # SQLite has no advisory locks: a write takes the database's write lock for the transaction.
         Flow.objects.filter(pk=flow.pk).update(slug=F("slug"))
-
-
-def _deployment(flow: Flow, env_slug: str) -> Deployment | None:
-    """The deployment of ``flow`` in the environment ``env_slug``, with its version (not its graph)."""
-    found = (
-        Deployment.objects.filter(flow=flow, environment__slug=env_slug)
-        .select_related("environment", "version")
-        .defer("version__graph")[:1]
-    )
-    return next(iter(found), None)
 
 
 def _duplicate_of(flow: Flow, deduplication_id: str) -> Execution | None:

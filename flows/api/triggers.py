@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 
 from accounts.policy import Action
 from core.serializers import ErrorSerializer
-from flows import eager, payloads
+from flows import eager, lookups, payloads
 from flows.api.errors import FlowsAPI
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
-from flows.models import Execution, Flow
+from flows.models import Execution
 from flows.outcomes import execution_outcome, responded
 from flows.trigger_serializers import TriggerSerializer
 
@@ -76,7 +76,7 @@ class FlowTriggerView(FlowsAPI, APIView):
         ),
     )
     def post(self, request, slug):
-        flow = Flow.objects.filter(organization=request.organization, slug=slug).defer("draft", "description").first()
+        flow = lookups.flow(request.organization.pk, slug)
         if flow is None:
             return Response({"detail": f"No flow with slug '{slug}'."}, status=status.HTTP_404_NOT_FOUND)
         body = request.data if isinstance(request.data, bytes) else b""

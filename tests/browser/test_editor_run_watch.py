@@ -1,7 +1,7 @@
 """Run-and-watch in Chromium at 1280x800 while the run is still going: a for-each's progress over its items
 appears as the items finish (not only at the end), and an execution parked by a long delay is polled
 gently (every two seconds) instead of at the pace of a running one.
-Screenshots go to ``ERPFLOW_SHOTS`` (default /tmp/shots-n) for a person to look at.
+Screenshots go to ``ERPFLOW_SHOTS`` (default /tmp/shots-h) for a person to look at.
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ def watch_a_parked_run(page) -> None:
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if re.search(r"/api/v1/executions/\d+/$", r.url) else None)
     start_run(page, "parked")
-    page.get_by_role("region", name="Run status").locator(".status-chip.status-waiting").wait_for()
+    status = page.get_by_role("region", name="Run status")
+    status.locator(".status-chip.status-waiting").wait_for()
+    assert "1 of 2 steps done" in status.inner_text(), "a waiting step is not done"
     before = len(polls)
     page.wait_for_timeout(4200)
     asked = len(polls) - before

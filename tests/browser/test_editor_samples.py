@@ -50,6 +50,7 @@ def paste_an_xml_sample(page) -> None:
     assert "string" in field(page, "trigger.payload.order.customer").inner_text()
     assert "array" in field(page, "trigger.payload.order.line").inner_text()
     assert "string" in field(page, "trigger.payload.order.line[0].sku").inner_text()
+    field(page, "trigger.payload.order.line[0].sku").scroll_into_view_if_needed()
     shoot(page, "sample-xml")
     page.get_by_role("button", name="Cancel").click()
     page.get_by_role("button", name="Save draft").click()
@@ -77,6 +78,7 @@ def use_the_input_of_an_execution(number: int):
         page.locator(".properties").get_by_text("Trigger (sample)").wait_for()
         assert "string" in field(page, "trigger.payload.customer.code").inner_text()
         assert "number" in field(page, "trigger.payload.qty").inner_text()
+        field(page, "trigger.payload.qty").scroll_into_view_if_needed()
         shoot(page, "sample-execution")
 
     return actions

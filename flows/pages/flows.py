@@ -199,12 +199,14 @@ def flow_import(request):
 def flow_run(request, flow: Flow):
     """Run a snapshot of the draft in the sandbox with the test payload, then show the execution.
 
-    Not a change of the flow: editors may test-run protected flows too."""
+    Not a change of the flow: editors may test-run protected flows too. A payload left empty runs with
+    the draft's sample payload, as the API's run does."""
     form = RunForm(request.POST)
     if not form.is_valid():
         return flow_page(request, flow, run_form=form)
+    payload = form.cleaned_data["payload"] if form.data.get("payload", "").strip() else None
     try:
-        execution = triggers.run_draft(flow, request.user, form.cleaned_data["payload"])
+        execution = triggers.run_draft(flow, request.user, payload)
     except graphs.InvalidGraph as exc:
         return flow_page(request, flow, run_form=form, problems=problem_list(exc.problems, flow.draft))
     except triggers.TriggerError as exc:

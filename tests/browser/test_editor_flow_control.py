@@ -294,7 +294,7 @@ def run_and_watch(page) -> None:
     assert items.count() == 3, "one entry per item of the loop"
     failed = page.locator('.loop-item[data-item="1"]')
     assert "order without a number" in failed.locator(".step-error").inner_text(), "a failed item opens with its error"
-    assert "Item 2" in failed.locator("summary").inner_text()
+    assert "Item 2" in failed.locator(":scope > details > summary").inner_text()
     assert "branch 'otherwise' of step 'Route' not taken" in page.locator(".skip-reason").first.inner_text()
     page.locator(".loop-items").scroll_into_view_if_needed()
     shoot(page, "execution-page")

@@ -13,7 +13,7 @@ export function RunStatus() {
   const clear = useEditor((s) => s.clearRun);
   if (!execution) return null;
   const all = Object.values(statuses);
-  const done = all.filter((s) => !["queued", "running", "skipped"].includes(s.status)).length;
+  const done = all.filter((s) => !["queued", "running", "waiting", "retrying", "skipped"].includes(s.status)).length;
   return (
     <section className={`run-status run-status-${execution.status}`} aria-label="Run status">
       <strong>Execution #{execution.id}</strong>{" "}

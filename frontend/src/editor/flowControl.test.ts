@@ -6,6 +6,7 @@ import { emptyCatalog } from "./context";
 import type { PaletteItem } from "./dnd/DnDContext";
 import { containerAt, fromFlow, toEdges, toNodes, type StepNode } from "./flowGraph";
 import { branchStates, branchText, connectionProblem, pasteSteps, runStatuses, type Graph, type Step } from "./graph";
+import { pollDelay } from "./hooks/useRunPolling";
 import { fieldProblem, headersOf, problemsOf } from "./kindValues";
 import { STEP_KINDS } from "./kinds";
 import { readRetry, retryForm, waits } from "./retry";
@@ -43,7 +44,8 @@ describe("the canvas's nodes and edges", () => {
   it("draws a for-each as a sized parent, its body relative to it and after it, and stores absolute positions", () => {
     const nodes = toNodes(looped);
     const body = nodes.find((n) => n.id === "body") as StepNode;
-    expect(body).toMatchObject({ parentId: "loop", extent: "parent", position: { x: 50, y: 100 } });
+    expect(body).toMatchObject({ parentId: "loop", position: { x: 50, y: 100 } });
+    expect(body.extent).toBeUndefined();
     expect(nodes.findIndex((n) => n.id === "loop")).toBeLessThan(nodes.findIndex((n) => n.id === "body"));
     expect(nodes.find((n) => n.id === "loop")).toMatchObject({ type: "foreach", width: 400, height: 300 });
     const moved = nodes.map((n) => (n.id === "loop" ? { ...n, position: { x: 200, y: 100 }, width: 500 } : n));
@@ -107,6 +109,37 @@ describe("connections and groups", () => {
     expect(store.getState().toasts.at(-1)?.text).toMatch(/READ is now inside LOOP; its 1 connection to steps outside the loop went/);
     store.getState().undo();
     expect(store.getState().graph().steps.find((s) => s.id === "read")?.group).toBeUndefined();
+  });
+
+  it("takes a body step dragged out of its for-each's box out of the body, dropping its edges inside, and undo puts it back", () => {
+    const inner: Graph = { ...looped, steps: [...looped.steps, step("inner", 300, 300, { group: "loop" })], edges: [...looped.edges, { source: "body", target: "inner" }] };
+    const store = opened(inner);
+    store.getState().dragStarted();
+    // Relative to the box at 100,100: 650,50 is right of it (absolute 750,150).
+    store.getState().changeNodes([{ type: "position", id: "body", position: { x: 650, y: 50 } }]);
+    store.getState().dragStopped(undefined, undefined, [{ id: "body" }]);
+    const graph = store.getState().graph();
+    expect(graph.steps.find((s) => s.id === "body")).toMatchObject({ position: { x: 750, y: 150 } });
+    expect(graph.steps.find((s) => s.id === "body")).not.toHaveProperty("group");
+    expect(graph.edges.some((e) => e.source === "body" || e.target === "body")).toBe(false);
+    expect(store.getState().nodes.find((n) => n.id === "body")?.parentId).toBeUndefined();
+    expect(store.getState().toasts.at(-1)?.text).toMatch(/BODY is now outside LOOP; its 1 connection to steps inside the loop went/);
+    store.getState().undo();
+    expect(store.getState().graph().steps.find((s) => s.id === "body")?.group).toBe("loop");
+  });
+
+  it("keeps a body step moved within its box in the body", () => {
+    const store = opened();
+    store.getState().dragStarted();
+    store.getState().changeNodes([{ type: "position", id: "body", position: { x: 100, y: 150 } }]);
+    store.getState().dragStopped(undefined, undefined, [{ id: "body" }]);
+    expect(store.getState().graph().steps.find((s) => s.id === "body")).toMatchObject({ group: "loop", position: { x: 200, y: 250 } });
+  });
+
+  it("polls a parked execution every two seconds, a running one every 400 ms", () => {
+    expect(pollDelay("waiting")).toBe(2000);
+    expect(pollDelay("running")).toBe(400);
+    expect(pollDelay("queued")).toBe(400);
   });
 
   it("removes a for-each with the steps of its body", () => {

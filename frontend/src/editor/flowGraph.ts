@@ -2,7 +2,8 @@
  * The graph as the API stores it, and as React Flow draws it: steps become nodes, edges get an id and keep
  * their branch fields (condition, otherwise, order, label) in ``data``. A for-each is a group node (its
  * ``size`` is kept in the step) and its body's steps are its children: React Flow wants them after their
- * parent, positioned relative to it and kept inside it; the stored graph keeps absolute positions.
+ * parent and positioned relative to it; the stored graph keeps absolute positions. They are not held inside
+ * the box: one dragged out of it leaves the body (the store's ``dragStopped``).
  */
 import type { Edge, Node } from "@xyflow/react";
 import type { Graph, GraphEdge, Position, Step } from "./graph";
@@ -33,7 +34,7 @@ export function toNodes(graph: Graph, selected: Set<string> = new Set()): StepNo
       data: { step },
       selected: selected.has(step.id),
     };
-    if (parent) Object.assign(base, { parentId: parent.id, extent: "parent" });
+    if (parent) Object.assign(base, { parentId: parent.id });
     if (isContainer(step)) Object.assign(base, { ...sizeOf(step), zIndex: -1 });
     return base;
   };

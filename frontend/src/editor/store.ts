@@ -28,6 +28,7 @@ import {
   uniqueName,
   type Clip,
   type Graph,
+  type GraphEdge,
   type Position,
   type Step,
 } from "./graph";
@@ -181,16 +182,36 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
     };
     const problemOf = (source: string, target: string) => connectionProblem(get().graph().edges, source, target, get().nameOf, groupOf);
 
-    /** A step dropped on a for-each's box joins its body; its edges to steps outside the box go. */
+    /** ``id`` moves into the body of ``group`` (undefined: out to the top level); its edges that would cross the border go. */
+    const regroup = (graph: Graph, id: string, group: string | undefined, say: (dropped: number) => string): Graph => {
+      const groups = new Map(graph.steps.map((s) => [s.id, typeof s.group === "string" ? s.group : undefined]));
+      const other = (e: GraphEdge) => (e.source === id ? e.target : e.source);
+      const edges = graph.edges.filter((e) => (e.source !== id && e.target !== id) || groups.get(other(e)) === group);
+      const dropped = graph.edges.length - edges.length;
+      if (dropped) get().say("ok", say(dropped));
+      const moved = (s: Step): Step => {
+        const { group: _left, ...rest } = s;
+        return group ? { ...rest, group } : rest;
+      };
+      return { ...graph, edges, steps: graph.steps.map((s) => (s.id === id ? moved(s) : s)) };
+    };
+    const connections = (dropped: number) => `its ${dropped} connection${plural(dropped)}`;
+
+    /** A step dropped on a for-each's box joins its body. */
     const joinGroup = (graph: Graph, id: string): Graph => {
       const step = graph.steps.find((s) => s.id === id);
       if (!step || step.group || STEP_KINDS[step.kind]?.container) return graph;
       const box = containerAt(graph.steps, { x: step.position.x + 20, y: step.position.y + 20 });
       if (!box) return graph;
-      const edges = graph.edges.filter((e) => e.source !== id && e.target !== id);
-      const dropped = graph.edges.length - edges.length;
-      if (dropped) get().say("ok", `${step.name} is now inside ${box.name}; its ${dropped} connection${plural(dropped)} to steps outside the loop went.`);
-      return { ...graph, edges, steps: graph.steps.map((s) => (s.id === id ? { ...s, group: box.id } : s)) };
+      return regroup(graph, id, box.id, (n) => `${step.name} is now inside ${box.name}; ${connections(n)} to steps outside the loop went.`);
+    };
+
+    /** A body step dragged out of its for-each's box leaves the body (and may join another box). */
+    const leaveGroup = (graph: Graph, id: string): Graph => {
+      const step = graph.steps.find((s) => s.id === id);
+      const box = graph.steps.find((s) => s.id === step?.group);
+      if (!step || !box || containerAt([box], { x: step.position.x + 20, y: step.position.y + 20 })) return graph;
+      return regroup(graph, id, undefined, (n) => `${step.name} is now outside ${box.name}; ${connections(n)} to steps inside the loop went.`);
     };
 
     const travel = (move: (current: Graph) => Graph | null) => {
@@ -276,7 +297,7 @@ export function createEditorStore({ readOnly }: { readOnly: boolean }): EditorSt
         if (shape(now) === shape(before)) return;
         history.push(before);
         const moved = (movedNodes ?? []).map((n) => n.id);
-        const joined = moved.reduce(joinGroup, now);
+        const joined = moved.reduce(joinGroup, moved.reduce(leaveGroup, now));
         if (joined !== now) show(joined, new Set(moved));
         historyChanged();
       },

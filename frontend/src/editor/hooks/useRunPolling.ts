@@ -1,6 +1,8 @@
 /**
  * A test run in the sandbox: saves unsaved changes, starts the run, then polls the execution every
  * ``POLL_MS`` until it is over, handing each answer to ``applyRunStatus`` so the steps show it live.
+ * A parked execution (``waiting``, a long delay) changes nothing until it is due, so it is asked only
+ * every ``WAITING_POLL_MS``.
  */
 import { useCallback, useEffect, useRef } from "react";
 import { api } from "../api";
@@ -8,6 +10,12 @@ import { FINAL_EXECUTION_STATUSES } from "../graph";
 import { useEditorStore } from "../useEditor";
 
 export const POLL_MS = 400;
+export const WAITING_POLL_MS = 2000;
+
+/** How long to wait before asking again about an execution in ``status``. */
+export function pollDelay(status: string): number {
+  return status === "waiting" ? WAITING_POLL_MS : POLL_MS;
+}
 
 export function useRunPolling(slug: string, saveIfDirty: () => Promise<boolean>) {
   const store = useEditorStore();
@@ -25,7 +33,7 @@ export function useRunPolling(slug: string, saveIfDirty: () => Promise<boolean>)
           try {
             const now = await api.execution(started.id);
             store.getState().applyRunStatus(now);
-            if (!FINAL_EXECUTION_STATUSES.has(now.status)) poll.current = window.setTimeout(follow, POLL_MS);
+            if (!FINAL_EXECUTION_STATUSES.has(now.status)) poll.current = window.setTimeout(follow, pollDelay(now.status));
             else
               store
                 .getState()

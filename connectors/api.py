@@ -229,8 +229,9 @@ class ConnectorViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="sync-check")
     def sync_check(self, request, pk=None):
         """A sync step's settings checked against the live schema: ``{"problems", "warnings"}``."""
+        connector = database_connector(self.get_object())  # another organization's is a 404, whatever the body
         body = _object(request.data)
-        connector, environment = self._database(request, body.get("environment"))
+        environment = self._environment(request, connector, body.get("environment"))
         with _unreachable_is_502():
             return Response(sync_check.check(connector, environment, body.get("sync")))
 
@@ -254,12 +255,15 @@ class ConnectorViewSet(viewsets.ModelViewSet):
 
     def _database(self, request, slug) -> tuple[Connector, Environment]:
         connector = database_connector(self.get_object())
+        return connector, self._environment(request, connector, slug)
+
+    def _environment(self, request, connector: Connector, slug) -> Environment:
         environment = chosen_environment(request, slug)
         if not connector.settings.filter(environment=environment).exists():
             raise exceptions.ValidationError(
                 {"environment": [f"'{connector.name}' has no settings for '{environment.slug}'; add them first."]}
             )
-        return connector, environment
+        return environment
 
 
 def chosen_environment(request, slug) -> Environment:

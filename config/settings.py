@@ -247,6 +247,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["execution"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Celery's line per task received and per task succeeded repeats what the engine logs for each
+    # execution, and the sweeps run every few seconds: kept to problems unless LOG_LEVEL asks for more.
+    "loggers": {
+        name: {"level": env_str("LOG_LEVEL", "WARNING")} for name in ("celery.app.trace", "celery.worker.strategy")
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -95,7 +95,7 @@ def test_another_process_sees_a_workers_pool_with_the_servers_count_of_its_conne
         assert worker.stdout.readline().strip() == "holding"
         wait_for(lambda: server_count(postgres_url, name) == 3, 30, "the pool's three idle connections on the server")
         figures = wait_for(
-            lambda: (f := output(make_run_env, READ))["processes"] == 1 and f["size"] == 3 and f,
+            lambda: (f := output(make_run_env, READ))["processes"] == 1 and f["size"] == f["idle"] == 3 and f,
             30,
             "the worker's pool in another process's figures",
         )

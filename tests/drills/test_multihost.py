@@ -147,6 +147,8 @@ def test_losing_a_worker_host_mid_run_loses_nothing_and_the_other_host_finishes(
             # The drill is about losing a worker host: waited triggers go through the workers too, not
             # run in the web process (flows.eager), so both worker hosts carry the load.
             "ERPFLOW_EAGER_EXECUTION": "0",
+            # Celery's line per task succeeded, which the drill counts per host, is logged from INFO up.
+            "LOG_LEVEL": "INFO",
             "DATABASE_URL": database_url().replace("127.0.0.1", network.gateway),
             "CELERY_BROKER_URL": f"redis://{redis_relay}/{redis_db}",
             "REDIS_URL": f"redis://{redis_relay}/{redis_db}",

@@ -365,17 +365,12 @@ class _Run:
 
     def record(self, step, scope, item, attempt, status, call: Call, started, clock, output) -> StepRun:
         stored, truncated = cap_output(self.masker.value(output))
-        return StepRun(
-            execution=self.execution,
-            position=self.plan.positions[step["id"]],
-            scope=scope,
-            item=item,
-            step_id=step["id"],
-            name=step["name"],
-            kind=step["kind"],
-            delivery=self.execution.attempts,
+        return self.step_run(
+            step,
+            scope,
+            item,
+            status,
             attempt=attempt,
-            status=status,
             instruction=storable(self.masker.text(call.sent.text or "")),
             params=storable(self.masker.value(call.sent.params)),
             output=stored,
@@ -401,9 +396,9 @@ class _Run:
             raise Interrupted("lost") from None
         self.records[(record.scope, record.step_id)] = record
 
-    def skip(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
-        now = timezone.now()
-        record = StepRun(
+    def step_run(self, step: dict, scope: str, item: int | None, status: str, **fields) -> StepRun:
+        """A record of ``step`` by this delivery; ``fields`` say what it did."""
+        return StepRun(
             execution=self.execution,
             position=self.plan.positions[step["id"]],
             scope=scope,
@@ -412,12 +407,19 @@ class _Run:
             name=step["name"],
             kind=step["kind"],
             delivery=self.execution.attempts,
-            status=StepStatus.SKIPPED,
-            error=storable(reason),
-            started=now,
-            finished=now,
-            duration_ms=0,
+            status=status,
+            **fields,
         )
+
+    def not_run(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
+        """A record of a step that did not run: skipped on a branch not taken, or cancelled."""
+        now = timezone.now()
+        return self.step_run(
+            step, scope, item, StepStatus.SKIPPED, error=storable(reason), started=now, finished=now, duration_ms=0
+        )
+
+    def skip(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
+        record = self.not_run(step, scope, item, reason)
         self.store(record)
         return record
 
@@ -491,21 +493,8 @@ class _Run:
     # -- endings ----------------------------------------------------------------------------------
 
     def cancel(self, position: int) -> Execution:
-        now = timezone.now()
         skipped = [
-            StepRun(
-                execution=self.execution,
-                position=index,
-                step_id=step["id"],
-                name=step["name"],
-                kind=step["kind"],
-                delivery=self.execution.attempts,
-                status=StepStatus.SKIPPED,
-                error="Not run: the execution was cancelled.",
-                started=now,
-                finished=now,
-                duration_ms=0,
-            )
+            self.not_run(step, "", None, "Not run: the execution was cancelled.")
             for index, step in enumerate(self.plan.order)
             if index >= position and not step.get("group") and ("", step["id"]) not in self.records
         ]

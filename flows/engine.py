@@ -84,7 +84,11 @@ FAILURES = (ConnectorError, ExpressionError, StepFailed)
 
 
 def run(
-    execution_id: int, *, claimed: Execution | None = None, hand_over: Callable[[], bool] | None = None
+    execution_id: int,
+    *,
+    claimed: Execution | None = None,
+    hand_over: Callable[[], bool] | None = None,
+    recorded: list[StepRun] | None = None,
 ) -> Execution:
     """Run or resume the execution; returns it as stored afterwards.
 
@@ -94,6 +98,8 @@ def run(
     ``claimed`` is an execution its caller created already claimed (``flows.eager``): it is run under
     its lease without a claim. ``hand_over``, asked between steps, stops the delivery there when it
     answers True; the execution is returned still running under its lease, for the caller to release.
+    ``recorded`` gets every step record this delivery stores, in order: a caller that ran the whole
+    execution (``flows.eager``) answers with them instead of reading them back.
     """
     lease = claimed.lease if claimed is not None else secrets.token_hex(8)
     execution = claimed if claimed is not None else claim(execution_id, lease)
@@ -117,7 +123,7 @@ def run(
     with heartbeats.beating(execution.pk, lease), context:
         delivery = None
         try:
-            delivery = _Run(execution, lease, hand_over)
+            delivery = _Run(execution, lease, hand_over, recorded)
             return delivery.run()
         except (OperationalError, InterfaceError):
             raise  # the database is unreachable: the task comes back and resumes (flows.tasks)
@@ -183,7 +189,13 @@ class Interrupted(Exception):  # noqa: N818 - control flow, raised through the k
 class _Run:
     """The state of one delivery of one execution (see the module docstring for the loop)."""
 
-    def __init__(self, execution: Execution, lease: str, hand_over: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        execution: Execution,
+        lease: str,
+        hand_over: Callable[[], bool] | None = None,
+        recorded: list[StepRun] | None = None,
+    ):
         self.execution = execution
         self.lease = lease
         self.hand_over = hand_over
@@ -195,6 +207,7 @@ class _Run:
         self.connectors: dict[int, Any] | None = None
         self.current: str | None = None  # the step being run and recorded, for an unexpected error
         self.records: dict[tuple[str, str], StepRun] = {}  # the latest record of each step in each scope
+        self.recorded = recorded if recorded is not None else []  # every record this delivery stored
         self.control_lock = threading.Lock()
         # The execution was read right after the claim: that counts as the first check.
         self.last_control = time.monotonic()
@@ -395,6 +408,7 @@ class _Run:
             logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, record.step_id)
             raise Interrupted("lost") from None
         self.records[(record.scope, record.step_id)] = record
+        self.recorded.append(record)  # a record it replaces is one an earlier delivery stored
 
     def step_run(self, step: dict, scope: str, item: int | None, status: str, **fields) -> StepRun:
         """A record of ``step`` by this delivery; ``fields`` say what it did."""
@@ -499,6 +513,7 @@ class _Run:
             if index >= position and not step.get("group") and ("", step["id"]) not in self.records
         ]
         StepRun.objects.bulk_create(skipped, ignore_conflicts=True)
+        self.recorded.extend(skipped)
         name = self.plan.order[position]["name"] if position < len(self.plan.order) else None
         where = f" before step '{name}'" if name else ""
         return self.finish(Status.CANCELLED, error=f"Cancelled on request{where}.")

@@ -32,15 +32,18 @@ class Actor:
 def resolve(request, user, token: ApiToken | None = None) -> Actor | None:
     if user is None or not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("organization").filter(user=user)
+
+    def memberships():  # built on a cache miss only: building a query costs about what reading a cached one saves
+        return Membership.objects.select_related("organization").filter(user=user)
+
     if token is not None:
         key = (user.pk, token.organization_id)
         membership = auth_cache.memberships.get(
-            key, lambda: memberships.filter(organization=token.organization_id).first()
+            key, lambda: memberships().filter(organization=token.organization_id).first()
         )
     else:
         chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-        membership = (memberships.filter(organization=chosen).first() if chosen else None) or memberships.order_by(
+        membership = (memberships().filter(organization=chosen).first() if chosen else None) or memberships().order_by(
             "organization__name"
         ).first()
     return Actor(membership, token) if membership else None

@@ -46,6 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import _profile  # noqa: E402 - the repository root is on the path now
+
 BIN = Path(sys.executable).parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP_SECONDS = 1.0
@@ -53,6 +56,7 @@ CLIENTS = tuple(int(n) for n in os.environ.get("BENCH_CLIENTS", "1,10").split(",
 TOOL = os.environ.get("BENCH_TOOL") or ("wrk" if shutil.which("wrk") else "python")
 MODES = {"eager": "1", "celery": "0"}  # the value of ERPFLOW_EAGER_EXECUTION in each
 CHOSEN_MODES = tuple(os.environ.get("BENCH_MODES", "eager,celery").split(","))
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # py-spy the web processes at the most clients (bench/_profile.py)
 WAIT = 30
 WEB_WORKERS, WEB_THREADS, WORKER_THREADS = 2, 8, 8
 ADD_FIELD = {
@@ -461,9 +465,14 @@ def measure(
                     before = {key: cpu_seconds(pid) for key, pid in pids.items()}
                     since = timezone.now()
                     if use_wrk:
-                        run = drive_wrk(port, fixture, clients, SECONDS, expect, Path(tmp))
-                        cpu = {key: cpu_seconds(pid) - before[key] for key, pid in pids.items()}
+                        profiled = PROFILE and clients == max(CLIENTS)
+                        web = _profile.children(pids["web"]) if profiled else []
+                        with _profile.recording(web, Path(tmp), SECONDS) as profiles:
+                            run = drive_wrk(port, fixture, clients, SECONDS, expect, Path(tmp))
+                            cpu = {key: cpu_seconds(pid) - before[key] for key, pid in pids.items()}
                         report_wrk(label, run, fixture, since, cpu)
+                        if profiled:
+                            _profile.print_top(profiles)
                         continue
                     if probe is None:
                         run, extra = drive(port, fixture, clients, SECONDS, check), ""

@@ -27,7 +27,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
     if parts.scheme in ("postgres", "postgresql"):
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "config.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

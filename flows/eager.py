@@ -27,6 +27,7 @@ import logging
 import secrets
 import threading
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -34,7 +35,7 @@ from django.db import InterfaceError, OperationalError, connection
 from core.thread_pools import KeptThreads
 from flows import engine, leases, notify, parking, triggers
 from flows.kinds.respond import RespondKind
-from flows.models import Execution, Flow
+from flows.models import Execution, Flow, StepRun
 from flows.plans import plan_of
 from flows.tasks import run_execution
 from flows.triggers import TriggerRequest
@@ -53,30 +54,41 @@ def wanted(flow: Flow, request: TriggerRequest) -> bool:
     )
 
 
-def run(execution: Execution, wait: float) -> Execution:
+class Started(NamedTuple):
+    """What ``start`` did: the execution, whether it is new, whether it ran here (its wait spent) and,
+    when it ran here to its end, every step record it stored (the answer needs not read them back)."""
+
+    execution: Execution
+    created: bool
+    waited: bool
+    steps: list[StepRun] | None = None
+
+
+def run(execution: Execution, wait: float) -> tuple[Execution, list[StepRun] | None]:
     """Run ``execution`` (created claimed under ``execution.lease``) for at most ``wait`` seconds.
 
-    Returns the execution as the engine finished it when it ended within the wait; otherwise (parked
-    or handed over, answered by a respond step, the wait over) the execution as created, whose
-    outcome the caller reads.
+    Returns the execution as the engine finished it, with its step records, when it ended within
+    the wait; otherwise (parked or handed over, answered by a respond step, the wait over) the
+    execution as created, whose outcome the caller reads, and None.
     """
     deadline = time.monotonic() + wait
     running = copy.copy(execution)  # the engine's own: the request thread keeps ``execution``
+    recorded: list[StepRun] = []
     answered = notify.watch(execution.pk)
     try:
-        _pool.submit(_deliver, running, deadline, answered)
+        _pool.submit(_deliver, running, deadline, answered, recorded)
         answered.wait(max(0.0, deadline - time.monotonic()))
     finally:
         notify.unwatch(execution.pk)
     # Set by the ending's publish, after the engine stored the outcome in ``running``; a respond
     # step's answer is in the database only.
     if answered.is_set() and running.status in Execution.FINAL and not _responds(execution):
-        return running
+        return running, recorded
     # Parked, or handed over after a respond step: the rest of the wait is an ordinary one.
     remaining = deadline - time.monotonic()
     if remaining > 0:
         notify.wait_finished(execution.pk, remaining)
-    return execution
+    return execution, None
 
 
 def _responds(execution: Execution) -> bool:
@@ -85,7 +97,9 @@ def _responds(execution: Execution) -> bool:
     )
 
 
-def _deliver(execution: Execution, deadline: float, answered: threading.Event) -> Execution | None:
+def _deliver(
+    execution: Execution, deadline: float, answered: threading.Event, recorded: list[StepRun]
+) -> Execution | None:
     """The pool thread's part: run the engine until the flow ends or the caller stops waiting."""
     lease = execution.lease
 
@@ -93,7 +107,7 @@ def _deliver(execution: Execution, deadline: float, answered: threading.Event) -
         return answered.is_set() or time.monotonic() >= deadline
 
     try:
-        finished = engine.run(execution.pk, claimed=execution, hand_over=hand_over)
+        finished = engine.run(execution.pk, claimed=execution, hand_over=hand_over, recorded=recorded)
     except (OperationalError, InterfaceError) as exc:
         # The execution stays running under this lease without heartbeats: the sweep hands it over.
         logger.warning("execution %s: database unavailable in the web process (%s)", execution.pk, exc)
@@ -117,13 +131,13 @@ def _send(execution_id: int) -> None:
         logger.warning("execution %s: the broker refused it (%s); the stranded sweep sends it", execution_id, exc)
 
 
-def start(flow: Flow, environment, request: TriggerRequest, *, trigger: str, user=None) -> tuple[Execution, bool, bool]:
-    """``flows.triggers.start``, running the new execution here when ``wanted``: returns it, whether it
-    is new (as that does), and whether it ran here, its wait spent."""
+def start(flow: Flow, environment, request: TriggerRequest, *, trigger: str, user=None) -> Started:
+    """``flows.triggers.start``, running the new execution here when ``wanted``."""
     if not wanted(flow, request):
-        return (*triggers.start(flow, environment, request, trigger=trigger, user=user), False)
+        return Started(*triggers.start(flow, environment, request, trigger=trigger, user=user), waited=False)
     lease = secrets.token_hex(8)
     execution, created = triggers.start(flow, environment, request, trigger=trigger, user=user, lease=lease)
     if not created:
-        return execution, False, False
-    return run(execution, request.wait), True, True
+        return Started(execution, created=False, waited=False)
+    ran, steps = run(execution, request.wait)
+    return Started(ran, created=True, waited=True, steps=steps)

@@ -20,18 +20,28 @@ _deployments = TTLCache(SECONDS)
 
 def flow(organization_id: int, slug: str) -> Flow | None:
     """The flow without its draft and description (a trigger needs neither)."""
-    rows = Flow.objects.filter(organization_id=organization_id, slug=slug).defer("draft", "description")
-    return _flows.get((organization_id, slug), lambda: rows.first())
+    return _flows.get((organization_id, slug), lambda: _flow(organization_id, slug))
 
 
 def deployment(flow: Flow, env_slug: str) -> Deployment | None:
     """The deployment of ``flow`` in ``env_slug``, with its environment and version (not its graph)."""
-    rows = (
+    return _deployments.get((flow.pk, env_slug), lambda: _deployment(flow, env_slug))
+
+
+# The queries are built on a miss only: building one costs about what reading the cached row saves.
+
+
+def _flow(organization_id: int, slug: str) -> Flow | None:
+    return Flow.objects.filter(organization_id=organization_id, slug=slug).defer("draft", "description").first()
+
+
+def _deployment(flow: Flow, env_slug: str) -> Deployment | None:
+    return (
         Deployment.objects.filter(flow=flow, environment__slug=env_slug)
         .select_related("environment", "version")
         .defer("version__graph")
+        .first()
     )
-    return _deployments.get((flow.pk, env_slug), lambda: rows.first())
 
 
 def forget_everything(**_) -> None:

@@ -52,11 +52,18 @@ def webhook(request, token):
     try:
         body = payloads.read_body(request)
         parsed = payloads.parse_request(body, request, envelope=False, accept_form=True)
-        execution, created, waited = eager.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
+        started = eager.start(hook.flow, hook.environment, parsed, trigger=Execution.Trigger.WEBHOOK)
     except triggers.TriggerError as exc:
         return _answer(exc.as_dict(), exc.status, webhook_id=hook.pk)
+    execution, created = started.execution, started.created
     data, code, headers = execution_outcome(
-        request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status, waited=waited
+        request,
+        execution,
+        wait=parsed.wait,
+        created=created,
+        fail_status=parsed.fail_status,
+        waited=started.waited,
+        steps=started.steps,
     )
     answer = responded(execution) if parsed.wait or not created else None
     return answer or _answer(data, code, webhook_id=hook.pk, headers=headers)

@@ -15,16 +15,23 @@ from core.serializers import ErrorSerializer
 from flows import eager, lookups, payloads
 from flows.api.errors import FlowsAPI
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
-from flows.models import Execution
+from flows.models import Execution, StepRun
 from flows.outcomes import execution_outcome, responded
 from flows.trigger_serializers import TriggerSerializer
 
 
 def execution_response(
-    request, execution: Execution, *, wait: int, created: bool, fail_status: int | None = None, waited: bool = False
+    request,
+    execution: Execution,
+    *,
+    wait: int,
+    created: bool,
+    fail_status: int | None = None,
+    waited: bool = False,
+    steps: list[StepRun] | None = None,
 ) -> Response | HttpResponse:
     data, code, headers = execution_outcome(
-        request, execution, wait=wait, created=created, fail_status=fail_status, waited=waited
+        request, execution, wait=wait, created=created, fail_status=fail_status, waited=waited, steps=steps
     )
     if wait or not created:
         answer = responded(execution)
@@ -81,9 +88,13 @@ class FlowTriggerView(FlowsAPI, APIView):
             return Response({"detail": f"No flow with slug '{slug}'."}, status=status.HTTP_404_NOT_FOUND)
         body = request.data if isinstance(request.data, bytes) else b""
         parsed = payloads.parse_request(body, request._request, envelope=True)
-        execution, created, waited = eager.start(
-            flow, parsed.environment, parsed, trigger=Execution.Trigger.API, user=request.user
-        )
+        started = eager.start(flow, parsed.environment, parsed, trigger=Execution.Trigger.API, user=request.user)
         return execution_response(
-            request, execution, wait=parsed.wait, created=created, fail_status=parsed.fail_status, waited=waited
+            request,
+            started.execution,
+            wait=parsed.wait,
+            created=started.created,
+            fail_status=parsed.fail_status,
+            waited=started.waited,
+            steps=started.steps,
         )

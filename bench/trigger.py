@@ -140,7 +140,9 @@ def create_fixture(name: str, graph: dict, prepare: Callable | None = None) -> F
 def cpu_seconds(root: int) -> float:
     """User and system CPU time used so far by process ``root`` and its descendants (Linux ``/proc``).
 
-    CPU per execution, unlike latency, barely changes when other programs load the machine."""
+    CPU per execution, unlike latency, barely changes when other programs load the machine. A child
+    that exited (a PostgreSQL backend whose client disconnected) is counted in its parent's
+    children's times, which are added, so the sum never drops when one ends."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -151,7 +153,7 @@ def cpu_seconds(root: int) -> float:
             continue
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+        times[pid] = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
     family, grew = {root}, True
     while grew:
         more = {pid for pid, parent in parents.items() if parent in family} - family

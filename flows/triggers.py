@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts import environments
 from accounts.models import Environment
+from core.plain_insert import PlainInsert
 from flows import graph as graphs
 from flows import leases, lookups, ordering, samples, versions
 from flows.models import Execution, Flow
@@ -250,25 +251,32 @@ def _create(
         inputs["event"] = request.event
     if request.ordering_key:
         ordering.lock(flow.pk, request.ordering_key)
-    execution = Execution.objects.create(
-        organization_id=flow.organization_id,
-        flow=flow,
-        version=version,
-        environment=environment,
-        trigger=trigger,
-        input=inputs,
-        correlation_id=request.correlation_id or uuid.uuid4().hex,
-        deduplication_key=request.deduplication_id,
-        started_by=user if getattr(user, "is_authenticated", False) else None,
-        replay_of=replay_of,
-        ordering_key=request.ordering_key,
-        **(leases.claimed_fields(lease) if lease else {}),
+    # A replay is saved with its signals: the audit log records who replayed what.
+    save = _insert if replay_of is None else lambda row: row.save() or row
+    execution = save(
+        Execution(
+            organization_id=flow.organization_id,
+            flow=flow,
+            version=version,
+            environment=environment,
+            trigger=trigger,
+            input=inputs,
+            correlation_id=request.correlation_id or uuid.uuid4().hex,
+            deduplication_key=request.deduplication_id,
+            started_by=user if getattr(user, "is_authenticated", False) else None,
+            replay_of=replay_of,
+            ordering_key=request.ordering_key,
+            **(leases.claimed_fields(lease) if lease else {}),
+        )
     )
     if lease:
         execution.version_created = version.created
     elif queue and not ordering.held(execution):
         transaction.on_commit(lambda: enqueue(execution.pk))
     return execution
+
+
+_insert = PlainInsert(Execution)  # only the audit log listens to an execution's save, and only to a replay
 
 
 def enqueue(*execution_ids: int) -> None:

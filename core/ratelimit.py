@@ -13,6 +13,7 @@ Without ``REDIS_URL`` (``make run`` on one machine) there is nothing shared to c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -66,8 +67,15 @@ def take(counters: list[tuple[str, int]], cost: int = 1) -> Verdict | None:
         return None
     keys = [key for key, _ in counters]
     limits = [limit for _, limit in counters]
-    allowed, retry_after = client.eval(_SCRIPT, len(keys), *keys, *limits, cost, WINDOW_SECONDS)
+    allowed, retry_after = _script(client)(keys=keys, args=[*limits, cost, WINDOW_SECONDS])
     return Verdict(bool(allowed), int(retry_after))
+
+
+@functools.lru_cache(maxsize=4)
+def _script(client):
+    """The script registered with ``client``: sent by its digest (EVALSHA), its text only when Redis
+    does not know it yet (after a restart)."""
+    return client.register_script(_SCRIPT)
 
 
 def refusal(verdict: Verdict) -> str:

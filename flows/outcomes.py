@@ -10,12 +10,13 @@ body says what went wrong and a caller reads it), unless the caller asked for ``
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
+from django.urls import get_script_prefix, reverse
 from rest_framework import serializers, status
-from rest_framework.reverse import reverse
 
 from flows import notify
 from flows.execution_serializers import ExecutionResultSerializer, ExecutionSerializer
@@ -96,7 +97,7 @@ def result(request, execution: Execution, steps: list[StepRun]) -> dict:
     moment = _moment.to_representation
     return {
         "id": execution.pk,
-        "url": reverse("execution-detail", kwargs={"pk": execution.pk}, request=request),
+        "url": request.build_absolute_uri(_detail_path(get_script_prefix()).format(execution.pk)),
         "flow": {"id": execution.flow.pk, "slug": execution.flow.slug, "name": execution.flow.name},
         "version": version.number,
         "draft_snapshot": version.snapshot,
@@ -128,6 +129,14 @@ def result(request, execution: Execution, steps: list[StepRun]) -> dict:
             for step in sorted(steps, key=lambda step: step.position)
         ],
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _detail_path(script_prefix: str) -> str:
+    """The path of an execution's API page with ``{}`` for its id: reversed once per script prefix,
+    as reversing it per answer cost a twentieth of the request."""
+    marker = "4815162342"
+    return reverse("execution-detail", kwargs={"pk": marker}).replace(marker, "{}")
 
 
 def responded(execution: Execution) -> HttpResponse | None:

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,6 +59,7 @@ class FlowTriggerView(FlowsAPI, APIView):
     resource = "flows"
     policy_action = Action.RUN
     parser_classes = [RawBodyParser]
+    renderer_classes = [JSONRenderer]  # a machine's endpoint: no browsable page to negotiate on every call
 
     @extend_schema(
         operation_id="v1_flows_executions_create",

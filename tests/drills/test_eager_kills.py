@@ -12,7 +12,13 @@ client would, and so learns the id of the execution its first request created (o
 came before that was committed, starts it now). The flow has the shape of ``support.effect_flow``
 (so ``support.figures`` judges it: none lost or stuck, every step recorded once and in order, no
 finished SQL step's row written again), but its SQL steps sleep in PostgreSQL, so a kill finds
-flows under way without spending the two cores on mapping steps.
+flows under way without spending the two cores on mapping steps. Only the step a kill interrupted
+may have written its row twice: PostgreSQL finishes the statement of a client that is gone, and the
+worker then runs that step again (at least once, as ``test_foreach_kills`` says for items).
+
+The drill fails when the sweep does not hand stranded executions over: they stay running (attempts 1)
+and ``wait_all_final`` names them; and each kill must have stranded an execution mid-flow that a
+worker then resumed (its steps recorded by delivery 1 and by delivery 2).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import psycopg
 import pytest
 from django.db.models import Count
 
@@ -268,4 +275,12 @@ def test_killing_the_web_worker_ten_times_mid_flow_loses_nothing_and_reruns_no_f
         assert kill.handed == kill.stranded, f"kill {number}: every stranded execution went to the workers: {kill}"
         assert kill.resumed, f"kill {number}: a mid-flow execution resumed in a worker after its last step: {kill}"
     assert {executions[pk].attempts for pk in killed} == {2}, "one delivery in the web process, one in a worker"
+    # The at-least-once boundary: only the step a kill interrupted may have written its row twice (its
+    # statement finished after the worker's connection was gone, then the worker ran the step again).
+    with psycopg.connect(postgres_url) as db:
+        twice = db.execute(
+            f"SELECT execution_id, count(*) FROM {effects} GROUP BY execution_id, step_id HAVING count(*) > 1"  # noqa: S608
+        ).fetchall()
+    assert all(pk in killed and count == 2 for pk, count in twice), twice
+    assert len({pk for pk, _ in twice}) == len(twice), f"one interrupted step per stranded execution: {twice}"
     assert "recorded by another delivery" not in web.log() + workers.logs()

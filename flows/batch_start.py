@@ -13,8 +13,8 @@ publish; here the batch costs one of each kind:
    for which of those lines already have an unfinished execution: only the first new execution of
    a line that had none is sent, the others are held as ``ordering.held`` would hold them;
 5. one bulk INSERT (it returns the ids, in order, on PostgreSQL and SQLite);
-6. after commit, every execution to send is published in one pass (one Redis pipeline). If the
-   broker refuses, the batch's new executions are deleted again and answer ``QueueUnavailable``,
+6. after commit, the executions to send are published in one pass (one Redis pipeline), several
+   to a message (``flows.tasks.run_executions``, see ``messages``). If the broker refuses, the batch's new executions are deleted again and answer ``QueueUnavailable``,
    as ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
    queued.
 
@@ -25,6 +25,7 @@ state is looked at, then a disabled flow or a missing deployment refuses that it
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -36,10 +37,12 @@ from django.utils import timezone
 from accounts.models import Environment
 from flows import ordering
 from flows.models import Deployment, Execution, Flow
-from flows.tasks import run_execution
+from flows.tasks import run_executions
 from flows.triggers import DEDUPLICATION_WINDOW, QueueUnavailable, TriggerError, TriggerRequest, dedup_lock_id
 
 logger = logging.getLogger("erpflow.triggers")
+
+EXECUTIONS_PER_MESSAGE = 10
 
 
 @dataclass(frozen=True)
@@ -202,17 +205,35 @@ def _execution(
     )
 
 
+def messages(ids: list[int]) -> list[list[int]]:
+    """``ids`` cut, in order, into the messages that carry them to the workers.
+
+    Receiving, tracing and acknowledging a message costs a worker more than a short execution does,
+    so a batch's executions travel together, at most ``EXECUTIONS_PER_MESSAGE`` to a message. The
+    executions of one message run one after the other in one worker thread, so a batch is cut into
+    no fewer messages than a worker has threads (``CELERY_WORKER_CONCURRENCY``, as far as there
+    are executions): a small batch's events run side by side as they would one per message, and a
+    slow execution holds up only the few behind it in its message."""
+    if not ids:
+        return []
+    count = max(math.ceil(len(ids) / EXECUTIONS_PER_MESSAGE), min(len(ids), settings.CELERY_WORKER_CONCURRENCY))
+    bounds = [len(ids) * part // count for part in range(count + 1)]
+    return [ids[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+
+
 def _publish(sending: list[int], created: list[int]) -> list[tuple[int, QueueUnavailable]]:
-    """Send ``sending`` in one pass: one producer, its messages buffered and written to Redis in one
-    pipeline (kombu's ``Producer.batch``; other brokers publish one by one). If the broker refuses,
-    which of them arrived is not known: every new execution is deleted again (a message that did
-    arrive finds nothing to run) and returned with the refusal, so the caller retries them all."""
+    """Send ``sending`` in its ``messages``, in one pass: one producer, its messages buffered and
+    written to Redis in one pipeline (kombu's ``Producer.batch``; other brokers publish one by one).
+    If the broker refuses, which of them arrived is not known: every new execution is deleted again
+    (a message that did arrive finds nothing to run) and returned with the refusal, so the caller
+    retries them all."""
     if not sending:
         return []
+    chunks = messages(sending)
     try:
-        with run_execution.app.producer_or_acquire() as producer, producer.batch(max_size=len(sending)):
-            for execution_id in sending:
-                run_execution.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
+        with run_executions.app.producer_or_acquire() as producer, producer.batch(max_size=len(chunks)):
+            for chunk in chunks:
+                run_executions.apply_async((chunk,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
     except Exception as exc:
         logger.error("%s executions could not be queued: %s", len(sending), type(exc).__name__)
         Execution.objects.filter(pk__in=created, status=Execution.Status.QUEUED).delete()

@@ -14,8 +14,9 @@ publish; here the batch costs one of each kind:
    a line that had none is sent, the others are held as ``ordering.held`` would hold them;
 5. one bulk INSERT (it returns the ids, in order, on PostgreSQL and SQLite);
 6. after commit, the executions to send are published in one pass (one Redis pipeline), several
-   to a message (``flows.tasks.run_executions``, see ``messages``). If the broker refuses, the batch's new executions are deleted again and answer ``QueueUnavailable``,
-   as ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
+   to a message (``flows.tasks.run_executions``, see ``messages``). If the broker refuses, the
+   batch's new executions are deleted again and answer ``QueueUnavailable``, as
+   ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
    queued.
 
 The messages and checks are those of ``triggers.start``: a duplicate is answered before the flow's

@@ -57,7 +57,7 @@ class _Claim:
             returned = ", ".join(f"{table}.{name}" for name in column.values())
             environments = quote(Environment._meta.db_table)
             returned += "".join(
-                f", (SELECT {environments}.{quote(field.column)} FROM {environments} "
+                f", (SELECT {environments}.{quote(field.column)} FROM {environments} "  # noqa: S608 - names only
                 f"WHERE {environments}.{quote('id')} = {table}.{column['environment']}) AS {quote(alias)}"
                 for field, alias in _ENVIRONMENT_COLUMNS
             )

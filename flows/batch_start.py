@@ -12,7 +12,7 @@ publish; here the batch costs one of each kind:
 4. the locks of the ordering lines (``flows.ordering``) the batch adds to, sorted, then one query
    for which of those lines already have an unfinished execution: only the first new execution of
    a line that had none is sent, the others are held as ``ordering.held`` would hold them;
-5. one bulk INSERT (it returns the ids, in order, on PostgreSQL and SQLite);
+5. one bulk INSERT (``flows.bulk_insert``; it returns the ids, in order, on PostgreSQL and SQLite);
 6. after commit, the executions to send are published in one pass (one Redis pipeline), several
    to a message (``flows.tasks.run_executions``, see ``messages``). If the broker refuses, the
    batch's new executions are deleted again and answer ``QueueUnavailable``, as
@@ -36,7 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Environment
-from flows import ordering
+from flows import bulk_insert, ordering
 from flows.models import Deployment, Execution, Flow
 from flows.tasks import run_executions
 from flows.triggers import DEDUPLICATION_WINDOW, QueueUnavailable, TriggerError, TriggerRequest, dedup_lock_id
@@ -90,7 +90,7 @@ def start_many(
                 if request.deduplication_id:
                     seen[dedup] = index
         to_send = _heads(items, planned)
-        created = Execution.objects.bulk_create(
+        created = bulk_insert.create(
             [_execution(*items[index], versions, environment, trigger, user) for index in planned]
         )
         ids = {index: execution.pk for index, execution in zip(planned, created, strict=True)}

@@ -192,16 +192,17 @@ def _execution(
     inputs = {"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query}
     if request.event is not None:
         inputs["event"] = request.event
+    # Ids rather than objects: the rows are only inserted, and assigning a related object costs more.
     return Execution(
         organization_id=flow.organization_id,
-        flow=flow,
+        flow_id=flow.pk,
         version_id=versions[flow.pk],
-        environment=environment,
+        environment_id=environment.pk,
         trigger=trigger,
         input=inputs,
         correlation_id=request.correlation_id or uuid.uuid4().hex,
         deduplication_key=request.deduplication_id,
-        started_by=user if getattr(user, "is_authenticated", False) else None,
+        started_by_id=user.pk if getattr(user, "is_authenticated", False) else None,
         ordering_key=request.ordering_key,
     )
 

@@ -1,7 +1,9 @@
 """Events end to end: batches of 100 through ``POST /api/v1/events`` into a use case that writes PostgreSQL.
 
-The use case's flow has one SQL step, ``INSERT ... ON CONFLICT (id) DO UPDATE`` into a customers
-table of the connector's own database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``).
+The use case's flow has one step writing the event's customer into a table of the connector's own
+database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``): a sync step (``BENCH_EVENTS_STEP=sync``,
+the default; README "Sync step": mode ``upsert`` keyed by ``id``, one field per column) or a
+hand-written SQL step (``BENCH_EVENTS_STEP=sql``: ``INSERT ... ON CONFLICT (id) DO UPDATE``).
 The app is served as ``bench/trigger.py`` serves it (gunicorn, one Celery worker with threads,
 PostgreSQL and Redis); the organization's rate limit is raised for the run, since each event counts
 as a request. ``BENCH_CLIENTS_EVENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
@@ -44,6 +46,7 @@ from bench.trigger import cpu_seconds, create_fixture, percentile, serving, setu
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
+STEP = os.environ.get("BENCH_EVENTS_STEP", "sync")
 BATCH_SIZE = 100
 TABLE = "bench_event_customers"
 UPSERT = (
@@ -57,8 +60,13 @@ def prepare(url: str):
     def make(organization, sandbox) -> dict:
         # The connector to the target database, as bench/sql_flow.py makes it; its graph is not this one.
         connector = prepare_connector(url)(organization, sandbox)["steps"][0]["connector"]
-        step = {"id": "upsert", "kind": "connector", "name": "Upsert customer", "connector": connector}
-        step.update(instruction=UPSERT, timeout_ms=5000, position={"x": 0, "y": 0})
+        if STEP == "sql":
+            step = {"id": "upsert", "kind": "connector", "name": "Upsert customer", "instruction": UPSERT}
+        else:
+            fields = [{"column": column, "expression": column} for column in ("id", "name", "batch")]
+            sync = {"rows": "{{ trigger.payload }}", "table": TABLE, "key": ["id"], "mode": "upsert", "fields": fields}
+            step = {"id": "sync", "kind": "sync", "name": "Sync customer", "sync": sync}
+        step.update(connector=connector, timeout_ms=5000, position={"x": 0, "y": 0})
         return {"steps": [step], "edges": []}
 
     return make
@@ -158,7 +166,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, pids):
             print(
                 f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
-                f"(threads), PostgreSQL + Redis, one SQL upsert step per event; {load()}"
+                f"(threads), PostgreSQL + Redis, one {'SQL upsert' if STEP == 'sql' else 'sync'} step per event; "
+                f"{load()}"
             )
             post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
             wait_processed(fixture.flow, 2 * BATCH_SIZE)

@@ -12,10 +12,11 @@ publish; here the batch costs one of each kind:
 4. the locks of the ordering lines (``flows.ordering``) the batch adds to, sorted, then one query
    for which of those lines already have an unfinished execution: only the first new execution of
    a line that had none is sent, the others are held as ``ordering.held`` would hold them;
-5. one bulk INSERT (it returns the ids, in order, on PostgreSQL and SQLite);
-6. after commit, every execution to send is published in one pass (one Redis pipeline). If the
-   broker refuses, the batch's new executions are deleted again and answer ``QueueUnavailable``,
-   as ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
+5. one bulk INSERT (``flows.bulk_insert``; it returns the ids, in order, on PostgreSQL and SQLite);
+6. after commit, the executions to send are published in one pass (one Redis pipeline), several
+   to a message (``flows.tasks.run_executions``, see ``messages``). If the broker refuses, the
+   batch's new executions are deleted again and answer ``QueueUnavailable``, as
+   ``triggers.enqueue`` does for one: an execution no worker will ever receive must not stay
    queued.
 
 The messages and checks are those of ``triggers.start``: a duplicate is answered before the flow's
@@ -25,6 +26,7 @@ state is looked at, then a disabled flow or a missing deployment refuses that it
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -34,12 +36,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Environment
-from flows import ordering
+from flows import bulk_insert, ordering
 from flows.models import Deployment, Execution, Flow
-from flows.tasks import run_execution
+from flows.tasks import run_executions
 from flows.triggers import DEDUPLICATION_WINDOW, QueueUnavailable, TriggerError, TriggerRequest, dedup_lock_id
 
 logger = logging.getLogger("erpflow.triggers")
+
+EXECUTIONS_PER_MESSAGE = 10
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def start_many(
                 if request.deduplication_id:
                     seen[dedup] = index
         to_send = _heads(items, planned)
-        created = Execution.objects.bulk_create(
+        created = bulk_insert.create(
             [_execution(*items[index], versions, environment, trigger, user) for index in planned]
         )
         ids = {index: execution.pk for index, execution in zip(planned, created, strict=True)}
@@ -188,31 +192,50 @@ def _execution(
     inputs = {"payload": {} if payload is None else payload, "headers": request.headers, "query": request.query}
     if request.event is not None:
         inputs["event"] = request.event
+    # Ids rather than objects: the rows are only inserted, and assigning a related object costs more.
     return Execution(
         organization_id=flow.organization_id,
-        flow=flow,
+        flow_id=flow.pk,
         version_id=versions[flow.pk],
-        environment=environment,
+        environment_id=environment.pk,
         trigger=trigger,
         input=inputs,
         correlation_id=request.correlation_id or uuid.uuid4().hex,
         deduplication_key=request.deduplication_id,
-        started_by=user if getattr(user, "is_authenticated", False) else None,
+        started_by_id=user.pk if getattr(user, "is_authenticated", False) else None,
         ordering_key=request.ordering_key,
     )
 
 
+def messages(ids: list[int]) -> list[list[int]]:
+    """``ids`` cut, in order, into the messages that carry them to the workers.
+
+    Receiving, tracing and acknowledging a message costs a worker more than a short execution does,
+    so a batch's executions travel together, at most ``EXECUTIONS_PER_MESSAGE`` to a message. The
+    executions of one message run one after the other in one worker thread, so a batch is cut into
+    no fewer messages than a worker has threads (``CELERY_WORKER_CONCURRENCY``, as far as there
+    are executions): a small batch's events run side by side as they would one per message, and a
+    slow execution holds up only the few behind it in its message."""
+    if not ids:
+        return []
+    count = max(math.ceil(len(ids) / EXECUTIONS_PER_MESSAGE), min(len(ids), settings.CELERY_WORKER_CONCURRENCY))
+    bounds = [len(ids) * part // count for part in range(count + 1)]
+    return [ids[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+
+
 def _publish(sending: list[int], created: list[int]) -> list[tuple[int, QueueUnavailable]]:
-    """Send ``sending`` in one pass: one producer, its messages buffered and written to Redis in one
-    pipeline (kombu's ``Producer.batch``; other brokers publish one by one). If the broker refuses,
-    which of them arrived is not known: every new execution is deleted again (a message that did
-    arrive finds nothing to run) and returned with the refusal, so the caller retries them all."""
+    """Send ``sending`` in its ``messages``, in one pass: one producer, its messages buffered and
+    written to Redis in one pipeline (kombu's ``Producer.batch``; other brokers publish one by one).
+    If the broker refuses, which of them arrived is not known: every new execution is deleted again
+    (a message that did arrive finds nothing to run) and returned with the refusal, so the caller
+    retries them all."""
     if not sending:
         return []
+    chunks = messages(sending)
     try:
-        with run_execution.app.producer_or_acquire() as producer, producer.batch(max_size=len(sending)):
-            for execution_id in sending:
-                run_execution.apply_async((execution_id,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
+        with run_executions.app.producer_or_acquire() as producer, producer.batch(max_size=len(chunks)):
+            for chunk in chunks:
+                run_executions.apply_async((chunk,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
     except Exception as exc:
         logger.error("%s executions could not be queued: %s", len(sending), type(exc).__name__)
         Execution.objects.filter(pk__in=created, status=Execution.Status.QUEUED).delete()

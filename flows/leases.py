@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Environment
 from flows.models import Execution, FlowVersion
 
 logger = logging.getLogger("erpflow.engine")  # the heartbeats are the engine's, as far as an operator reads logs
@@ -35,7 +36,9 @@ class _Claim:
     """Takes an execution for one delivery and reads it back in the same statement (``UPDATE ...
     RETURNING``, which PostgreSQL and SQLite, the two databases erpflow runs on, both have): the
     claim, not a second query, tells the engine what it runs. The row comes back with the
-    ``created`` time of its version, which with the version's id names the engine's cached plan.
+    ``created`` time of its version, which with the version's id names the engine's cached plan,
+    and with its environment, which a connector step needs (read in the same statement, it costs
+    no query of its own).
 
     The claim counts a delivery and takes a fresh lease. An execution is claimable when queued, when
     running with a heartbeat older than the lease (its worker is gone) or none at all, or when waiting
@@ -52,6 +55,12 @@ class _Claim:
             table, versions = quote(Execution._meta.db_table), quote(FlowVersion._meta.db_table)
             column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
             returned = ", ".join(f"{table}.{name}" for name in column.values())
+            environments = quote(Environment._meta.db_table)
+            returned += "".join(
+                f", (SELECT {environments}.{quote(field.column)} FROM {environments} "  # noqa: S608 - names only
+                f"WHERE {environments}.{quote('id')} = {table}.{column['environment']}) AS {quote(alias)}"
+                for field, alias in _ENVIRONMENT_COLUMNS
+            )
             self.sql = (
                 f"UPDATE {table} SET {column['status']} = %s, "  # noqa: S608
                 f"{column['attempts']} = {column['attempts']} + CASE WHEN {column['status']} = %s THEN 0 ELSE 1 END, "
@@ -74,7 +83,18 @@ class _Claim:
         params = [Status.RUNNING, Status.WAITING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
         params += [Status.WAITING, now]
         claimed = list(Execution.objects.raw(self.statement(), params))
-        return claimed[0] if claimed else None
+        if not claimed:
+            return None
+        execution = claimed[0]
+        values = [execution.__dict__.pop(alias) for _, alias in _ENVIRONMENT_COLUMNS]
+        names = [field.attname for field, _ in _ENVIRONMENT_COLUMNS]
+        environment = Environment.from_db(connection.alias, names, values)
+        Execution._meta.get_field("environment").set_cached_value(execution, environment)
+        return execution
+
+
+# The environment's columns as the claim returns them: (field, the name of its column in the answer).
+_ENVIRONMENT_COLUMNS = [(field, f"environment__{field.attname}") for field in Environment._meta.concrete_fields]
 
 
 claim = _Claim()

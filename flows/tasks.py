@@ -28,6 +28,44 @@ def run_execution(self, execution_id: int) -> str:
     """One task per execution. A copy delivered while another worker still holds a live lease on it
     (a broker redelivering a long execution) comes back later instead of running it twice; so does
     an execution interrupted by a lost database connection, which then resumes where it stopped."""
+    try:
+        return _deliver(execution_id)
+    except (OperationalError, InterfaceError) as exc:
+        raise self.retry(exc=exc, countdown=lease_seconds()) from None
+    except _HeldElsewhere:
+        raise self.retry(countdown=lease_seconds()) from None
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=LEASE_RETRIES)
+def run_executions(self, execution_ids: list[int]) -> str:
+    """Several executions in one message (a batch of events, ``flows.batch_start``), run one after
+    the other in this worker thread, each exactly as ``run_execution`` runs it.
+
+    A message costs the worker more than a short execution does (receiving, tracing and
+    acknowledging it), so a batch's executions travel together. The message is acknowledged once
+    every one of them was dealt with: a worker killed halfway has it delivered again, and the
+    redelivery resumes each one as ``run_execution`` would (a finished one is not claimed again, a
+    finished step is not run again). The ones held by a live lease elsewhere, and a lost database
+    connection's current and following ones, come back in one retry message of their own."""
+    later: list[int] = []
+    for index, execution_id in enumerate(execution_ids):
+        try:
+            _deliver(execution_id)
+        except (OperationalError, InterfaceError) as exc:
+            raise self.retry(args=(later + execution_ids[index:],), exc=exc, countdown=lease_seconds()) from None
+        except _HeldElsewhere:
+            later.append(execution_id)
+    if later:
+        raise self.retry(args=(later,), countdown=lease_seconds())
+    return f"{len(execution_ids)} delivered"
+
+
+class _HeldElsewhere(Exception):  # noqa: N818 - control flow between ``_deliver`` and the tasks
+    """The execution is still running under another delivery's live lease: try again later."""
+
+
+def _deliver(execution_id: int) -> str:
+    """Run (or resume) one execution; its status afterwards. A lost database connection is raised."""
     with log_context(execution_id=execution_id):
         try:
             execution = engine.run(execution_id)
@@ -36,12 +74,12 @@ def run_execution(self, execution_id: int) -> str:
             return "missing"
         except (OperationalError, InterfaceError) as exc:
             logger.warning("execution %s: database unavailable (%s); trying again", execution_id, type(exc).__name__)
-            raise self.retry(exc=exc, countdown=lease_seconds()) from None
-        if execution.status == Execution.Status.RUNNING:
-            raise self.retry(countdown=lease_seconds())
-        if execution.status == Execution.Status.WAITING:
-            parking.wake_when_due(execution, run_execution)
-        return execution.status
+            raise
+    if execution.status == Execution.Status.RUNNING:
+        raise _HeldElsewhere(execution_id)
+    if execution.status == Execution.Status.WAITING:
+        parking.wake_when_due(execution, run_execution)
+    return execution.status
 
 
 @shared_task

@@ -138,7 +138,8 @@ def broker(redis_url, settings):
 
 
 def queued_ids(redis_url: str, queue: str) -> list[int]:
-    """The execution ids waiting in ``queue`` (messages of ``flows.tasks.run_execution``)."""
+    """The execution ids waiting in ``queue``, in the order the workers take them: messages of
+    ``flows.tasks.run_execution`` (one id) and of ``run_executions`` (a list of ids, run in order)."""
     import base64
     import json
 
@@ -146,10 +147,11 @@ def queued_ids(redis_url: str, queue: str) -> list[int]:
 
     client = redis.Redis.from_url(redis_url)
     ids = []
-    for raw in client.lrange(queue, 0, -1):
+    # Redis lists are pushed at the head and workers pop from the tail: the list holds the newest first.
+    for raw in reversed(client.lrange(queue, 0, -1)):
         message = json.loads(raw)
-        body = json.loads(base64.b64decode(message["body"]))
-        ids.append(body[0][0])
+        sent = json.loads(base64.b64decode(message["body"]))[0][0]
+        ids.extend(sent if isinstance(sent, list) else [sent])
     return ids
 
 

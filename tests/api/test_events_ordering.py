@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.choices import Scope
 from flows import engine, stranded
 from flows.models import Execution
-from flows.tasks import run_execution
+from flows.tasks import run_execution, run_executions
 from tests.api.conftest import ADD_FIELD, FAILING, queued_ids
 from tests.api.test_events import event, outcomes, send, send_at_once
 from tests.conftest import token_client
@@ -46,6 +46,7 @@ def sent(monkeypatch):
     """The ids handed to the workers' queue, in order; the callbacks after commit run as they would."""
     calls: list[int] = []
     monkeypatch.setattr(run_execution, "apply_async", lambda args, queue, **options: calls.append(args[0]))
+    monkeypatch.setattr(run_executions, "apply_async", lambda args, queue, **options: calls.extend(args[0]))
     return calls
 
 

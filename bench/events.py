@@ -4,10 +4,12 @@ The use case's flow has one step writing the event's customer into a table of th
 database (``<DATABASE_URL's name>_sqlbench``, as ``bench/sql_flow.py``): a sync step (``BENCH_EVENTS_STEP=sync``,
 the default; README "Sync step": mode ``upsert`` keyed by ``id``, one field per column) or a
 hand-written SQL step (``BENCH_EVENTS_STEP=sql``: ``INSERT ... ON CONFLICT (id) DO UPDATE``).
-The app is served as ``bench/trigger.py`` serves it (gunicorn, one Celery worker with threads,
-PostgreSQL and Redis); the organization's rate limit is raised for the run, since each event counts
-as a request. ``BENCH_CLIENTS_EVENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each
-with its own deduplication id, then the same batches again. Prints:
+The app is served as ``bench/trigger.py`` serves it (gunicorn, Celery workers with threads, PostgreSQL
+and Redis), with one worker process per core (``BENCH_WORKER_PROCESSES``), as a deployment runs them:
+the threads of one process share one interpreter lock, so one process uses about one core. The
+organization's rate limit is raised for the run, since each event counts as a request.
+``BENCH_CLIENTS_EVENTS`` threads (4) post ``BENCH_BATCHES`` batches (50) of 100 events, each with its
+own deduplication id, then the same batches again. Prints:
 
 - events accepted per second at the API (the first pass: every event stored and sent to the queue);
 - events processed per second end to end (first accepted to last finished) and p50/p99 from an
@@ -47,6 +49,8 @@ from bench.trigger import cpu_seconds, create_fixture, percentile, serving, setu
 BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
 STEP = os.environ.get("BENCH_EVENTS_STEP", "sync")
+# One Celery worker process per core, as a deployment runs them: one process's threads share one GIL.
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str(os.cpu_count() or 1)))
 BATCH_SIZE = 100
 TABLE = "bench_event_customers"
 UPSERT = (
@@ -163,10 +167,14 @@ def main() -> None:
     total = BATCHES * BATCH_SIZE
     run = uuid.uuid4().hex[:8]
     try:
-        with tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp, serving(Path(tmp)) as (port, pids):
+        with (
+            tempfile.TemporaryDirectory(prefix="erpflow-bench-") as tmp,
+            serving(Path(tmp), worker_processes=WORKER_PROCESSES) as (port, pids),
+        ):
             print(
-                f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + 1 Celery worker "
-                f"(threads), PostgreSQL + Redis, one {'SQL upsert' if STEP == 'sql' else 'sync'} step per event; "
+                f"events: {BATCHES} batches of {BATCH_SIZE} from {CLIENTS} clients, gunicorn + {WORKER_PROCESSES} "
+                f"Celery worker process{'es' if WORKER_PROCESSES > 1 else ''} (threads), PostgreSQL + Redis, "
+                f"one {'SQL upsert' if STEP == 'sql' else 'sync'} step per event; "
                 f"{load()}"
             )
             post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
@@ -183,7 +191,7 @@ def main() -> None:
             for error in errors[:3]:
                 print(f"    error: {error}")
             wait_processed(fixture.flow, total + len(warm))
-            cpu["worker"] = cpu_seconds(pids["worker"]) - cpu["worker"]
+            cpu["worker"] = sum(cpu_seconds(pid) - cpu[name] for name, pid in pids.items() if name.startswith("worker"))
             rows = list(
                 Execution.objects.filter(flow=fixture.flow)
                 .exclude(pk__in=warm)

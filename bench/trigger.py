@@ -163,9 +163,10 @@ def cpu_seconds(root: int) -> float:
 
 
 @contextmanager
-def serving(log_dir: Path, extra_env: dict | None = None):
-    """gunicorn and one Celery worker, on a free port and a queue of their own; yields the port and the
-    process id of each (``web``, ``worker``). ``extra_env`` is added to both processes' environment."""
+def serving(log_dir: Path, extra_env: dict | None = None, worker_processes: int = 1):
+    """gunicorn and Celery workers (one process unless told), on a free port and a queue of their own;
+    yields the port and the process id of each (``web``, ``worker``, ``worker-2``, ...). ``extra_env``
+    is added to every process's environment."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -191,11 +192,13 @@ def serving(log_dir: Path, extra_env: dict | None = None):
         **(extra_env or {}),
     }
     commands = {
-        "worker": [
+        ("worker" if n == 1 else f"worker-{n}"): [
             str(BIN / "celery"), "-A", "config", "worker", "-Q", env["ERPFLOW_EXECUTION_QUEUE"], "-P", "threads",
-            "-c", str(WORKER_THREADS), "-n", f"bench-{port}@%h", "--without-gossip", "--without-mingle",
+            "-c", str(WORKER_THREADS), "-n", f"bench-{port}-{n}@%h", "--without-gossip", "--without-mingle",
             "--without-heartbeat", "--loglevel", "WARNING",
-        ],
+        ]
+        for n in range(1, worker_processes + 1)
+    } | {
         "web": [
             str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(WEB_WORKERS),
             "--threads", str(WEB_THREADS), "--log-level", "warning",

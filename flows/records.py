@@ -13,9 +13,10 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 
-from flows.models import StepRun
+from flows.models import Execution, StepRun
 
 NUL, NUL_SHOWN = "\x00", "\u2400"
 
@@ -48,20 +49,32 @@ def cap_output(value: Any) -> tuple[Any, bool]:
 
 
 class _Journal:
-    """Appends StepRuns with one plain INSERT: the engine's hot path, kept free of ORM bookkeeping.
+    """Writes StepRuns with plain INSERTs, guarded by the lease: the engine's hot path, kept free of
+    ORM bookkeeping.
+
+    ``write`` stores one or several records in one statement (one round trip) that inserts them
+    only while the delivery still holds the execution: the rows are selected from the execution's
+    own row under ``id = %s AND lease = %s AND status = 'running'``, so a delivery that lost its
+    lease writes nothing and learns it from the row count. ``finish`` stores the records a
+    delivery still holds and moves the execution to its final status in ONE statement on
+    PostgreSQL (the UPDATE as a CTE, the INSERT selecting from what it updated: both or neither);
+    elsewhere (SQLite under ``make run``) the guarded INSERTs come first, then the guarded UPDATE.
 
     The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
-    prepare them; the row's id is not needed, so nothing is read back.
+    prepare them; the rows' ids are not needed, so nothing is read back.
 
     On PostgreSQL the INSERT commits asynchronously (``set_config('synchronous_commit', 'off',
-    true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the row is
-    committed and visible at once and survives any worker crash, which is what resuming relies on;
+    true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the rows are
+    committed and visible at once and survive any worker crash, which is what resuming relies on;
     only a crash of the database server itself within its WAL writer delay could lose the newest
-    records (the claim and the final status stay synchronous). This saves a disk flush per step,
+    records (the claim and the final status stay synchronous). This saves a disk flush per write,
     which is most of a step's overhead on ordinary disks. The values travel apart from the
     statement (server-side binding), whatever the connection's ``server_side_binding``: quoting
-    nineteen values into the text in Python costs more than psycopg's own dumpers. The statement
-    is not prepared, so a pooler in transaction mode (PgBouncer) in front of PostgreSQL stays fine.
+    nineteen values per row into the text in Python costs more than psycopg's own dumpers. The rows
+    travel as one array per column (``unnest``), each cast to its column's type: the statement's
+    text is the same for any number of rows, so psycopg parses it once per process, and it stays
+    short. The statements are not prepared, so a pooler in transaction mode (PgBouncer) in
+    front of PostgreSQL stays fine.
     """
 
     COLUMNS = (
@@ -85,34 +98,110 @@ class _Journal:
         "finished",
         "duration_ms",
     )
+    FINISH_COLUMNS = ("status", "output", "error", "finished", "heartbeat")
 
     def __init__(self):
         self.fields = [StepRun._meta.get_field(name) for name in self.COLUMNS]
-        self.statements: dict[bool, str] = {}
+        self.finish_fields = [Execution._meta.get_field(name) for name in self.FINISH_COLUMNS]
+        self.statements: dict[tuple, str] = {}
 
-    def statement(self, synchronous: bool) -> str:
-        if synchronous not in self.statements:
-            quote = connection.ops.quote_name
-            columns = ", ".join(quote(f.column) for f in self.fields)
-            marks = ", ".join(["%s"] * len(self.fields))
-            sql = f"INSERT INTO {quote(StepRun._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-            if not synchronous and connection.vendor == "postgresql":
-                # A one-row SELECT instead of VALUES, so the setting lives in the INSERT's own transaction.
-                sql = sql.replace(f"VALUES ({marks})", f"SELECT {marks} WHERE {_ASYNCHRONOUS} IS NOT NULL")
-            self.statements[synchronous] = sql
-        return self.statements[synchronous]
-
-    def append(self, record: StepRun) -> None:
+    def write(self, records: list[StepRun], guarded: list[bool], execution_id: int, lease: str) -> bool:
+        """Store ``records`` (of one execution) in one statement; the ones ``guarded`` says only while
+        the delivery holding ``lease`` runs the execution. False when it no longer does: the records
+        not guarded were stored all the same, the guarded ones not."""
         db = connections[DEFAULT_DB_ALIAS]  # the thread's own, once: each look-up through ``connection`` costs
-        params = [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
-        sql = self.statement(settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS)
-        with db.cursor() as cursor:
-            if db.vendor != "postgresql":
-                cursor.execute(sql, params)
-                return
-            with psycopg.Cursor(cursor.cursor.connection) as bound:
-                # Django's wrapper around it, for the query log and the translation of errors.
-                type(cursor)(bound, cursor.db).execute(sql, params)
+        lease_holds = [execution_id, lease, Execution.Status.RUNNING]
+        if db.vendor != "postgresql":
+            held = True
+            with db.cursor() as cursor:
+                for record, guard in zip(records, guarded, strict=True):
+                    if guard and not held:
+                        continue
+                    if guard:
+                        cursor.execute(self.statement("guarded row", False, db), self.values(record, db) + lease_holds)
+                        held = cursor.rowcount == 1
+                    else:
+                        cursor.execute(self.statement("row", False, db), self.values(record, db))
+            return held
+        sql = self.statement("rows", settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS, db)
+        return self.execute(db, sql, [*self.columns(records, db), guarded, *lease_holds])[0] == len(records)
+
+    def finish(
+        self, execution: Execution, status: str, output: Any, error: str, lease: str, records: list, guarded: list
+    ) -> bool:
+        """Store ``records`` and move ``execution`` to ``status`` under ``lease``, as ``Execution.finish``
+        does. False when another writer got there first: then only the records not ``guarded`` were
+        stored."""
+        db = connections[DEFAULT_DB_ALIAS]
+        if db.vendor != "postgresql":
+            held = self.write(records, guarded, execution.pk, lease)
+            return held and execution.finish(status, output=output, error=error, lease=lease)
+        now = timezone.now()
+        values = [status, output, error, now, now]
+        finished = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
+        lease_holds = [execution.pk, lease, *Execution.UNFINISHED]
+        sql = self.statement("finish", True, db)
+        if not self.execute(db, sql, [*finished, *lease_holds, *self.columns(records, db), guarded])[0]:
+            return False
+        execution.finished_as(status, output, error, now)
+        return True
+
+    def values(self, record: StepRun, db) -> list:
+        return [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
+
+    def columns(self, records: list[StepRun], db) -> list[list]:
+        """The records' values column by column: one array parameter per column, however many rows."""
+        return [[f.get_db_prep_save(getattr(r, f.attname), db) for r in records] for f in self.fields]
+
+    @staticmethod
+    def execute(db, sql: str, params: list) -> tuple:
+        """Run ``sql`` with server-side binding; its one row, or the row count when it answers none."""
+        with db.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as bound:
+            # Django's wrapper around it, for the query log and the translation of errors.
+            type(cursor)(bound, cursor.db).execute(sql, params)
+            return bound.fetchone() if bound.description else (bound.rowcount,)
+
+    def statement(self, purpose: str, synchronous: bool, db) -> str:
+        """``rows`` or ``finish`` on PostgreSQL, a ``row`` or a ``guarded row`` elsewhere."""
+        key = (purpose, synchronous, db.vendor)
+        if key not in self.statements:
+            self.statements[key] = self.build(purpose, synchronous, db)
+        return self.statements[key]
+
+    def build(self, purpose: str, synchronous: bool, db) -> str:
+        quote = db.ops.quote_name
+        table, executions = quote(StepRun._meta.db_table), quote(Execution._meta.db_table)
+        column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        lease_holds = f"{column['id']} = %s AND {column['lease']} = %s AND {column['status']}"
+        marks = ", ".join(["%s"] * len(self.fields))
+        if purpose == "row":
+            return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+        if purpose == "guarded row":  # selected from the execution's row, which is there while the lease holds
+            return f"INSERT INTO {table} ({columns}) SELECT {marks} FROM {executions} WHERE {lease_holds} = %s"  # noqa: S608
+        names = [f"c{n}" for n in range(len(self.fields))]
+        arrays = ", ".join(f"CAST(%s AS {_cast_type(f, db)}[])" for f in self.fields)
+        rows = f"unnest({arrays}, CAST(%s AS boolean[])) AS v({', '.join(names)}, guarded)"
+        insert = f"INSERT INTO {table} ({columns}) SELECT {', '.join(names)} FROM {rows}"  # noqa: S608
+        if purpose == "rows":
+            asynchronous = "" if synchronous else f" AND {_ASYNCHRONOUS} IS NOT NULL"
+            holds = f"EXISTS (SELECT 1 FROM {executions} WHERE {lease_holds} = %s)"  # noqa: S608
+            return f"{insert} WHERE (NOT guarded OR {holds}){asynchronous}"
+        assignments = ", ".join(f"{column[name]} = %s" for name in self.FINISH_COLUMNS)
+        unfinished = ", ".join(["%s"] * len(Execution.UNFINISHED))
+        return (
+            f"WITH finished AS (UPDATE {executions} SET {assignments} "  # noqa: S608
+            f"WHERE {lease_holds} IN ({unfinished}) RETURNING {column['id']}), "
+            f"written AS ({insert} WHERE NOT guarded OR EXISTS (SELECT 1 FROM finished)) "
+            "SELECT count(*) FROM finished"
+        )
+
+
+def _cast_type(field, db) -> str:
+    """The type a value is cast to: the column's, with text for a varchar so that a value too long is
+    refused on assignment as before, not cut by the cast."""
+    kind = field.db_type(db)
+    return "text" if kind.startswith("varchar") else kind
 
 
 _ASYNCHRONOUS = "set_config('synchronous_commit', 'off', true)"

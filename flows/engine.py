@@ -13,20 +13,46 @@ The loop:
    its worker every time stops.
 2. Load the version's plan (``flows.plans``, cached per process), the steps already recorded (a
    resumed execution keeps them and their outputs; a first delivery has none to read) and the
-   environment's variables.
+   environment's variables (``accounts.variable_cache``: read at most once a second per process).
 3. Walk the steps in run order (``run_group``). A step already finished is taken from its record; a
    step none of whose parents reached it (a router took another branch) is recorded ``skipped``
    with the reason (``flows.routes``); any other step runs: check between steps (at most every
    ``CONTROL_INTERVAL`` seconds) that the lease is still ours and whether a cancel was requested,
-   then run it through its kind (``flows.kinds``) under a ``Deadline`` and record it at once. A
-   for-each runs its body's steps the same way, per item, in a scope of their own (``flows.items``).
+   then run it through its kind (``flows.kinds``) under a ``Deadline`` and record it (see "Step
+   records" below). A for-each runs its body's steps the same way, per item, in a scope of their
+   own (``flows.items``).
 4. A failed attempt is tried again as the step's retry policy says (``flows.retries``): each
    attempt is recorded; a short wait sleeps, a long one parks the execution (``flows.parking``), as
    does a delay. After the last attempt, Ignore Errors decides: on, the step is recorded as
    ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); its output, for the
    steps after it and in its record, is ``{"error": message}`` plus whatever the connector had
    produced before failing; off, the execution ends ``failed`` right there.
-5. Finish with a conditional UPDATE guarded by the lease, then announce the ending (``flows.endings``).
+5. Finish with a conditional UPDATE guarded by the lease, in the same statement as the records still
+   held, then announce the ending (``flows.endings``).
+
+Step records. A record is written before the next step runs, except that it may wait in memory for
+the delivery's next write (``_Run.may_hold``), which then stores it with the others in one round
+trip (``flows.records.journal``):
+
+- the record of a skip, and of a *pure* step (``Kind.pure``: mapping, condition, for-each; its
+  attempt changes nothing outside erpflow) that ran in less than ``HOLD_BELOW_MS``, waits
+  *guarded*: it is stored only while this delivery still holds the lease. A worker that dies
+  loses these records, and the next delivery runs those steps again, which does no harm;
+- the final record of a top-level step after which the finish comes with no step in between (the
+  flow's last step, or one that fails the flow), whatever its kind, waits for the finish, not
+  guarded: written in the finish's statement, it is stored as a record written at once would be,
+  even when the lease was lost;
+- every other record (a connector, sync, call-flow, respond or delay step, one inside a for-each,
+  a retried attempt, a parked delay) is written at once, with the records held before it.
+
+The next write is whichever comes first: the start of a step that is not pure (nothing waits while
+a step that can act outside erpflow runs), a record written at once, a pure step still evaluating
+``CONTROL_INTERVAL`` seconds after it started (``expressions.budgets.checkpoint``), the check
+between steps (at most every ``CONTROL_INTERVAL`` seconds), the ``MAX_HELD``-th record held, a
+park, a hand-over, the cancel or the finish. So a record waits about ``CONTROL_INTERVAL`` at most.
+The finish stores them in its own statement (both or, when the lease was lost, only the records
+not guarded). A delivery that lost its lease writes none of the guarded records it held.
+``recorded`` receives each record once it is stored, in the order held.
 
 An unexpected error anywhere in the loop (a step record the database refuses, a bug) ends the
 execution ``failed`` with that error at once; only a lost database connection is left to the task,
@@ -59,6 +85,7 @@ from config.logging import log_context
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.models import Connector
 from core.masking import Masker
+from expressions import budgets
 from expressions.budgets import OutOfTime
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError
@@ -330,6 +357,8 @@ class _Run:
             self.wait_until(earlier.finished + timedelta(milliseconds=earlier.wait_ms or 0))
         context = {**self.properties, "steps": self.visible_outputs(step["id"], outputs), **extra}
         waiting = earlier if earlier is not None and earlier.status == StepStatus.WAITING else None
+        if not kind.pure:
+            self.write_held()  # nothing waits while a step that can act outside erpflow runs
         while True:
             started, clock = timezone.now(), time.perf_counter()
             call = Call(
@@ -345,7 +374,11 @@ class _Run:
             )
             output, error, status, failure = None, "", StepStatus.SUCCEEDED, None
             try:
-                output = kind.run(call)
+                if kind.pure:  # one that runs long stores the records held before it, from its expressions
+                    with budgets.checkpoint(CONTROL_INTERVAL, self.write_held_in_passing):
+                        output = kind.run(call)
+                else:
+                    output = kind.run(call)
             except Parked as parked:
                 record = self.record(
                     step, scope, item, attempt, StepStatus.WAITING, call, started, clock, parked.output
@@ -495,6 +528,16 @@ class _Run:
     def stored(self, batch: list[tuple[StepRun, bool]], held: bool) -> None:
         """Note in ``recorded`` what a write stored: all of ``batch``, or (the lease lost) what was not guarded."""
         self.recorded.extend(record for record, guarded in batch if held or not guarded)
+
+    def write_held_in_passing(self) -> None:
+        """From a pure step still evaluating ``CONTROL_INTERVAL`` after it started (``budgets.checkpoint``):
+        store the records held, as the check between steps would. A lost lease is left to that check."""
+        try:
+            self.write_held()
+        except Interrupted:
+            pass
+        except Exception as exc:  # never into the expression being evaluated
+            logger.warning("execution %s: held step records not stored: %s", self.execution.pk, type(exc).__name__)
 
     def write_held_quietly(self) -> None:
         """Before failing the execution on an unexpected error: store what ran, if the database takes it."""

@@ -2,8 +2,10 @@
 
 Whatever a step sends or gets back ends up in PostgreSQL, which refuses NUL characters in text
 and jsonb and should not hold an output of any size; so values are made storable and outputs
-capped before they are recorded. Each finished step is recorded at once, which makes recording a
-step the engine's most frequent write: ``journal`` keeps it to one plain INSERT.
+capped before they are recorded. Recording steps is the engine's most frequent write: ``journal``
+keeps it to one plain INSERT per write, however many records it holds, and puts the records a
+delivery still holds at its end into the finish's own statement. Which records may wait for a
+write, and which are guarded by the lease, is the engine's rule (``flows.engine``, "Step records").
 """
 
 from __future__ import annotations
@@ -52,13 +54,14 @@ class _Journal:
     """Writes StepRuns with plain INSERTs, guarded by the lease: the engine's hot path, kept free of
     ORM bookkeeping.
 
-    ``write`` stores one or several records in one statement (one round trip) that inserts them
-    only while the delivery still holds the execution: the rows are selected from the execution's
-    own row under ``id = %s AND lease = %s AND status = 'running'``, so a delivery that lost its
-    lease writes nothing and learns it from the row count. ``finish`` stores the records a
-    delivery still holds and moves the execution to its final status in ONE statement on
-    PostgreSQL (the UPDATE as a CTE, the INSERT selecting from what it updated: both or neither);
-    elsewhere (SQLite under ``make run``) the guarded INSERTs come first, then the guarded UPDATE.
+    ``write`` stores one or several records in one statement (one round trip). A record marked
+    guarded is inserted only while the delivery still holds the execution (``EXISTS`` a row of it
+    with ``id``, ``lease`` and status running, read in the same statement), so a delivery that lost
+    its lease writes none of them and learns it from the row count; the others are inserted in
+    any case. ``finish`` stores the records and moves the execution to its final status in ONE
+    statement on PostgreSQL: the guarded UPDATE as a CTE, and an INSERT that takes the guarded
+    records only when that UPDATE changed the row. Elsewhere (SQLite under ``make run``) the
+    INSERTs come first, one per record, then ``Execution.finish``.
 
     The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
     prepare them; the rows' ids are not needed, so nothing is read back.

@@ -71,7 +71,7 @@ def insert_floor(records, StepRun, Execution, organization, flow, version, envir
             duration_ms=0,
         )
         began = time.perf_counter()
-        assert records.journal.write([record], execution.pk, "floor")
+        assert records.journal.write([record], [False], execution.pk, "floor")
         times.append((time.perf_counter() - began) * 1000)
     return times
 

@@ -97,7 +97,7 @@ from flows.leases import claim, heartbeats
 from flows.models import Execution, StepRun
 from flows.notify import publish_finished
 from flows.plans import TOP, plan_of
-from flows.records import cap_output, journal, storable
+from flows.records import cap_output, journal, new_record, storable
 from flows.signals import execution_cancelled
 from instructions import Rendered
 
@@ -514,7 +514,7 @@ class _Run:
             raise Interrupted("lost") from None
         except (OperationalError, InterfaceError):
             raise
-        except DatabaseError:
+        except (DatabaseError, TypeError, ValueError):  # refused by the database, or not JSON
             if len(batch) == 1:
                 self.current = records[0].name
                 raise
@@ -548,17 +548,19 @@ class _Run:
 
     def step_run(self, step: dict, scope: str, item: int | None, status: str, **fields) -> StepRun:
         """A record of ``step`` by this delivery; ``fields`` say what it did."""
-        return StepRun(
-            execution=self.execution,
-            position=self.plan.positions[step["id"]],
-            scope=scope,
-            item=item,
-            step_id=step["id"],
-            name=step["name"],
-            kind=step["kind"],
-            delivery=self.execution.attempts,
-            status=status,
-            **fields,
+        return new_record(
+            self.execution,
+            {
+                "position": self.plan.positions[step["id"]],
+                "scope": scope,
+                "item": item,
+                "step_id": step["id"],
+                "name": step["name"],
+                "kind": step["kind"],
+                "delivery": self.execution.attempts,
+                "status": status,
+                **fields,
+            },
         )
 
     def not_run(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
@@ -681,7 +683,7 @@ class _Run:
             return False
         except (OperationalError, InterfaceError):
             raise
-        except DatabaseError:  # a value refused: find whose, writing them one at a time
+        except (DatabaseError, TypeError, ValueError):  # a value refused: find whose, one record at a time
             if batch:
                 self.write(batch)
             return self.execution.finish(status, output=output, error=error, lease=self.lease)

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from flows.models import Execution, StepRun
@@ -50,6 +51,24 @@ def cap_output(value: Any) -> tuple[Any, bool]:
     return {"truncated": True, "size_bytes": size, "limit_bytes": limit, "preview": preview}, True
 
 
+_RECORD_FIELDS = [(f.attname, f.get_default) for f in StepRun._meta.concrete_fields]
+
+
+def new_record(execution: Execution, values: dict[str, Any]) -> StepRun:
+    """A StepRun of ``execution`` with ``values`` (by attribute name; the others their field's
+    default), as ``StepRun(execution=execution, **values)`` builds it, without ``Model.__init__``'s
+    per-field work, which cost the engine more than the rest of recording a step. No receiver of
+    ``pre_init``/``post_init`` exists for it to skip."""
+    record = StepRun.__new__(StepRun)
+    record._state = ModelState()
+    attributes = record.__dict__
+    for name, default in _RECORD_FIELDS:
+        attributes[name] = values[name] if name in values else default()
+    attributes["execution_id"] = execution.pk
+    record._state.fields_cache["execution"] = execution
+    return record
+
+
 class _Journal:
     """Writes StepRuns with plain INSERTs, guarded by the lease: the engine's hot path, kept free of
     ORM bookkeeping.
@@ -63,8 +82,14 @@ class _Journal:
     records only when that UPDATE changed the row. Elsewhere (SQLite under ``make run``) the
     INSERTs come first, one per record, then ``Execution.finish``.
 
-    The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
-    prepare them; the rows' ids are not needed, so nothing is read back.
+    On PostgreSQL the rows travel as ONE parameter, a JSON document (a list of rows of values in
+    ``COLUMNS`` order), which the statement reads back with ``jsonb_array_elements`` and casts to
+    each column's type (``_from_json``): the statement's text is the same for any number of rows, so
+    psycopg parses it once per process; ``json.dumps`` serializes a batch in C, where psycopg's array
+    dumpers would take longer in Python than the round trip saved. A value JSON cannot hold (NaN)
+    is refused for the whole statement, and the engine then writes the records one at a time to
+    name the step. Elsewhere the values go through each field's own ``get_db_prep_save``, exactly
+    as ``Model.save`` would prepare them. The rows' ids are not needed, so nothing is read back.
 
     On PostgreSQL the INSERT commits asynchronously (``set_config('synchronous_commit', 'off',
     true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the rows are
@@ -72,12 +97,9 @@ class _Journal:
     only a crash of the database server itself within its WAL writer delay could lose the newest
     records (the claim and the final status stay synchronous). This saves a disk flush per write,
     which is most of a step's overhead on ordinary disks. The values travel apart from the
-    statement (server-side binding), whatever the connection's ``server_side_binding``: quoting
-    nineteen values per row into the text in Python costs more than psycopg's own dumpers. The rows
-    travel as one array per column (``unnest``), each cast to its column's type: the statement's
-    text is the same for any number of rows, so psycopg parses it once per process, and it stays
-    short. The statements are not prepared, so a pooler in transaction mode (PgBouncer) in
-    front of PostgreSQL stays fine.
+    statement (server-side binding), whatever the connection's ``server_side_binding``. The
+    statements are not prepared, so a pooler in transaction mode (PgBouncer) in front of
+    PostgreSQL stays fine.
     """
 
     COLUMNS = (
@@ -105,6 +127,8 @@ class _Journal:
 
     def __init__(self):
         self.fields = [StepRun._meta.get_field(name) for name in self.COLUMNS]
+        self.attnames = [f.attname for f in self.fields]
+        self.moments = [n for n, f in enumerate(self.fields) if f.get_internal_type() == "DateTimeField"]
         self.finish_fields = [Execution._meta.get_field(name) for name in self.FINISH_COLUMNS]
         self.statements: dict[tuple, str] = {}
 
@@ -127,7 +151,7 @@ class _Journal:
                         cursor.execute(self.statement("row", False, db), self.values(record, db))
             return held
         sql = self.statement("rows", settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS, db)
-        return self.execute(db, sql, [*self.columns(records, db), guarded, *lease_holds])[0] == len(records)
+        return self.execute(db, sql, [self.document(records, guarded), *lease_holds])[0] == len(records)
 
     def finish(
         self, execution: Execution, status: str, output: Any, error: str, lease: str, records: list, guarded: list
@@ -144,7 +168,7 @@ class _Journal:
         finished = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
         lease_holds = [execution.pk, lease, *Execution.UNFINISHED]
         sql = self.statement("finish", True, db)
-        if not self.execute(db, sql, [*finished, *lease_holds, *self.columns(records, db), guarded])[0]:
+        if not self.execute(db, sql, [*finished, *lease_holds, self.document(records, guarded)])[0]:
             return False
         execution.finished_as(status, output, error, now)
         return True
@@ -152,9 +176,18 @@ class _Journal:
     def values(self, record: StepRun, db) -> list:
         return [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
 
-    def columns(self, records: list[StepRun], db) -> list[list]:
-        """The records' values column by column: one array parameter per column, however many rows."""
-        return [[f.get_db_prep_save(getattr(r, f.attname), db) for r in records] for f in self.fields]
+    def document(self, records: list[StepRun], guarded: list[bool]) -> str:
+        """The records as one JSON document, a list of rows of values in ``COLUMNS`` order, each row
+        ending with whether it is guarded; PostgreSQL reads the values back as the columns' types."""
+        rows = []
+        for record, guard in zip(records, guarded, strict=True):
+            row = [getattr(record, name) for name in self.attnames]
+            for index in self.moments:
+                if row[index] is not None:
+                    row[index] = row[index].isoformat()
+            row.append(guard)
+            rows.append(row)
+        return json.dumps(rows, ensure_ascii=False)
 
     @staticmethod
     def execute(db, sql: str, params: list) -> tuple:
@@ -182,29 +215,34 @@ class _Journal:
             return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
         if purpose == "guarded row":  # selected from the execution's row, which is there while the lease holds
             return f"INSERT INTO {table} ({columns}) SELECT {marks} FROM {executions} WHERE {lease_holds} = %s"  # noqa: S608
-        names = [f"c{n}" for n in range(len(self.fields))]
-        arrays = ", ".join(f"CAST(%s AS {_cast_type(f, db)}[])" for f in self.fields)
-        rows = f"unnest({arrays}, CAST(%s AS boolean[])) AS v({', '.join(names)}, guarded)"
-        insert = f"INSERT INTO {table} ({columns}) SELECT {', '.join(names)} FROM {rows}"  # noqa: S608
+        values = ", ".join(_from_json(f, n, db) for n, f in enumerate(self.fields))
+        guarded = f"CAST(step->>{len(self.fields)} AS boolean)"
+        rows = "jsonb_array_elements(CAST(%s AS jsonb)) AS step"
+        insert = f"INSERT INTO {table} ({columns}) SELECT {values} FROM {rows}"  # noqa: S608
         if purpose == "rows":
             asynchronous = "" if synchronous else f" AND {_ASYNCHRONOUS} IS NOT NULL"
             holds = f"EXISTS (SELECT 1 FROM {executions} WHERE {lease_holds} = %s)"  # noqa: S608
-            return f"{insert} WHERE (NOT guarded OR {holds}){asynchronous}"
+            return f"{insert} WHERE (NOT {guarded} OR {holds}){asynchronous}"
         assignments = ", ".join(f"{column[name]} = %s" for name in self.FINISH_COLUMNS)
         unfinished = ", ".join(["%s"] * len(Execution.UNFINISHED))
         return (
             f"WITH finished AS (UPDATE {executions} SET {assignments} "  # noqa: S608
             f"WHERE {lease_holds} IN ({unfinished}) RETURNING {column['id']}), "
-            f"written AS ({insert} WHERE NOT guarded OR EXISTS (SELECT 1 FROM finished)) "
+            f"written AS ({insert} WHERE NOT {guarded} OR EXISTS (SELECT 1 FROM finished)) "
             "SELECT count(*) FROM finished"
         )
 
 
-def _cast_type(field, db) -> str:
-    """The type a value is cast to: the column's, with text for a varchar so that a value too long is
-    refused on assignment as before, not cut by the cast."""
+def _from_json(field, index: int, db) -> str:
+    """The value at ``index`` of a row of the JSON document, as the column's type: jsonb as it is (JSON
+    null is NULL, as Django stores None), text as text (a value too long for a varchar is refused on
+    assignment, not cut by a cast), anything else cast from its text."""
     kind = field.db_type(db)
-    return "text" if kind.startswith("varchar") else kind
+    if kind == "jsonb":
+        return f"NULLIF(step->{index}, 'null'::jsonb)"
+    if kind == "text" or kind.startswith("varchar"):
+        return f"step->>{index}"
+    return f"CAST(step->>{index} AS {kind})"
 
 
 _ASYNCHRONOUS = "set_config('synchronous_commit', 'off', true)"

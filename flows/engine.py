@@ -369,7 +369,7 @@ class _Run:
                 scope=scope,
                 earlier=waiting,
                 branches=self.plan.branches.get(step["id"], []),
-                outputs=dict(outputs),
+                outputs=outputs,  # read only: an item of a for-each copies it (flows.items)
                 sent=Rendered(step.get("instruction", "")),  # a connector replaces it with what it sent
             )
             output, error, status, failure = None, "", StepStatus.SUCCEEDED, None

@@ -142,16 +142,23 @@ class _Journal:
             held = True
             with db.cursor() as cursor:
                 for record, guard in zip(records, guarded, strict=True):
-                    if guard and not held:
-                        continue
-                    if guard:
-                        cursor.execute(self.statement("guarded row", False, db), self.values(record, db) + lease_holds)
+                    if guard and held:
+                        cursor.execute(
+                            self.statement("insert", "one", True, True, db), [*self.values(record, db), *lease_holds]
+                        )
                         held = cursor.rowcount == 1
-                    else:
-                        cursor.execute(self.statement("row", False, db), self.values(record, db))
+                    elif not guard:
+                        cursor.execute(self.statement("insert", "one", False, True, db), self.values(record, db))
             return held
-        sql = self.statement("rows", settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS, db)
-        return self.execute(db, sql, [self.document(records, guarded), *lease_holds])[0] == len(records)
+        synchronous = settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS
+        if len(records) == 1:
+            guard = guarded[0]
+            sql = self.statement("insert", "one", guard, synchronous, db)
+            params = [*self.values(records[0], db), *(lease_holds if guard else ())]
+        else:
+            sql = self.statement("insert", "many", True, synchronous, db)
+            params = [self.document(records, guarded), *lease_holds]
+        return self.execute(db, sql, params)[0] == len(records)
 
     def finish(
         self, execution: Execution, status: str, output: Any, error: str, lease: str, records: list, guarded: list
@@ -165,10 +172,17 @@ class _Journal:
             return held and execution.finish(status, output=output, error=error, lease=lease)
         now = timezone.now()
         values = [status, output, error, now, now]
-        finished = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
-        lease_holds = [execution.pk, lease, *Execution.UNFINISHED]
-        sql = self.statement("finish", True, db)
-        if not self.execute(db, sql, [*finished, *lease_holds, self.document(records, guarded)])[0]:
+        params = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
+        params += [execution.pk, lease, *Execution.UNFINISHED]
+        if not records:
+            sql = self.statement("finish", "none", False, True, db)
+        elif len(records) == 1:
+            sql = self.statement("finish", "one", guarded[0], True, db)
+            params += self.values(records[0], db)
+        else:
+            sql = self.statement("finish", "many", True, True, db)
+            params.append(self.document(records, guarded))
+        if not self.execute(db, sql, params)[0]:
             return False
         execution.finished_as(status, output, error, now)
         return True
@@ -197,40 +211,53 @@ class _Journal:
             type(cursor)(bound, cursor.db).execute(sql, params)
             return bound.fetchone() if bound.description else (bound.rowcount,)
 
-    def statement(self, purpose: str, synchronous: bool, db) -> str:
-        """``rows`` or ``finish`` on PostgreSQL, a ``row`` or a ``guarded row`` elsewhere."""
-        key = (purpose, synchronous, db.vendor)
+    def statement(self, purpose: str, rows: str, guarded: bool, synchronous: bool, db) -> str:
+        """The ``insert`` or ``finish`` statement for ``rows`` (``none``, ``one`` or ``many``) records."""
+        key = (purpose, rows, guarded, synchronous, db.vendor)
         if key not in self.statements:
-            self.statements[key] = self.build(purpose, synchronous, db)
+            self.statements[key] = self.build(purpose, rows, guarded, synchronous, db)
         return self.statements[key]
 
-    def build(self, purpose: str, synchronous: bool, db) -> str:
+    def build(self, purpose: str, rows: str, guarded: bool, synchronous: bool, db) -> str:
+        """One record's values are parameters of their own (a short statement PostgreSQL plans at once);
+        several records are one JSON document (``document``), with a flag per row for its guard. A
+        guarded record is selected from the execution's row while the lease holds (``insert``) or from
+        the row the finish updated (``finish``)."""
         quote = db.ops.quote_name
         table, executions = quote(StepRun._meta.db_table), quote(Execution._meta.db_table)
         column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
-        columns = ", ".join(quote(f.column) for f in self.fields)
+        insert = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in self.fields)}) SELECT "  # noqa: S608
         lease_holds = f"{column['id']} = %s AND {column['lease']} = %s AND {column['status']}"
-        marks = ", ".join(["%s"] * len(self.fields))
-        if purpose == "row":
-            return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-        if purpose == "guarded row":  # selected from the execution's row, which is there while the lease holds
-            return f"INSERT INTO {table} ({columns}) SELECT {marks} FROM {executions} WHERE {lease_holds} = %s"  # noqa: S608
-        values = ", ".join(_from_json(f, n, db) for n, f in enumerate(self.fields))
-        guarded = f"CAST(step->>{len(self.fields)} AS boolean)"
-        rows = "jsonb_array_elements(CAST(%s AS jsonb)) AS step"
-        insert = f"INSERT INTO {table} ({columns}) SELECT {values} FROM {rows}"  # noqa: S608
-        if purpose == "rows":
-            asynchronous = "" if synchronous else f" AND {_ASYNCHRONOUS} IS NOT NULL"
-            holds = f"EXISTS (SELECT 1 FROM {executions} WHERE {lease_holds} = %s)"  # noqa: S608
-            return f"{insert} WHERE (NOT {guarded} OR {holds}){asynchronous}"
+        postgresql = db.vendor == "postgresql"
+        conditions = [] if synchronous or not postgresql else [f"{_ASYNCHRONOUS} IS NOT NULL"]
+        if rows == "one":
+            insert += ", ".join(["%s"] * len(self.fields))
+            if guarded and purpose == "insert":
+                insert += f" FROM {executions}"
+                conditions.insert(0, f"{lease_holds} = %s")
+            elif guarded:
+                insert += " FROM finished"
+        elif rows == "many":
+            insert += ", ".join(_from_json(f, n, db) for n, f in enumerate(self.fields))
+            insert += " FROM jsonb_array_elements(CAST(%s AS jsonb)) AS step"
+            holds = (
+                f"EXISTS (SELECT 1 FROM {executions} WHERE {lease_holds} = %s)"  # noqa: S608
+                if purpose == "insert"
+                else "EXISTS (SELECT 1 FROM finished)"
+            )
+            conditions.insert(0, f"(NOT CAST(step->>{len(self.fields)} AS boolean) OR {holds})")
+        if conditions:
+            insert += " WHERE " + " AND ".join(conditions)
+        if purpose == "insert":
+            return insert
         assignments = ", ".join(f"{column[name]} = %s" for name in self.FINISH_COLUMNS)
         unfinished = ", ".join(["%s"] * len(Execution.UNFINISHED))
+        written = f"written AS ({insert}) " if rows != "none" else ""
         return (
             f"WITH finished AS (UPDATE {executions} SET {assignments} "  # noqa: S608
             f"WHERE {lease_holds} IN ({unfinished}) RETURNING {column['id']}), "
-            f"written AS ({insert} WHERE NOT {guarded} OR EXISTS (SELECT 1 FROM finished)) "
-            "SELECT count(*) FROM finished"
-        )
+            f"{written}SELECT count(*) FROM finished"
+        ).replace("), SELECT", ") SELECT")
 
 
 def _from_json(field, index: int, db) -> str:

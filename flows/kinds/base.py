@@ -65,7 +65,7 @@ class Call:
     scope: str
     earlier: Any = None  # this step's unfinished record in this scope (a parked delay), or None
     branches: list[dict] = field(default_factory=list)  # a router's outgoing edges, in the order tried
-    outputs: dict = field(default_factory=dict)  # the outputs of the steps run so far (the engine's)
+    outputs: dict = field(default_factory=dict)  # the outputs of the steps run so far: the engine's, read only
     note: str = ""  # recorded with a step that succeeded with reservations ("2 of 200 items failed")
     sent: Rendered = field(default_factory=lambda: Rendered("", {}))
 

@@ -6,7 +6,8 @@ everything else the engine does (claim, loading the version and variables, the c
 building and storing the StepRuns, finishing): the overhead. Mapping steps are pure, so their
 records wait in memory and go with the finish in one statement (``flows.engine``, "Step
 records"); the last line measures one record written alone, as a step that is not pure writes
-it. Prints the median and p95 per step; target median overhead <= 0.3 ms per step. Uses ``DATABASE_URL`` (migrated first) and removes its data.
+it. Prints the median and p95 per step; target median overhead <= 0.3 ms per step. Uses
+``DATABASE_URL`` (migrated first) and removes its data.
 
 The wall time includes waiting for PostgreSQL, which on a machine shared with other work varies
 with their load from one run to the next; the CPU time of the engine's own thread does not, so

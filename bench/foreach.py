@@ -6,7 +6,10 @@ shapes are measured, each on a fresh ``bench_sink`` after a warm-up run of the s
 
 - batch size 500, one batch at a time: the body binds the whole batch as ONE parameter (JSON text,
   ``{{ item | tojson }}``) and inserts it with ``INSERT ... SELECT FROM jsonb_to_recordset(...)``;
-- batch size 1, 8 items at a time: the body is a plain ``INSERT ... VALUES`` with three bound values.
+- batch size 1, 8 items at a time: the body is a plain ``INSERT ... VALUES`` with three bound values;
+- for comparison, batch size 1 one at a time, with that SQL body and with a mapping body instead
+  (pure: its step records wait in memory and are written a hundred at a time, ``flows.engine``;
+  its overhead per item includes the mapping's own work, and it writes no rows).
 
 The engine runs in this process (``flows.engine.run``, as a worker runs it). Figures printed:
 
@@ -44,10 +47,12 @@ BULK = (
     "FROM jsonb_to_recordset(CAST({{ item | tojson }} AS jsonb)) AS r(id int, name text, amount numeric)"
 )
 SINGLE = "INSERT INTO bench_sink (id, name, amount) VALUES ({{ item.id }}, {{ item.name }}, {{ item.amount }})"
+MAPPING = '{"id": item.id, "amount": item.amount}'  # a pure body: its records wait and go in batches
 SHAPES = (
     ("batch size 500, concurrency 1", 500, 1, BULK),
     ("batch size 1, concurrency 8", 1, 8, SINGLE),
     ("batch size 1, concurrency 1 (for comparison)", 1, 1, SINGLE),
+    ("batch size 1, concurrency 1, a mapping body instead (no connector call)", 1, 1, MAPPING),
 )
 
 
@@ -155,7 +160,8 @@ def main() -> None:
         stored = values.clean(type_cls, connector_settings(type_cls, url))
         ConnectorSettings.objects.create(connector=connector, environment=environment, values=stored)
         print(f"foreach: {ROWS} rows from an SQL step into PostgreSQL through a for-each (engine in-process)")
-        for label, batch_size, concurrency, body in SHAPES:
+        for number, (label, batch_size, concurrency, body) in enumerate(SHAPES):
+            kind = {"kind": "mapping"} if body is MAPPING else {"kind": "connector", "connector": connector.pk}
             graph = {
                 "steps": [
                     {"id": "source", "kind": "connector", "name": "source", "connector": connector.pk,
@@ -163,12 +169,12 @@ def main() -> None:
                     {"id": "loop", "kind": "foreach", "name": "loop", "items": "{{ steps.source.rows }}",
                      "batch_size": batch_size, "concurrency": concurrency, "timeout_ms": 60000,
                      "position": {"x": 0, "y": 1}},
-                    {"id": "write", "kind": "connector", "name": "write", "connector": connector.pk, "group": "loop",
+                    {"id": "write", **kind, "name": "write", "group": "loop",
                      "instruction": body, "timeout_ms": 30000, "position": {"x": 0, "y": 0}},
                 ],
                 "edges": [{"source": "source", "target": "loop"}],
             }  # fmt: skip
-            flow = Flow.objects.create(organization=organization, name=label, slug=f"shape-{batch_size}-{concurrency}")
+            flow = Flow.objects.create(organization=organization, name=label, slug=f"shape-{number}")
             problems = versions.save_draft(flow, graph, user)
             assert not problems, [p.message for p in problems]
             version = versions.publish(flow, user, "bench")

@@ -18,6 +18,11 @@ evaluation can outlast the deadline by much:
 A single operation on data of the largest allowed size (sorting a million items, say) can still
 outlast the deadline by a fraction of a second: the deadline is checked between operations.
 
+An evaluation may also carry a *checkpoint* (``checkpoint``): a moment at which a callback runs once,
+from the evaluating thread, if the evaluation is still going then. The engine uses it to store the
+step records it holds when a pure step runs long (``flows.engine``). It costs the checks nothing:
+the first moment a check compares with is the earlier of the deadline and the checkpoint.
+
 Doing it in-process keeps evaluation cheap: every trigger evaluates expressions, and handing each
 one to a killable process would cost milliseconds. A budget that runs out raises ``BudgetExceeded``,
 whose message says which budget and what exceeded it.
@@ -26,7 +31,7 @@ whose message says which budget and what exceeded it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -35,7 +40,20 @@ MAX_TEXT = 1_000_000
 MAX_RANGE = 100_000
 DEFAULT_TIME_MS = 3000
 
-_deadline: ContextVar[tuple[float, float] | None] = ContextVar("expression_deadline", default=None)
+# (the first moment to look again: the deadline or an earlier checkpoint, the budget in ms, the deadline)
+_deadline: ContextVar[tuple[float, float, float] | None] = ContextVar("expression_deadline", default=None)
+
+
+class _Checkpoint:
+    """``callback``, due once at ``at`` (monotonic clock) if an evaluation is running then."""
+
+    def __init__(self, at: float, callback: Callable[[], None]):
+        self.at = at
+        self.callback = callback
+        self.due = True
+
+
+_checkpoint: ContextVar[_Checkpoint | None] = ContextVar("expression_checkpoint", default=None)
 
 
 class OutOfTime(Exception):
@@ -56,12 +74,26 @@ def time_budget(milliseconds: float) -> Iterator[None]:
     """Evaluate within ``milliseconds`` from now, or within the enclosing budget if that ends sooner."""
     now = time.monotonic()
     current = _deadline.get()
-    limit = (now + max(0.0, milliseconds) / 1000, milliseconds)
-    token = _deadline.set(limit if current is None or limit[0] < current[0] else current)
+    end = now + max(0.0, milliseconds) / 1000
+    end, milliseconds = (end, milliseconds) if current is None or end < current[2] else (current[2], current[1])
+    mark = _checkpoint.get()
+    first = mark.at if mark is not None and mark.due and mark.at < end else end
+    token = _deadline.set((first, milliseconds, end))
     try:
         yield
     finally:
         _deadline.reset(token)
+
+
+@contextmanager
+def checkpoint(seconds: float, callback: Callable[[], None]) -> Iterator[None]:
+    """Run ``callback`` once, ``seconds`` from now, if an evaluation started inside the block is still
+    running then (from its thread, at its next check). ``callback`` should not raise."""
+    token = _checkpoint.set(_Checkpoint(time.monotonic() + seconds, callback))
+    try:
+        yield
+    finally:
+        _checkpoint.reset(token)
 
 
 @contextmanager
@@ -78,13 +110,34 @@ def check_time() -> None:
     """Raise when the current budget's deadline has passed (called at every step of an evaluation)."""
     current = _deadline.get()
     if current is not None and time.monotonic() > current[0]:
+        _passed(current)
+
+
+def reach_checkpoint() -> None:
+    """Run the checkpoint if it is due, leaving the deadline to whoever checks it (JSONata's time box)."""
+    current = _deadline.get()
+    if current is not None and current[0] < current[2] and time.monotonic() > current[0]:
+        _reached()
+
+
+def _reached() -> None:
+    mark = _checkpoint.get()
+    if mark is not None and mark.due:
+        mark.due = False
+        mark.callback()
+
+
+def _passed(current: tuple[float, float, float]) -> None:
+    """The first moment has passed: the deadline, or a checkpoint before it."""
+    if time.monotonic() > current[2]:
         raise BudgetExceeded("time", f"it was still running when its {current[1]:.0f} ms ran out")
+    _reached()
 
 
 def remaining_seconds() -> float | None:
     """Seconds left in the current budget (at least a millisecond), or None without one."""
     current = _deadline.get()
-    return None if current is None else max(0.001, current[0] - time.monotonic())
+    return None if current is None else max(0.001, current[2] - time.monotonic())
 
 
 def check_int_bits(bits: int) -> None:

@@ -132,6 +132,7 @@ def evaluate_mapping(text: str, data: dict, timeout_ms: int) -> Any:
         expression = _compiled_mapping(text)
         bounds = expression.create_frame()
         bounds.set_runtime_bounds(timeout_ms, MAPPING_MAX_DEPTH)
+        _with_budget_checks(bounds)
         for name, function in _MAPPING_FUNCTIONS.items():
             bounds.bind(name, function)
         with budgets.time_budget(timeout_ms):
@@ -157,6 +158,19 @@ def evaluate_mapping(text: str, data: dict, timeout_ms: int) -> Any:
         return json.loads(json.dumps(result, ensure_ascii=False))
     except (TypeError, ValueError):
         raise ExpressionError("The mapping produced something that is not JSON data (a function?).") from None
+
+
+def _with_budget_checks(bounds) -> None:
+    """JSONata's own time box checks the deadline on entering each node; there a checkpoint set around
+    the evaluation is looked at as well (``budgets.reach_checkpoint``: ``flows.engine`` stores the
+    step records it holds while a mapping computes for long)."""
+    entry = bounds.lookup("__evaluate_entry")
+
+    def entry_and_budget(expression, data, environment):
+        entry(expression, data, environment)
+        budgets.reach_checkpoint()
+
+    bounds.set_evaluate_entry_callback(entry_and_budget)
 
 
 def mapping_syntax_error(text: str) -> tuple[int, int, str] | None:

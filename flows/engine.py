@@ -13,20 +13,46 @@ The loop:
    its worker every time stops.
 2. Load the version's plan (``flows.plans``, cached per process), the steps already recorded (a
    resumed execution keeps them and their outputs; a first delivery has none to read) and the
-   environment's variables.
+   environment's variables (``accounts.variable_cache``: read at most once a second per process).
 3. Walk the steps in run order (``run_group``). A step already finished is taken from its record; a
    step none of whose parents reached it (a router took another branch) is recorded ``skipped``
    with the reason (``flows.routes``); any other step runs: check between steps (at most every
    ``CONTROL_INTERVAL`` seconds) that the lease is still ours and whether a cancel was requested,
-   then run it through its kind (``flows.kinds``) under a ``Deadline`` and record it at once. A
-   for-each runs its body's steps the same way, per item, in a scope of their own (``flows.items``).
+   then run it through its kind (``flows.kinds``) under a ``Deadline`` and record it (see "Step
+   records" below). A for-each runs its body's steps the same way, per item, in a scope of their
+   own (``flows.items``).
 4. A failed attempt is tried again as the step's retry policy says (``flows.retries``): each
    attempt is recorded; a short wait sleeps, a long one parks the execution (``flows.parking``), as
    does a delay. After the last attempt, Ignore Errors decides: on, the step is recorded as
    ``error_ignored`` and the flow goes on (ending ``completed_with_errors``); its output, for the
    steps after it and in its record, is ``{"error": message}`` plus whatever the connector had
    produced before failing; off, the execution ends ``failed`` right there.
-5. Finish with a conditional UPDATE guarded by the lease, then announce the ending (``flows.endings``).
+5. Finish with a conditional UPDATE guarded by the lease, in the same statement as the records still
+   held, then announce the ending (``flows.endings``).
+
+Step records. A record is written before the next step runs, except that it may wait in memory for
+the delivery's next write (``_Run.may_hold``), which then stores it with the others in one round
+trip (``flows.records.journal``):
+
+- the record of a skip, and of a *pure* step (``Kind.pure``: mapping, condition, for-each; its
+  attempt changes nothing outside erpflow) that ran in less than ``HOLD_BELOW_MS``, waits
+  *guarded*: it is stored only while this delivery still holds the lease. A worker that dies
+  loses these records, and the next delivery runs those steps again, which does no harm;
+- the final record of a top-level step after which the finish comes with no step in between (the
+  flow's last step, or one that fails the flow), whatever its kind, waits for the finish, not
+  guarded: written in the finish's statement, it is stored as a record written at once would be,
+  even when the lease was lost;
+- every other record (a connector, sync, call-flow, respond or delay step, one inside a for-each,
+  a retried attempt, a parked delay) is written at once, with the records held before it.
+
+The next write is whichever comes first: the start of a step that is not pure (nothing waits while
+a step that can act outside erpflow runs), a record written at once, a pure step still evaluating
+``CONTROL_INTERVAL`` seconds after it started (``expressions.budgets.checkpoint``), the check
+between steps (at most every ``CONTROL_INTERVAL`` seconds), the ``MAX_HELD``-th record held, a
+park, a hand-over, the cancel or the finish. So a record waits about ``CONTROL_INTERVAL`` at most.
+The finish stores them in its own statement (both or, when the lease was lost, only the records
+not guarded). A delivery that lost its lease writes none of the guarded records it held.
+``recorded`` receives each record once it is stored, in the order held.
 
 An unexpected error anywhere in the loop (a step record the database refuses, a bug) ends the
 execution ``failed`` with that error at once; only a lost database connection is left to the task,
@@ -40,6 +66,7 @@ error) before ``flows.records`` makes it storable and caps it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -50,14 +77,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from accounts.models import Variable
+from accounts import variable_cache
 from config.logging import log_context
 from connectors.catalog.base import ConnectorError, Deadline
 from connectors.models import Connector
 from core.masking import Masker
+from expressions import budgets
 from expressions.budgets import OutOfTime
 from expressions.properties import properties
 from expressions.sandbox import ExpressionError
@@ -69,7 +97,7 @@ from flows.leases import claim, heartbeats
 from flows.models import Execution, StepRun
 from flows.notify import publish_finished
 from flows.plans import TOP, plan_of
-from flows.records import cap_output, journal, storable
+from flows.records import cap_output, journal, new_record, storable
 from flows.signals import execution_cancelled
 from instructions import Rendered
 
@@ -77,6 +105,8 @@ logger = logging.getLogger("erpflow.engine")
 
 MAX_DELIVERIES = 3
 CONTROL_INTERVAL = 0.5
+MAX_HELD = 100  # records held in memory at most; one more writes them
+HOLD_BELOW_MS = 20  # only the record of a step quicker than this is held (see ``_Run.may_hold``)
 Status = Execution.Status
 StepStatus = StepRun.Status
 STOPPING = (StepStatus.FAILED, StepStatus.TIMED_OUT)
@@ -139,6 +169,8 @@ def _fail_unexpectedly(execution: Execution, lease: str, delivery: _Run | None, 
     where = f"Step '{step}' could not be recorded" if step else "The execution stopped on an unexpected error"
     error = f"{where}: {type(exc).__name__}: {exc}"
     masker = delivery.masker if delivery is not None else Masker([])
+    if delivery is not None:
+        delivery.write_held_quietly()
     if execution.finish(Status.FAILED, error=storable(masker.text(error))[:2000], lease=lease):
         ended(execution.pk, execution)
     else:
@@ -200,14 +232,25 @@ class _Run:
         self.lease = lease
         self.hand_over = hand_over
         self.plan = plan_of(execution.version_id, execution.version_created)
-        variables = list(Variable.objects.filter(environment_id=execution.environment_id))
-        self.env = {v.key: v.plain_value() for v in variables}
-        self.masker = Masker([self.env[v.key] for v in variables if v.secret])
+        variables = variable_cache.of(execution.environment_id)
+        self.env = dict(variables.values)  # this delivery's own: the cached one is shared by the process
+        self.masker = variables.masker
         self.trigger = execution.input if isinstance(execution.input, dict) else {}
+        # What every step's expressions see besides the outputs of its upstream steps, built once.
+        self.properties = properties(
+            env=self.env,
+            trigger=self.trigger,
+            steps={},
+            execution_id=execution.pk,
+            correlation_id=execution.correlation_id,
+        )
         self.connectors: dict[int, Any] | None = None
         self.current: str | None = None  # the step being run and recorded, for an unexpected error
         self.records: dict[tuple[str, str], StepRun] = {}  # the latest record of each step in each scope
         self.recorded = recorded if recorded is not None else []  # every record this delivery stored
+        self.held: list[tuple[StepRun, bool]] = []  # records not written yet, and whether guarded (``store``)
+        self.held_lock = threading.Lock()  # the items of a for-each run in several threads
+        self.last_step = self.plan.groups[TOP][-1]["id"] if self.plan.groups[TOP] else None
         self.control_lock = threading.Lock()
         # The execution was read right after the claim: that counts as the first check.
         self.last_control = time.monotonic()
@@ -225,6 +268,9 @@ class _Run:
         except Interrupted as stop:
             if stop.reason == "cancel":
                 return self.cancel(stop.position)
+            if stop.reason == "handover":  # the caller releases it: what ran must be stored first
+                with contextlib.suppress(Interrupted):  # lost meanwhile: the caller's release fails as well
+                    self.write_held()
             return self.reread()
         if outcome.status == "failed":
             return self.finish(Status.FAILED, error=outcome.error)
@@ -288,7 +334,11 @@ class _Run:
             if now - self.last_control < CONTROL_INTERVAL:
                 return None
             self.last_control = now
-            row = Execution.objects.filter(pk=self.execution.pk).values("status", "lease", "cancel_requested").first()
+        try:
+            self.write_held()  # records held wait at most this long
+        except Interrupted:
+            return "lost"
+        row = Execution.objects.filter(pk=self.execution.pk).values("status", "lease", "cancel_requested").first()
         row = row or {}
         if row.get("status") != Status.RUNNING or row.get("lease") != self.lease:
             return "lost"
@@ -305,15 +355,10 @@ class _Run:
         if earlier is not None and earlier.status == StepStatus.RETRYING:
             attempt = earlier.attempt + 1
             self.wait_until(earlier.finished + timedelta(milliseconds=earlier.wait_ms or 0))
-        context = properties(
-            env=self.env,
-            trigger=self.trigger,
-            steps=self.visible_outputs(step["id"], outputs),
-            execution_id=self.execution.pk,
-            correlation_id=self.execution.correlation_id,
-        )
-        context.update(extra)
+        context = {**self.properties, "steps": self.visible_outputs(step["id"], outputs), **extra}
         waiting = earlier if earlier is not None and earlier.status == StepStatus.WAITING else None
+        if not kind.pure:
+            self.write_held()  # nothing waits while a step that can act outside erpflow runs
         while True:
             started, clock = timezone.now(), time.perf_counter()
             call = Call(
@@ -324,12 +369,16 @@ class _Run:
                 scope=scope,
                 earlier=waiting,
                 branches=self.plan.branches.get(step["id"], []),
-                outputs=dict(outputs),
+                outputs=outputs,  # read only: an item of a for-each copies it (flows.items)
                 sent=Rendered(step.get("instruction", "")),  # a connector replaces it with what it sent
             )
             output, error, status, failure = None, "", StepStatus.SUCCEEDED, None
             try:
-                output = kind.run(call)
+                if kind.pure:  # one that runs long stores the records held before it, from its expressions
+                    with budgets.checkpoint(CONTROL_INTERVAL, self.write_held_in_passing):
+                        output = kind.run(call)
+                else:
+                    output = kind.run(call)
             except Parked as parked:
                 record = self.record(
                     step, scope, item, attempt, StepStatus.WAITING, call, started, clock, parked.output
@@ -394,35 +443,124 @@ class _Run:
         )
 
     def store(self, record: StepRun, *, replacing: StepRun | None = None) -> None:
-        """Record the step at once; a parked delay's record is completed in place."""
+        """Record the step: held in memory when that loses nothing (``may_hold``), else written at once
+        with the records held before it; a parked delay's record is completed in place."""
+        self.records[(record.scope, record.step_id)] = record
+        if replacing is None and (hold := self.may_hold(record)) is not None:
+            self.hold(record, guarded=hold)
+            return
+        if replacing is None:
+            self.write_held(record)
+            return
+        self.write_held()
+        fields = [f.attname for f in StepRun._meta.concrete_fields if f.attname not in ("id", "execution_id")]
+        values = {name: getattr(record, name) for name in fields}
         try:
-            if replacing is None:
-                journal.append(record)
-            else:
-                fields = [f.attname for f in StepRun._meta.concrete_fields if f.attname not in ("id", "execution_id")]
-                values = {name: getattr(record, name) for name in fields}
-                if not StepRun.objects.filter(pk=replacing.pk, status=StepStatus.WAITING).update(**values):
-                    raise IntegrityError("recorded by another delivery")
-                record.pk = replacing.pk
+            if not StepRun.objects.filter(pk=replacing.pk, status=StepStatus.WAITING).update(**values):
+                raise IntegrityError("recorded by another delivery")
         except IntegrityError:
             logger.warning("execution %s step %s was recorded by another delivery", self.execution.pk, record.step_id)
             raise Interrupted("lost") from None
-        self.records[(record.scope, record.step_id)] = record
+        record.pk = replacing.pk
         self.recorded.append(record)  # a record it replaces is one an earlier delivery stored
+
+    def may_hold(self, record: StepRun) -> bool | None:
+        """Whether the record may wait in memory for the delivery's next write: None when it is written
+        at once, else whether it is then guarded (stored only while this delivery holds the lease).
+
+        A skip's record, and the record of a pure step (``Kind.pure``: running it again after a crash
+        does no harm) that ran in less than ``HOLD_BELOW_MS``, wait, guarded: a delivery that lost the
+        lease recomputes nothing wrong by leaving them out, and the one that holds it now would find
+        them in its way. A slower step's record is written at once: the round trip saved is small
+        next to the step, and its work is not redone after a crash. The final record of a step
+        outside every for-each after which the finish comes with no step in between (the flow's
+        last step, or one that failed it) waits for the finish, unguarded, whatever its kind: a
+        record written at once is stored even by a delivery that lost its lease, as it tells what
+        happened."""
+        if record.status == StepStatus.SKIPPED or (KINDS[record.kind].pure and record.duration_ms < HOLD_BELOW_MS):
+            return True
+        if record.scope:
+            return None
+        if record.status in STOPPING or (record.step_id == self.last_step and record.status in StepRun.FINISHED):
+            return False
+        return None
+
+    def hold(self, record: StepRun, *, guarded: bool) -> None:
+        with self.held_lock:
+            self.held.append((record, guarded))
+            full = len(self.held) >= MAX_HELD
+        if full:
+            self.write_held()
+
+    def write_held(self, record: StepRun | None = None) -> None:
+        """Write the records held, and ``record`` (not guarded) after them, in one round trip;
+        ``Interrupted("lost")`` when this delivery no longer holds the execution."""
+        with self.held_lock:
+            batch, self.held = self.held, []
+        if record is not None:
+            batch.append((record, False))
+        if batch:
+            self.write(batch)
+
+    def write(self, batch: list[tuple[StepRun, bool]]) -> None:
+        """Store ``batch`` (records, and whether each is guarded) in one round trip; when the database
+        refuses a value, the records are written one at a time, so that the error names the step whose
+        record it refused (``_fail_unexpectedly``)."""
+        records, guarded = [r for r, _ in batch], [g for _, g in batch]
+        try:
+            held = journal.write(records, guarded, self.execution.pk, self.lease)
+        except IntegrityError:
+            logger.warning("execution %s: a step was recorded by another delivery", self.execution.pk)
+            raise Interrupted("lost") from None
+        except (OperationalError, InterfaceError):
+            raise
+        except (DatabaseError, TypeError, ValueError):  # refused by the database, or not JSON
+            if len(batch) == 1:
+                self.current = records[0].name
+                raise
+            for one in batch:
+                self.write([one])
+            return
+        self.stored(batch, held)
+        if not held:
+            raise Interrupted("lost")
+
+    def stored(self, batch: list[tuple[StepRun, bool]], held: bool) -> None:
+        """Note in ``recorded`` what a write stored: all of ``batch``, or (the lease lost) what was not guarded."""
+        self.recorded.extend(record for record, guarded in batch if held or not guarded)
+
+    def write_held_in_passing(self) -> None:
+        """From a pure step still evaluating ``CONTROL_INTERVAL`` after it started (``budgets.checkpoint``):
+        store the records held, as the check between steps would. A lost lease is left to that check."""
+        try:
+            self.write_held()
+        except Interrupted:
+            pass
+        except Exception as exc:  # never into the expression being evaluated
+            logger.warning("execution %s: held step records not stored: %s", self.execution.pk, type(exc).__name__)
+
+    def write_held_quietly(self) -> None:
+        """Before failing the execution on an unexpected error: store what ran, if the database takes it."""
+        try:
+            self.write_held()
+        except Exception as exc:  # the execution fails anyway; its error says why
+            logger.warning("execution %s: held step records not stored: %s", self.execution.pk, type(exc).__name__)
 
     def step_run(self, step: dict, scope: str, item: int | None, status: str, **fields) -> StepRun:
         """A record of ``step`` by this delivery; ``fields`` say what it did."""
-        return StepRun(
-            execution=self.execution,
-            position=self.plan.positions[step["id"]],
-            scope=scope,
-            item=item,
-            step_id=step["id"],
-            name=step["name"],
-            kind=step["kind"],
-            delivery=self.execution.attempts,
-            status=status,
-            **fields,
+        return new_record(
+            self.execution,
+            {
+                "position": self.plan.positions[step["id"]],
+                "scope": scope,
+                "item": item,
+                "step_id": step["id"],
+                "name": step["name"],
+                "kind": step["kind"],
+                "delivery": self.execution.attempts,
+                "status": status,
+                **fields,
+            },
         )
 
     def not_run(self, step: dict, scope: str, item: int | None, reason: str) -> StepRun:
@@ -499,6 +637,7 @@ class _Run:
             self.sleep(left)
 
     def park(self, until) -> None:
+        self.write_held()
         if not parking.park(self.execution.pk, self.lease, until):
             raise Interrupted("lost")
         logger.debug("execution %s parked until %s", self.execution.pk, until.isoformat())
@@ -512,8 +651,8 @@ class _Run:
             for index, step in enumerate(self.plan.order)
             if index >= position and not step.get("group") and ("", step["id"]) not in self.records
         ]
-        StepRun.objects.bulk_create(skipped, ignore_conflicts=True)
-        self.recorded.extend(skipped)
+        with self.held_lock:
+            self.held.extend((record, True) for record in skipped)  # stored with the finish
         name = self.plan.order[position]["name"] if position < len(self.plan.order) else None
         where = f" before step '{name}'" if name else ""
         return self.finish(Status.CANCELLED, error=f"Cancelled on request{where}.")
@@ -521,11 +660,35 @@ class _Run:
     def finish(self, status: str, *, output: Any = None, error: str = "") -> Execution:
         stored, _ = cap_output(self.masker.value(output))
         error = storable(self.masker.text(error))
-        if not self.execution.finish(status, output=stored, error=error, lease=self.lease):
+        try:
+            finished = self.finish_with_held(status, stored, error)
+        except Interrupted:
+            finished = False
+        if not finished:
             return self.reread()
         logger.debug("execution %s finished %s", self.execution.pk, status)
         ended(self.execution.pk, self.execution)
         return self.execution
+
+    def finish_with_held(self, status: str, output: Any, error: str) -> bool:
+        """Store the records held and the final status in one round trip (``journal.finish``): both or,
+        when this delivery no longer holds the execution, neither."""
+        with self.held_lock:
+            batch, self.held = self.held, []
+        records, guarded = [r for r, _ in batch], [g for _, g in batch]
+        try:
+            finished = journal.finish(self.execution, status, output, error, self.lease, records, guarded)
+        except IntegrityError:
+            logger.warning("execution %s: a step was recorded by another delivery", self.execution.pk)
+            return False
+        except (OperationalError, InterfaceError):
+            raise
+        except (DatabaseError, TypeError, ValueError):  # a value refused: find whose, one record at a time
+            if batch:
+                self.write(batch)
+            return self.execution.finish(status, output=output, error=error, lease=self.lease)
+        self.stored(batch, finished)
+        return finished
 
     def reread(self) -> Execution:
         self.execution.refresh_from_db()

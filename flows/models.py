@@ -232,8 +232,13 @@ class Execution(OrganizationScoped):
         now = timezone.now()
         changed = rows.update(status=status, output=output, error=error, finished=now, heartbeat=now) == 1
         if changed:
-            self.status, self.output, self.error, self.finished = status, output, error, now
+            self.finished_as(status, output, error, now)
         return changed
+
+    def finished_as(self, status: str, output, error: str, moment) -> None:
+        """This instance as a finish that succeeded left the row (``flows.records`` finishes with the
+        last step records in one statement)."""
+        self.status, self.output, self.error, self.finished = status, output, error, moment
 
 
 class StepRun(models.Model):

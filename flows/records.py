@@ -2,8 +2,10 @@
 
 Whatever a step sends or gets back ends up in PostgreSQL, which refuses NUL characters in text
 and jsonb and should not hold an output of any size; so values are made storable and outputs
-capped before they are recorded. Each finished step is recorded at once, which makes recording a
-step the engine's most frequent write: ``journal`` keeps it to one plain INSERT.
+capped before they are recorded. Recording steps is the engine's most frequent write: ``journal``
+keeps it to one plain INSERT per write, however many records it holds, and puts the records a
+delivery still holds at its end into the finish's own statement. Which records may wait for a
+write, and which are guarded by the lease, is the engine's rule (``flows.engine``, "Step records").
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.base import ModelState
+from django.utils import timezone
 
-from flows.models import StepRun
+from flows.models import Execution, StepRun
 
 NUL, NUL_SHOWN = "\x00", "\u2400"
 
@@ -47,21 +51,55 @@ def cap_output(value: Any) -> tuple[Any, bool]:
     return {"truncated": True, "size_bytes": size, "limit_bytes": limit, "preview": preview}, True
 
 
-class _Journal:
-    """Appends StepRuns with one plain INSERT: the engine's hot path, kept free of ORM bookkeeping.
+_RECORD_FIELDS = [(f.attname, f.get_default) for f in StepRun._meta.concrete_fields]
 
-    The values go through each field's own ``get_db_prep_save``, exactly as ``Model.save`` would
-    prepare them; the row's id is not needed, so nothing is read back.
+
+def new_record(execution: Execution, values: dict[str, Any]) -> StepRun:
+    """A StepRun of ``execution`` with ``values`` (by attribute name; the others their field's
+    default), as ``StepRun(execution=execution, **values)`` builds it, without ``Model.__init__``'s
+    per-field work, which cost the engine more than the rest of recording a step. No receiver of
+    ``pre_init``/``post_init`` exists for it to skip."""
+    record = StepRun.__new__(StepRun)
+    record._state = ModelState()
+    attributes = record.__dict__
+    for name, default in _RECORD_FIELDS:
+        attributes[name] = values[name] if name in values else default()
+    attributes["execution_id"] = execution.pk
+    record._state.fields_cache["execution"] = execution
+    return record
+
+
+class _Journal:
+    """Writes StepRuns with plain INSERTs, guarded by the lease: the engine's hot path, kept free of
+    ORM bookkeeping.
+
+    ``write`` stores one or several records in one statement (one round trip). A record marked
+    guarded is inserted only while the delivery still holds the execution (``EXISTS`` a row of it
+    with ``id``, ``lease`` and status running, read in the same statement), so a delivery that lost
+    its lease writes none of them and learns it from the row count; the others are inserted in
+    any case. ``finish`` stores the records and moves the execution to its final status in ONE
+    statement on PostgreSQL: the guarded UPDATE as a CTE, and an INSERT that takes the guarded
+    records only when that UPDATE changed the row. Elsewhere (SQLite under ``make run``) the
+    INSERTs come first, one per record, then ``Execution.finish``.
+
+    On PostgreSQL the rows travel as ONE parameter, a JSON document (a list of rows of values in
+    ``COLUMNS`` order), which the statement reads back with ``jsonb_array_elements`` and casts to
+    each column's type (``_from_json``): the statement's text is the same for any number of rows, so
+    psycopg parses it once per process; ``json.dumps`` serializes a batch in C, where psycopg's array
+    dumpers would take longer in Python than the round trip saved. A value JSON cannot hold (NaN)
+    is refused for the whole statement, and the engine then writes the records one at a time to
+    name the step. Elsewhere the values go through each field's own ``get_db_prep_save``, exactly
+    as ``Model.save`` would prepare them. The rows' ids are not needed, so nothing is read back.
 
     On PostgreSQL the INSERT commits asynchronously (``set_config('synchronous_commit', 'off',
-    true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the row is
-    committed and visible at once and survives any worker crash, which is what resuming relies on;
+    true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the rows are
+    committed and visible at once and survive any worker crash, which is what resuming relies on;
     only a crash of the database server itself within its WAL writer delay could lose the newest
-    records (the claim and the final status stay synchronous). This saves a disk flush per step,
+    records (the claim and the final status stay synchronous). This saves a disk flush per write,
     which is most of a step's overhead on ordinary disks. The values travel apart from the
-    statement (server-side binding), whatever the connection's ``server_side_binding``: quoting
-    nineteen values into the text in Python costs more than psycopg's own dumpers. The statement
-    is not prepared, so a pooler in transaction mode (PgBouncer) in front of PostgreSQL stays fine.
+    statement (server-side binding), whatever the connection's ``server_side_binding``. The
+    statements are not prepared, so a pooler in transaction mode (PgBouncer) in front of
+    PostgreSQL stays fine.
     """
 
     COLUMNS = (
@@ -85,34 +123,153 @@ class _Journal:
         "finished",
         "duration_ms",
     )
+    FINISH_COLUMNS = ("status", "output", "error", "finished", "heartbeat")
 
     def __init__(self):
         self.fields = [StepRun._meta.get_field(name) for name in self.COLUMNS]
-        self.statements: dict[bool, str] = {}
+        self.attnames = [f.attname for f in self.fields]
+        self.moments = [n for n, f in enumerate(self.fields) if f.get_internal_type() == "DateTimeField"]
+        self.finish_fields = [Execution._meta.get_field(name) for name in self.FINISH_COLUMNS]
+        self.statements: dict[tuple, str] = {}
 
-    def statement(self, synchronous: bool) -> str:
-        if synchronous not in self.statements:
-            quote = connection.ops.quote_name
-            columns = ", ".join(quote(f.column) for f in self.fields)
-            marks = ", ".join(["%s"] * len(self.fields))
-            sql = f"INSERT INTO {quote(StepRun._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-            if not synchronous and connection.vendor == "postgresql":
-                # A one-row SELECT instead of VALUES, so the setting lives in the INSERT's own transaction.
-                sql = sql.replace(f"VALUES ({marks})", f"SELECT {marks} WHERE {_ASYNCHRONOUS} IS NOT NULL")
-            self.statements[synchronous] = sql
-        return self.statements[synchronous]
-
-    def append(self, record: StepRun) -> None:
+    def write(self, records: list[StepRun], guarded: list[bool], execution_id: int, lease: str) -> bool:
+        """Store ``records`` (of one execution) in one statement; the ones ``guarded`` says only while
+        the delivery holding ``lease`` runs the execution. False when it no longer does: the records
+        not guarded were stored all the same, the guarded ones not."""
         db = connections[DEFAULT_DB_ALIAS]  # the thread's own, once: each look-up through ``connection`` costs
-        params = [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
-        sql = self.statement(settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS)
-        with db.cursor() as cursor:
-            if db.vendor != "postgresql":
-                cursor.execute(sql, params)
-                return
-            with psycopg.Cursor(cursor.cursor.connection) as bound:
-                # Django's wrapper around it, for the query log and the translation of errors.
-                type(cursor)(bound, cursor.db).execute(sql, params)
+        lease_holds = [execution_id, lease, Execution.Status.RUNNING]
+        if db.vendor != "postgresql":
+            held = True
+            with db.cursor() as cursor:
+                for record, guard in zip(records, guarded, strict=True):
+                    if guard and held:
+                        cursor.execute(
+                            self.statement("insert", "one", True, True, db), [*self.values(record, db), *lease_holds]
+                        )
+                        held = cursor.rowcount == 1
+                    elif not guard:
+                        cursor.execute(self.statement("insert", "one", False, True, db), self.values(record, db))
+            return held
+        synchronous = settings.ERPFLOW_STEP_RECORD_SYNCHRONOUS
+        if len(records) == 1:
+            guard = guarded[0]
+            sql = self.statement("insert", "one", guard, synchronous, db)
+            params = [*self.values(records[0], db), *(lease_holds if guard else ())]
+        else:
+            sql = self.statement("insert", "many", True, synchronous, db)
+            params = [self.document(records, guarded), *lease_holds]
+        return self.execute(db, sql, params)[0] == len(records)
+
+    def finish(
+        self, execution: Execution, status: str, output: Any, error: str, lease: str, records: list, guarded: list
+    ) -> bool:
+        """Store ``records`` and move ``execution`` to ``status`` under ``lease``, as ``Execution.finish``
+        does. False when another writer got there first: then only the records not ``guarded`` were
+        stored."""
+        db = connections[DEFAULT_DB_ALIAS]
+        if db.vendor != "postgresql":
+            held = self.write(records, guarded, execution.pk, lease)
+            return held and execution.finish(status, output=output, error=error, lease=lease)
+        now = timezone.now()
+        values = [status, output, error, now, now]
+        params = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
+        params += [execution.pk, lease, *Execution.UNFINISHED]
+        if not records:
+            sql = self.statement("finish", "none", False, True, db)
+        elif len(records) == 1:
+            sql = self.statement("finish", "one", guarded[0], True, db)
+            params += self.values(records[0], db)
+        else:
+            sql = self.statement("finish", "many", True, True, db)
+            params.append(self.document(records, guarded))
+        if not self.execute(db, sql, params)[0]:
+            return False
+        execution.finished_as(status, output, error, now)
+        return True
+
+    def values(self, record: StepRun, db) -> list:
+        return [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
+
+    def document(self, records: list[StepRun], guarded: list[bool]) -> str:
+        """The records as one JSON document, a list of rows of values in ``COLUMNS`` order, each row
+        ending with whether it is guarded; PostgreSQL reads the values back as the columns' types."""
+        rows = []
+        for record, guard in zip(records, guarded, strict=True):
+            row = [getattr(record, name) for name in self.attnames]
+            for index in self.moments:
+                if row[index] is not None:
+                    row[index] = row[index].isoformat()
+            row.append(guard)
+            rows.append(row)
+        return json.dumps(rows, ensure_ascii=False)
+
+    @staticmethod
+    def execute(db, sql: str, params: list) -> tuple:
+        """Run ``sql`` with server-side binding; its one row, or the row count when it answers none."""
+        with db.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as bound:
+            # Django's wrapper around it, for the query log and the translation of errors.
+            type(cursor)(bound, cursor.db).execute(sql, params)
+            return bound.fetchone() if bound.description else (bound.rowcount,)
+
+    def statement(self, purpose: str, rows: str, guarded: bool, synchronous: bool, db) -> str:
+        """The ``insert`` or ``finish`` statement for ``rows`` (``none``, ``one`` or ``many``) records."""
+        key = (purpose, rows, guarded, synchronous, db.vendor)
+        if key not in self.statements:
+            self.statements[key] = self.build(purpose, rows, guarded, synchronous, db)
+        return self.statements[key]
+
+    def build(self, purpose: str, rows: str, guarded: bool, synchronous: bool, db) -> str:
+        """One record's values are parameters of their own (a short statement PostgreSQL plans at once);
+        several records are one JSON document (``document``), with a flag per row for its guard. A
+        guarded record is selected from the execution's row while the lease holds (``insert``) or from
+        the row the finish updated (``finish``)."""
+        quote = db.ops.quote_name
+        table, executions = quote(StepRun._meta.db_table), quote(Execution._meta.db_table)
+        column = {f.name: quote(f.column) for f in Execution._meta.concrete_fields}
+        insert = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in self.fields)}) SELECT "  # noqa: S608
+        lease_holds = f"{column['id']} = %s AND {column['lease']} = %s AND {column['status']}"
+        postgresql = db.vendor == "postgresql"
+        conditions = [] if synchronous or not postgresql else [f"{_ASYNCHRONOUS} IS NOT NULL"]
+        if rows == "one":
+            insert += ", ".join(["%s"] * len(self.fields))
+            if guarded and purpose == "insert":
+                insert += f" FROM {executions}"
+                conditions.insert(0, f"{lease_holds} = %s")
+            elif guarded:
+                insert += " FROM finished"
+        elif rows == "many":
+            insert += ", ".join(_from_json(f, n, db) for n, f in enumerate(self.fields))
+            insert += " FROM jsonb_array_elements(CAST(%s AS jsonb)) AS step"
+            holds = (
+                f"EXISTS (SELECT 1 FROM {executions} WHERE {lease_holds} = %s)"  # noqa: S608
+                if purpose == "insert"
+                else "EXISTS (SELECT 1 FROM finished)"
+            )
+            conditions.insert(0, f"(NOT CAST(step->>{len(self.fields)} AS boolean) OR {holds})")
+        if conditions:
+            insert += " WHERE " + " AND ".join(conditions)
+        if purpose == "insert":
+            return insert
+        assignments = ", ".join(f"{column[name]} = %s" for name in self.FINISH_COLUMNS)
+        unfinished = ", ".join(["%s"] * len(Execution.UNFINISHED))
+        written = f"written AS ({insert}) " if rows != "none" else ""
+        return (
+            f"WITH finished AS (UPDATE {executions} SET {assignments} "  # noqa: S608
+            f"WHERE {lease_holds} IN ({unfinished}) RETURNING {column['id']}), "
+            f"{written}SELECT count(*) FROM finished"
+        ).replace("), SELECT", ") SELECT")
+
+
+def _from_json(field, index: int, db) -> str:
+    """The value at ``index`` of a row of the JSON document, as the column's type: jsonb as it is (JSON
+    null is NULL, as Django stores None), text as text (a value too long for a varchar is refused on
+    assignment, not cut by a cast), anything else cast from its text."""
+    kind = field.db_type(db)
+    if kind == "jsonb":
+        return f"NULLIF(step->{index}, 'null'::jsonb)"
+    if kind == "text" or kind.startswith("varchar"):
+        return f"step->>{index}"
+    return f"CAST(step->>{index} AS {kind})"
 
 
 _ASYNCHRONOUS = "set_config('synchronous_commit', 'off', true)"

@@ -65,7 +65,7 @@ class Call:
     scope: str
     earlier: Any = None  # this step's unfinished record in this scope (a parked delay), or None
     branches: list[dict] = field(default_factory=list)  # a router's outgoing edges, in the order tried
-    outputs: dict = field(default_factory=dict)  # the outputs of the steps run so far (the engine's)
+    outputs: dict = field(default_factory=dict)  # the outputs of the steps run so far: the engine's, read only
     note: str = ""  # recorded with a step that succeeded with reservations ("2 of 200 items failed")
     sent: Rendered = field(default_factory=lambda: Rendered("", {}))
 
@@ -78,6 +78,11 @@ class Kind:
     routes: bool = False  # its outgoing edges carry conditions (see ``flows.routes``)
     has_body: bool = False  # the steps of its group run inside it
     retries: bool = True  # a retry policy applies to it
+    # Pure: an attempt changes nothing outside erpflow and only reads the execution (its expressions
+    # see the properties), so running it again after a crash does no harm and gives the same result.
+    # The engine may then hold its record in memory and write it with the delivery's next write
+    # (``flows.engine``); the record of a step that is not pure is written before the next step runs.
+    pure: bool = False
 
     def normalize(self, step: dict) -> None:
         """Fill in the kind's defaults, in place; present values are left for ``check`` to judge."""

@@ -19,6 +19,7 @@ MODES = ("first", "all")
 class ConditionKind(Kind):
     key, label = "condition", "Condition"
     routes = True
+    pure = True  # an expression over the properties, nothing more
 
     def normalize(self, step: dict) -> None:
         step.setdefault("mode", "first")

@@ -54,6 +54,7 @@ class ConnectorKind(Kind):
 
 class MappingKind(Kind):
     key, label = "mapping", "Mapping"
+    pure = True  # an expression over the properties, nothing more
 
     def run(self, call: Call) -> Any:
         return evaluate_mapping(call.step["instruction"], call.context, call.step["timeout_ms"])

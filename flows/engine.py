@@ -82,8 +82,8 @@ from django.utils import timezone
 
 from accounts import variable_cache
 from config.logging import log_context
+from connectors import lookups as connector_lookups
 from connectors.catalog.base import ConnectorError, Deadline
-from connectors.models import Connector
 from core.masking import Masker
 from expressions import budgets
 from expressions.budgets import OutOfTime
@@ -589,8 +589,7 @@ class _Run:
     def connector(self, connector_id):
         if self.connectors is None:
             ids = [s.get("connector") for s in self.plan.order if s.get("connector") is not None]
-            found = Connector.objects.filter(organization_id=self.execution.organization_id, pk__in=ids)
-            self.connectors = {c.pk: c for c in found}
+            self.connectors = connector_lookups.of_organization(self.execution.organization_id, ids)
         connector = self.connectors.get(connector_id)
         if connector is None:
             raise ConnectorError(f"Connector {connector_id} no longer exists in this organization.")

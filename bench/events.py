@@ -15,10 +15,13 @@ own deduplication id, then the same batches again. Prints:
 - events processed per second end to end (first accepted to last finished) and p50/p99 from an
   event's acceptance to its execution's end (database times);
 - duplicates skipped per second (the second pass: every event answered ``duplicate``, nothing runs);
-- the CPU time per event of gunicorn while accepting and of the worker while running them
+- the CPU time per event of gunicorn while accepting, of the workers while running them, and of
+  PostgreSQL (every backend: erpflow's database and the target's) and Redis over the whole run
   (unlike rates, it hardly moves when other programs load the machine);
 - whether every customer row is in the target table;
-- the machine's load average at the start and the end (the figures depend on what else runs).
+- the machine's load average at the start and the end (the figures depend on what else runs);
+- with ``BENCH_PROFILE=1``, erpflow's heaviest frames in the web processes while they accept and in
+  the workers while they run (``bench/_profile.py``; py-spy's own load lowers the rates of that run).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/erpflow REDIS_URL=redis://127.0.0.1:6379/15 \\
         ERPFLOW_EGRESS_ALLOWED_NETWORKS=127.0.0.1/32,::1/128 ERPFLOW_EGRESS_ALLOW_INTERNAL=127.0.0.1:5432 \\
@@ -43,14 +46,17 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.sql_flow import prepare_connector, target_url  # noqa: E402 - the root is on the path now
-from bench.trigger import cpu_seconds, create_fixture, percentile, serving, setup_django  # noqa: E402
+from bench import _profile  # noqa: E402 - the root is on the path now
+from bench.sql_flow import prepare_connector, target_url  # noqa: E402
+from bench.trigger import cpu_seconds, create_fixture, percentile, server_pids, serving, setup_django  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "50"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS_EVENTS", "4"))
 STEP = os.environ.get("BENCH_EVENTS_STEP", "sync")
 # One Celery worker process per core, as a deployment runs them: one process's threads share one GIL.
 WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str(os.cpu_count() or 1)))
+# py-spy the web processes while they accept and the workers while they run (bench/_profile.py).
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 BATCH_SIZE = 100
 TABLE = "bench_event_customers"
 UPSERT = (
@@ -181,17 +187,24 @@ def main() -> None:
             wait_processed(fixture.flow, 2 * BATCH_SIZE)
             warm = set(Execution.objects.filter(flow=fixture.flow).values_list("pk", flat=True))
             bodies = batches(run)
+            pids.update(server_pids())
             cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            seconds, counts, errors = post_all(port, token, bodies)
-            cpu["web"] = cpu_seconds(pids["web"]) - cpu["web"]
+            web = _profile.children(pids["web"]) if PROFILE else []
+            with _profile.recording(web, Path(tmp), 2) as accept_profiles:
+                seconds, counts, errors = post_all(port, token, bodies)
+            accepting = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+            cpu["web"] = accepting["web"]
             print(
                 f"  accepted at the API: {counts.get('accepted', 0) / seconds:8.1f} events/s "
                 f"({counts.get('accepted', 0)} of {total} accepted in {seconds:.2f} s, {len(errors)} errors)"
             )
             for error in errors[:3]:
                 print(f"    error: {error}")
-            wait_processed(fixture.flow, total + len(warm))
-            cpu["worker"] = sum(cpu_seconds(pid) - cpu[name] for name, pid in pids.items() if name.startswith("worker"))
+            workers = [pid for name, pid in pids.items() if name.startswith("worker")] if PROFILE else []
+            with _profile.recording(workers, Path(tmp), 3) as running:
+                wait_processed(fixture.flow, total + len(warm))
+            spent = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+            cpu["worker"] = sum(seconds for name, seconds in spent.items() if name.startswith("worker"))
             rows = list(
                 Execution.objects.filter(flow=fixture.flow)
                 .exclude(pk__in=warm)
@@ -211,8 +224,16 @@ def main() -> None:
             )
             print(
                 f"  CPU per event: web {cpu['web'] / total * 1000:.2f} ms (accepting), worker "
-                f"{cpu['worker'] / total * 1000:.2f} ms (running its execution); PostgreSQL's own not counted"
+                f"{cpu['worker'] / total * 1000:.2f} ms (running its execution); PostgreSQL "
+                f"{spent['postgresql'] / total * 1000:.2f} ms and Redis {spent['redis'] / total * 1000:.2f} ms "
+                f"over the whole run ({accepting['postgresql'] / total * 1000:.2f} ms and "
+                f"{accepting['redis'] / total * 1000:.2f} ms of it while accepting)"
             )
+            if PROFILE:
+                print("  accepting (web):")
+                _profile.print_top(accept_profiles)
+                print("  running (workers):")
+                _profile.print_top(running)
             seconds, counts, errors = post_all(port, token, bodies)
             print(
                 f"  duplicates skipped:   {counts.get('duplicate', 0) / seconds:8.1f} events/s "

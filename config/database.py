@@ -26,6 +26,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": {"timeout": 20}}
     if parts.scheme in ("postgres", "postgresql"):
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        options["prepare_threshold"] = _prepare_threshold(options.get("prepare_threshold", "5"))
         return {
             "ENGINE": "config.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -40,3 +41,19 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
     raise ImproperlyConfigured(
         f"DATABASE_URL has an unsupported scheme {parts.scheme!r}: use postgresql://... or sqlite:///path"
     )
+
+
+def _prepare_threshold(text: str) -> int | None:
+    """After how many runs on a connection psycopg prepares a statement bound on the server
+    (``core.bound_statements``); ``none`` turns preparing off, for a pooler that cannot keep them."""
+    if text.strip().lower() in ("", "none", "off"):
+        return None
+    try:
+        threshold = int(text)
+    except ValueError:
+        threshold = -1
+    if threshold < 0:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL's prepare_threshold must be a whole number of runs (0 or more) or none; got {text!r}"
+        )
+    return threshold

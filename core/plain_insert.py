@@ -6,16 +6,17 @@ compilation cost more than the round trip to the database. ``PlainInsert`` write
 ``Model.save`` prepares it, so ``auto_now_add`` and JSON fields behave the same) with a statement
 built once per database vendor, and reads back the new primary key. It sends no model signals,
 so it is only for models no receiver listens to (``tests/core/test_plain_insert.py`` checks that
-for the models that use it). On PostgreSQL the values travel apart from the statement
-(server-side binding), whatever the connection's ``server_side_binding``: quoting two dozen values
-into the text in Python costs more than psycopg's dumpers.
+for the models that use it). On PostgreSQL the values travel apart from the statement, which is
+prepared once per connection (``core.bound_statements``): quoting two dozen values into the text in
+Python costs more than psycopg's dumpers.
 """
 
 from __future__ import annotations
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
+
+from core import bound_statements
 
 
 class PlainInsert:
@@ -38,14 +39,8 @@ class PlainInsert:
         db = connections[using]
         params = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in self.fields]
         sql = self.statement(db)
-        with db.cursor() as cursor:
-            if db.vendor == "postgresql":
-                with psycopg.Cursor(cursor.cursor.connection) as bound:
-                    wrapped = type(cursor)(bound, cursor.db)  # Django's wrapper: the query log, its errors
-                    wrapped.execute(sql, params)
-                    instance.pk = bound.fetchone()[0]
-            else:
-                cursor.execute(sql, params)
-                instance.pk = cursor.fetchone()[0]
+        with bound_statements.cursor(db) as cursor:
+            cursor.execute(sql, params)
+            instance.pk = cursor.fetchone()[0]
         instance._state.adding, instance._state.db = False, using
         return instance

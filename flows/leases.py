@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Environment
+from core import bound_statements
 from flows.models import Execution, FlowVersion
 
 logger = logging.getLogger("erpflow.engine")  # the heartbeats are the engine's, as far as an operator reads logs
@@ -48,6 +49,7 @@ class _Claim:
 
     def __init__(self):
         self.sql: str | None = None
+        self.converters: list[tuple[int, list, object]] = []
 
     def statement(self) -> str:
         if self.sql is None:
@@ -58,8 +60,8 @@ class _Claim:
             environments = quote(Environment._meta.db_table)
             returned += "".join(
                 f", (SELECT {environments}.{quote(field.column)} FROM {environments} "  # noqa: S608 - names only
-                f"WHERE {environments}.{quote('id')} = {table}.{column['environment']}) AS {quote(alias)}"
-                for field, alias in _ENVIRONMENT_COLUMNS
+                f"WHERE {environments}.{quote('id')} = {table}.{column['environment']})"
+                for field in _ENVIRONMENT_FIELDS
             )
             self.sql = (
                 f"UPDATE {table} SET {column['status']} = %s, "  # noqa: S608
@@ -70,31 +72,59 @@ class _Claim:
                 f"({column['heartbeat']} < %s OR {column['heartbeat']} IS NULL)) OR "
                 f"({column['status']} = %s AND {column['resume_at']} <= %s)) "
                 f"RETURNING {returned}, (SELECT {versions}.{quote('created')} FROM {versions} "
-                f"WHERE {versions}.{quote('id')} = {table}.{column['version']}) AS version_created"
+                f"WHERE {versions}.{quote('id')} = {table}.{column['version']})"
+            )
+            self.converters = _converters(
+                [*_EXECUTION_FIELDS, *_ENVIRONMENT_FIELDS, FlowVersion._meta.get_field("created")]
             )
         return self.sql
 
     def __call__(self, execution_id: int, lease: str) -> Execution | None:
-        """The claimed execution, or None when it is not claimable (final, or under a live lease)."""
+        """The claimed execution, or None when it is not claimable (final, or under a live lease).
+
+        The statement is bound on the server and prepared once per connection (``core.bound_statements``);
+        the row is built with ``from_db``, through the converters Django's compiler would apply: a raw
+        queryset works out the same column order and converters on every call, which cost a worker
+        more than the statement itself."""
         now = timezone.now()
         moment = Execution._meta.get_field("heartbeat")
         stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
         now = moment.get_db_prep_value(now, connection)
         params = [Status.RUNNING, Status.WAITING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
         params += [Status.WAITING, now]
-        claimed = list(Execution.objects.raw(self.statement(), params))
-        if not claimed:
+        with bound_statements.cursor(connection) as cursor:
+            cursor.execute(self.statement(), params)
+            row = cursor.fetchone()
+        if row is None:
             return None
-        execution = claimed[0]
-        values = [execution.__dict__.pop(alias) for _, alias in _ENVIRONMENT_COLUMNS]
-        names = [field.attname for field, _ in _ENVIRONMENT_COLUMNS]
-        environment = Environment.from_db(connection.alias, names, values)
+        row = list(row)
+        for index, converters, expression in self.converters:
+            for converter in converters:
+                row[index] = converter(row[index], expression, connection)
+        count = len(_EXECUTION_FIELDS)
+        execution = Execution.from_db(connection.alias, _EXECUTION_NAMES, row[:count])
+        environment = Environment.from_db(connection.alias, _ENVIRONMENT_NAMES, row[count:-1])
         Execution._meta.get_field("environment").set_cached_value(execution, environment)
+        execution.version_created = row[-1]
         return execution
 
 
-# The environment's columns as the claim returns them: (field, the name of its column in the answer).
-_ENVIRONMENT_COLUMNS = [(field, f"environment__{field.attname}") for field in Environment._meta.concrete_fields]
+def _converters(fields: list) -> list[tuple[int, list, object]]:
+    """(position, converters, column) for each returned field whose database value Django converts."""
+    found = []
+    for index, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if converters:
+            found.append((index, converters, column))
+    return found
+
+
+# The claim answers every column of the execution, then of its environment, then its version's ``created``.
+_EXECUTION_FIELDS = Execution._meta.concrete_fields
+_EXECUTION_NAMES = [field.attname for field in _EXECUTION_FIELDS]
+_ENVIRONMENT_FIELDS = Environment._meta.concrete_fields
+_ENVIRONMENT_NAMES = [field.attname for field in _ENVIRONMENT_FIELDS]
 
 
 claim = _Claim()

@@ -156,15 +156,22 @@ class Execution(OrganizationScoped):
     FINAL = (Status.SUCCEEDED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED)
     UNFINISHED = (Status.QUEUED, Status.RUNNING, Status.WAITING)
 
-    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions")
+    # An execution's row is updated at least twice (claimed, finished) and its status is indexed, so
+    # no update is a HOT one: each writes an entry in every index. Columns that lead one of the
+    # ``Meta.indexes`` (organization, flow, status) get no index of their own, and no index is built
+    # for LIKE on a column only ever compared whole.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="executions", db_index=False)
     version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="executions")
     environment = models.ForeignKey("accounts.Environment", on_delete=models.PROTECT, related_name="+")
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED)
     input = models.JSONField(default=dict, help_text="payload, headers and query of the trigger")
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
-    correlation_id = models.CharField(max_length=200, blank=True, db_index=True)
+    correlation_id = models.CharField(max_length=200, blank=True)
     deduplication_key = models.CharField(max_length=200, blank=True)
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     parent = models.ForeignKey(
@@ -203,6 +210,7 @@ class Execution(OrganizationScoped):
             models.Index(fields=["organization", "deduplication_key", "created"]),
             models.Index(fields=["status", "resume_at"], name="execution_waiting"),
             models.Index(fields=["flow", "ordering_key", "created"], name="execution_ordering"),
+            models.Index(fields=["correlation_id"], name="execution_correlation"),
         ]
 
     def __str__(self) -> str:
@@ -255,7 +263,8 @@ class StepRun(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ERROR_IGNORED, Status.SKIPPED)
 
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps")
+    # The unique constraint (execution, scope, step_id, attempt) is the index that finds an execution's steps.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="steps", db_index=False)
     position = models.PositiveIntegerField()
     scope = models.CharField(
         max_length=300, blank=True, default="", help_text="where it ran: blank at the top, 'loop[3]' in a for-each item"

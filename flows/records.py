@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from core import bound_statements
 from flows.models import Execution, StepRun
 
 NUL, NUL_SHOWN = "\x00", "\u2400"
@@ -97,9 +97,7 @@ class _Journal:
     only a crash of the database server itself within its WAL writer delay could lose the newest
     records (the claim and the final status stay synchronous). This saves a disk flush per write,
     which is most of a step's overhead on ordinary disks. The values travel apart from the
-    statement (server-side binding), whatever the connection's ``server_side_binding``. The
-    statements are not prepared, so a pooler in transaction mode (PgBouncer) in front of
-    PostgreSQL stays fine.
+    statement and the statements are prepared once per connection (``core.bound_statements``).
     """
 
     COLUMNS = (
@@ -205,11 +203,11 @@ class _Journal:
 
     @staticmethod
     def execute(db, sql: str, params: list) -> tuple:
-        """Run ``sql`` with server-side binding; its one row, or the row count when it answers none."""
-        with db.cursor() as cursor, psycopg.Cursor(cursor.cursor.connection) as bound:
-            # Django's wrapper around it, for the query log and the translation of errors.
-            type(cursor)(bound, cursor.db).execute(sql, params)
-            return bound.fetchone() if bound.description else (bound.rowcount,)
+        """Run ``sql`` bound on the server (``core.bound_statements``); its one row, or the row count
+        when it answers none."""
+        with bound_statements.cursor(db) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if cursor.description else (cursor.rowcount,)
 
     def statement(self, purpose: str, rows: str, guarded: bool, synchronous: bool, db) -> str:
         """The ``insert`` or ``finish`` statement for ``rows`` (``none``, ``one`` or ``many``) records."""

@@ -25,6 +25,7 @@ answers the checked ``Spec`` or raises ``SpecInvalid`` with those messages.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ DEFAULT_BATCH = 500
 MAX_BATCH = 10_000
 MAX_FIELDS = 500
 PREFIX = "Sync step: "
+MAX_PARSED = 256
+_parsed: dict[str, Spec] = {}  # parse's checked specs by their settings' JSON text
 
 
 class SpecInvalid(ValueError):
@@ -92,9 +95,23 @@ def problems(raw: Any) -> list[str]:
 
 
 def parse(raw: Any) -> Spec:
+    """The checked ``Spec`` of ``raw``. A step runs the same settings for every execution of its version,
+    and checking them (their expressions' syntax included) cost more than a one-row sync's writing, so
+    the specs of settings that passed are kept, by their JSON text, a bounded number per process."""
+    try:
+        text = json.dumps(raw, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON (a caller's own dict): checked every time
+        text = None
+    spec = _parsed.get(text) if text is not None else None
+    if spec is not None:
+        return spec
     spec, found = _read(raw)
     if found:
         raise SpecInvalid(found)
+    if text is not None:
+        if len(_parsed) >= MAX_PARSED:
+            _parsed.clear()
+        _parsed[text] = spec
     return spec
 
 

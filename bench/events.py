@@ -58,6 +58,7 @@ WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str(os.cpu_count
 # py-spy the web processes while they accept and the workers while they run (bench/_profile.py).
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 BATCH_SIZE = 100
+WARM_BATCHES = 8
 TABLE = "bench_event_customers"
 UPSERT = (
     f"INSERT INTO {TABLE} (id, name, batch) VALUES (CAST({{{{ trigger.payload.id }}}} AS int), "
@@ -183,8 +184,10 @@ def main() -> None:
                 f"one {'SQL upsert' if STEP == 'sql' else 'sync'} step per event; "
                 f"{load()}"
             )
-            post_all(port, token, batches(f"warm-{run}")[:2])  # warm-up: connections, caches
-            wait_processed(fixture.flow, 2 * BATCH_SIZE)
+            # Warm-up: connections, caches, and the URL configuration every gunicorn process imports on
+            # its first request (a third of a second of CPU inside the measured pass otherwise).
+            post_all(port, token, batches(f"warm-{run}")[:WARM_BATCHES])
+            wait_processed(fixture.flow, WARM_BATCHES * BATCH_SIZE)
             warm = set(Execution.objects.filter(flow=fixture.flow).values_list("pk", flat=True))
             bodies = batches(run)
             pids.update(server_pids())

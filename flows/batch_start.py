@@ -229,10 +229,16 @@ def _publish(sending: list[int], created: list[int]) -> list[tuple[int, QueueUna
     if not sending:
         return []
     chunks = messages(sending)
+    app = run_executions.app
     try:
-        with run_executions.app.producer_or_acquire() as producer, producer.batch(max_size=len(chunks)):
+        with app.producer_or_acquire() as producer, producer.batch(max_size=len(chunks)):
+            # The queue is declared once for the batch (a cached no-op once this connection did), not
+            # once per message: Celery wraps each message's declaration in a retrying closure of its
+            # own, which cost more than building the message.
+            queue = app.amqp.queues[settings.ERPFLOW_EXECUTION_QUEUE]
+            producer.maybe_declare(queue, retry=True, **app.conf.task_publish_retry_policy)
             for chunk in chunks:
-                run_executions.apply_async((chunk,), queue=settings.ERPFLOW_EXECUTION_QUEUE, producer=producer)
+                run_executions.apply_async((chunk,), queue=queue, producer=producer, declare=[])
     except Exception as exc:
         logger.error("%s executions could not be queued: %s", len(sending), type(exc).__name__)
         Execution.objects.filter(pk__in=created, status=Execution.Status.QUEUED).delete()

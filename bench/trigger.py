@@ -21,7 +21,8 @@ clients and p50 at 1 client. Each run is made twice in the same invocation: eage
 web process runs the flow itself, ``flows.eager``) and off (``ERPFLOW_EAGER_EXECUTION=0``: every
 execution through Celery), and CPU per execution is printed for web, worker, and the PostgreSQL and
 Redis servers (those two are shared with whatever else runs on the machine: a quiet machine gives
-the honest figure). ``BENCH_MODES=eager`` or ``=celery`` runs one of the two.
+the honest figure). ``BENCH_MODES=eager`` or ``=celery`` runs one of the two; ``BENCH_WORKER_THREADS``
+sets the threads of each Celery worker process (8, as ``ERPFLOW_WORKER_CONCURRENCY`` does).
 
 Figures are printed, never asserted: they depend on the machine.
 """
@@ -58,7 +59,7 @@ MODES = {"eager": "1", "celery": "0"}  # the value of ERPFLOW_EAGER_EXECUTION in
 CHOSEN_MODES = tuple(os.environ.get("BENCH_MODES", "eager,celery").split(","))
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # py-spy the web processes at the most clients (bench/_profile.py)
 WAIT = 30
-WEB_WORKERS, WEB_THREADS, WORKER_THREADS = 2, 8, 8
+WEB_WORKERS, WEB_THREADS, WORKER_THREADS = 2, 8, int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 ADD_FIELD = {
     "steps": [
         {

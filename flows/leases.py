@@ -90,8 +90,9 @@ class _Claim:
         moment = Execution._meta.get_field("heartbeat")
         stale = moment.get_db_prep_value(now - timedelta(seconds=lease_seconds()), connection)
         now = moment.get_db_prep_value(now, connection)
-        params = [Status.RUNNING, Status.WAITING, lease, now, now, execution_id, Status.QUEUED, Status.RUNNING, stale]
-        params += [Status.WAITING, now]
+        # Plain strings: psycopg looks a str subclass (a TextChoices member) up its classes on every call.
+        running, waiting, queued = str(Status.RUNNING.value), str(Status.WAITING.value), str(Status.QUEUED.value)
+        params = [running, waiting, lease, now, now, execution_id, queued, running, stale, waiting, now]
         with bound_statements.cursor(connection) as cursor:
             cursor.execute(self.statement(), params)
             row = cursor.fetchone()

@@ -9,7 +9,8 @@ PostgreSQL reads them back into columns (``jsonb_to_recordset``), in order.
 The rows come as plain dicts, not model instances: building a hundred ``Execution`` objects and
 reading their fields back cost the web process more than the INSERT. Every concrete field is
 written, with what Django would have written (a field a row leaves out gets its default, and
-``created`` the time of the insert), so a field added to ``Execution`` later needs nothing here.
+``created`` the time of its insert, later for each row than for the one before it), so a field added
+to ``Execution`` later needs nothing here.
 Other databases take Django's ``bulk_create``.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -27,6 +28,9 @@ from flows.models import Execution
 
 # (attname, column, field) of every column written: all but the primary key.
 _FIELDS = [(f.attname, f.column, f) for f in Execution._meta.concrete_fields if not f.primary_key]
+# The fields Django sets to the time of the insert (``auto_now_add``, ``auto_now``).
+_MOMENTS = {f.attname for _, _, f in _FIELDS if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
+_TICK = timedelta(microseconds=1)
 
 
 def create(rows: list[dict[str, Any]]) -> list[int]:
@@ -35,19 +39,18 @@ def create(rows: list[dict[str, Any]]) -> list[int]:
     time of the insert for ``auto_now_add``."""
     if connection.vendor != "postgresql" or len(rows) < 2:
         return [execution.pk for execution in Execution.objects.bulk_create([Execution(**row) for row in rows])]
-    now = timezone.now()
-    # One default per field serves every row: the rows are serialized at once, never changed.
-    defaults = {name: _default(field, now) for name, _, field in _FIELDS}
-    filled = [{column: row.get(name, defaults[name]) for name, column, _ in _FIELDS} for row in rows]
+    # One default per field serves every row (they are serialized at once, never changed), except the
+    # creation time: each row's is later than the one before, so lists ordered by it keep the batch's order.
+    defaults = {name: field.get_default() for name, _, field in _FIELDS if name not in _MOMENTS}
+    filled = []
+    moment = timezone.now()
+    for row in rows:
+        moment = max(timezone.now(), moment + _TICK) if filled else moment
+        full = {column: row.get(name, moment if name in _MOMENTS else defaults[name]) for name, column, _ in _FIELDS}
+        filled.append(full)
     with connection.cursor() as cursor:
         cursor.execute(_statement(), [json.dumps(filled, default=_moment)])
         return [row[0] for row in cursor.fetchall()]
-
-
-def _default(field, now: datetime) -> Any:
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return now
-    return field.get_default()
 
 
 @functools.cache

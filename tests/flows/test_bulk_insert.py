@@ -48,6 +48,8 @@ def test_a_batch_is_stored_field_for_field_as_bulk_create_stores_it_in_order(org
     assert [Execution.objects.get(pk=pk).input["payload"]["n"] for pk in ours] == [0, 1, 2, 3, 4]
     first = Execution.objects.get(pk=ours[0])
     assert before <= first.created <= timezone.now()
+    created = [Execution.objects.get(pk=pk).created for pk in ours]
+    assert created == sorted(set(created)), "each row is created later than the one before: lists keep the order"
     assert first.status == Execution.Status.QUEUED and first.attempts == 0 and first.progress == {}
 
 

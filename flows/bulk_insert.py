@@ -43,9 +43,10 @@ def create(rows: list[dict[str, Any]]) -> list[int]:
     # creation time: each row's is later than the one before, so lists ordered by it keep the batch's order.
     defaults = {name: field.get_default() for name, _, field in _FIELDS if name not in _MOMENTS}
     filled = []
-    moment = timezone.now()
+    moment = None
     for row in rows:
-        moment = max(timezone.now(), moment + _TICK) if filled else moment
+        now = timezone.now()
+        moment = now if moment is None else max(now, moment + _TICK)
         full = {column: row.get(name, moment if name in _MOMENTS else defaults[name]) for name, column, _ in _FIELDS}
         filled.append(full)
     with connection.cursor() as cursor:

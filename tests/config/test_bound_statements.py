@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 
 from config.database import database_from_url
 from core import bound_statements
@@ -20,34 +19,25 @@ def prepared(wrapper) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-@pytest.fixture
-def fresh():
-    """A connection of its own, so no earlier test's statements are prepared on it."""
-    other = connection.copy()
-    other.ensure_connection()
-    yield other
-    other.close()
-
-
-def test_a_bound_statement_is_prepared_after_the_threshold_and_a_django_query_never(fresh):
+def test_a_bound_statement_is_prepared_after_the_threshold_and_a_django_query_never(second_connection):
     sql = "SELECT %s::int + 1 AS erpflow_bound_probe"
-    for n in range(fresh.connection.prepare_threshold + 1):
-        with bound_statements.cursor(fresh) as cursor:
+    for n in range(second_connection.connection.prepare_threshold + 1):
+        with bound_statements.cursor(second_connection) as cursor:
             cursor.execute(sql, [n])
             assert cursor.fetchone() == (n + 1,)
-        with fresh.cursor() as cursor:  # Django's own cursor: bound on the client
+        with second_connection.cursor() as cursor:  # Django's own cursor: bound on the client
             cursor.execute("SELECT %s::int + 2 AS erpflow_client_probe", [n])
-    statements = prepared(fresh)
+    statements = prepared(second_connection)
     assert any("erpflow_bound_probe" in text for text in statements)
     assert not any("erpflow_client_probe" in text for text in statements)
 
 
-def test_none_turns_preparing_off(fresh):
-    fresh.connection.prepare_threshold = None
+def test_none_turns_preparing_off(second_connection):
+    second_connection.connection.prepare_threshold = None
     for n in range(8):
-        with bound_statements.cursor(fresh) as cursor:
+        with bound_statements.cursor(second_connection) as cursor:
             cursor.execute("SELECT %s::int AS erpflow_unprepared_probe", [n])
-    assert not any("erpflow_unprepared_probe" in text for text in prepared(fresh))
+    assert not any("erpflow_unprepared_probe" in text for text in prepared(second_connection))
 
 
 @pytest.mark.parametrize(

@@ -11,40 +11,31 @@ from django.db import connection
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def kept():
-    """A second connection of the test database, kept open as a web thread's would be."""
-    other = connection.copy()
-    other.ensure_connection()
-    yield other
-    other.close()
-
-
 def backend_pid(wrapper) -> int:
     with wrapper.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
 
 
-def test_a_sound_idle_connection_is_judged_without_sending_anything(kept, monkeypatch):
-    backend_pid(kept)
+def test_a_sound_idle_connection_is_judged_without_sending_anything(second_connection, monkeypatch):
+    backend_pid(second_connection)
     sent = []
-    monkeypatch.setattr(type(kept.connection), "execute", lambda *args, **kwargs: sent.append(args))
-    monkeypatch.setattr(type(kept.connection), "cursor", lambda *args, **kwargs: sent.append(args))
+    monkeypatch.setattr(type(second_connection.connection), "execute", lambda *args, **kwargs: sent.append(args))
+    monkeypatch.setattr(type(second_connection.connection), "cursor", lambda *args, **kwargs: sent.append(args))
 
-    assert kept.is_usable()
+    assert second_connection.is_usable()
     assert sent == []
 
 
-def test_a_connection_the_server_ended_is_replaced_before_the_next_query(kept):
-    pid = backend_pid(kept)
+def test_a_connection_the_server_ended_is_replaced_before_the_next_query(second_connection):
+    pid = backend_pid(second_connection)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     deadline = time.monotonic() + 5
-    while kept.is_usable() and time.monotonic() < deadline:  # the goodbye travels through the socket
+    while second_connection.is_usable() and time.monotonic() < deadline:  # the goodbye travels through the socket
         time.sleep(0.01)
 
-    assert not kept.is_usable()
-    kept.health_check_done = False  # a new request
-    kept.close_if_health_check_failed()
-    assert backend_pid(kept) != pid
+    assert not second_connection.is_usable()
+    second_connection.health_check_done = False  # a new request
+    second_connection.close_if_health_check_failed()
+    assert backend_pid(second_connection) != pid

@@ -57,10 +57,9 @@ def create(rows: list[dict[str, Any]]) -> list[int]:
 @functools.cache
 def _statement() -> str:
     quote = connection.ops.quote_name
-    fields = [field for field in Execution._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(column) for _, column, _ in _FIELDS)
     # A column's type without its length (varchar, not varchar(200)): a value too long fails in the INSERT.
-    types = ", ".join(f"{quote(field.column)} {field.db_type(connection).split('(')[0]}" for field in fields)
+    types = ", ".join(f"{quote(column)} {field.db_type(connection).split('(')[0]}" for _, column, field in _FIELDS)
     table, pk = quote(Execution._meta.db_table), quote(Execution._meta.pk.column)
     return (
         f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 - the model's names only

@@ -8,7 +8,9 @@
    step with nothing half-written; rows sharing a key collapse into the last of them;
 3. borrow one connection of the connector (``connectors.sql_session``) and write the rows in
    batches of ``batch_size``, one transaction per batch, with the statements of
-   ``instructions.sync`` (how each database tells inserts from updates is described there);
+   ``instructions.sync`` (how each database tells inserts from updates is described there); a batch
+   that is a single statement (an event's one row, mostly) is sent without BEGIN and COMMIT, being a
+   transaction of its own on a connection in autocommit;
 4. in ``upsert-prune-scope`` mode, after the last batch, prune once over the WHOLE input, in a
    final transaction of its own: read the keys of the rows in the scope, ask the database which of
    them match an input key (by its own comparison: its types, its collation, so "abc" and "ABC"
@@ -26,6 +28,8 @@ deadline passed), secrets masked.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 from connectors.catalog import type_class
@@ -67,11 +71,19 @@ def run(connector, environment, spec: dict | Spec, properties: dict, deadline: D
         dialect = statements.dialect(db.dialect)
         for start in range(0, len(records), spec.batch_size):
             batch = records[start : start + spec.batch_size]
-            with db.transaction():
-                if spec.mode == "delete":
-                    _remove(db, dialect, spec, [key for key, _ in batch], counts)
-                else:
-                    _upsert(db, dialect, spec, batch, counts)
+            if spec.mode == "delete":
+                work = dialect.remove(spec, [key for key, _ in batch])
+                write = partial(_remove, db, work, counts)
+            elif dialect.reports_inserts:
+                work = dialect.upsert(spec, [values for _, values in batch])
+                write = partial(_upsert_reported, db, work, counts)
+            else:
+                work = None
+                write = partial(_upsert_counted, db, dialect, spec, batch, counts)
+            # One statement is a transaction of its own: BEGIN and COMMIT around it would only cost two
+            # round trips (an event's sync step is usually one row).
+            with nullcontext() if work is not None and len(work) == 1 else db.transaction():
+                write()
         if spec.mode == "upsert-prune-scope":
             with db.transaction():
                 _prune(db, dialect, spec, [key for key, _ in records], counts)
@@ -126,14 +138,17 @@ def _first(row: tuple) -> Any:
     return row[0] if row else None
 
 
-def _upsert(db: Session, dialect: statements.Dialect, spec: Spec, batch: list, counts: Counts) -> None:
+def _upsert_reported(db: Session, work: list[statements.Statement], counts: Counts) -> None:
+    """Upserts whose returned rows say which were inserted (``Dialect.reports_inserts``)."""
+    for statement in work:
+        returned = [_first(row) for row in db.tuples(statement.text, statement.params)]
+        inserted = sum(1 for flag in returned if flag)
+        counts.add(inserted=inserted, updated=len(returned) - inserted, unchanged=statement.rows - len(returned))
+
+
+def _upsert_counted(db: Session, dialect: statements.Dialect, spec: Spec, batch: list, counts: Counts) -> None:
+    """Upserts on a database that reports only affected rows: the keys that exist are counted first."""
     rows = [values for _, values in batch]
-    if dialect.reports_inserts:
-        for statement in dialect.upsert(spec, rows):
-            returned = [_first(row) for row in db.tuples(statement.text, statement.params)]
-            inserted = sum(1 for flag in returned if flag)
-            counts.add(inserted=inserted, updated=len(returned) - inserted, unchanged=statement.rows - len(returned))
-        return
     keys = [key for key, _ in batch]
     existing = sum(
         int(_first(db.tuples(statement.text, statement.params)[0]) or 0)
@@ -150,8 +165,8 @@ def _upsert(db: Session, dialect: statements.Dialect, spec: Spec, batch: list, c
     counts.add(inserted=inserted, updated=updated, unchanged=existing - updated)
 
 
-def _remove(db: Session, dialect: statements.Dialect, spec: Spec, keys: list[tuple], counts: Counts) -> None:
-    for statement in dialect.remove(spec, keys):
+def _remove(db: Session, work: list[statements.Statement], counts: Counts) -> None:
+    for statement in work:
         removed = db.run(statement.text, statement.params)["rowcount"]
         counts.add(deleted=removed, unchanged=max(0, statement.rows - removed))
 

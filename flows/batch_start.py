@@ -131,6 +131,7 @@ def _earlier(items: list[tuple[Flow, TriggerRequest]]) -> dict[tuple[int, str], 
             deduplication_key__in=ids,
             created__gte=timezone.now() - DEDUPLICATION_WINDOW,
         )
+        .exclude(deduplication_key="")  # said outright, so PostgreSQL may use the execution_deduplication index
         .order_by("created", "pk")
         .values_list("flow_id", "deduplication_key", "pk")
     )

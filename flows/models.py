@@ -156,10 +156,15 @@ class Execution(OrganizationScoped):
     FINAL = (Status.SUCCEEDED, Status.COMPLETED_WITH_ERRORS, Status.FAILED, Status.CANCELLED)
     UNFINISHED = (Status.QUEUED, Status.RUNNING, Status.WAITING)
 
-    # An execution's row is updated at least twice (claimed, finished) and its status is indexed, so
-    # no update is a HOT one: each writes an entry in every index. Columns that lead one of the
-    # ``Meta.indexes`` (organization, flow, status) get no index of their own, and no index is built
-    # for LIKE on a column only ever compared whole.
+    # An execution's row is written at least twice after its INSERT (claimed, finished), and an update
+    # that changes an indexed column (or one an index's condition reads) writes an entry in EVERY index.
+    # So no index reads what a claim changes (status, lease, heartbeat, attempts, started): a claim is
+    # a HOT update, which touches no index while its page has room (``fillfactor``, migration 0009).
+    # The sweeps find unfinished executions by ``finished IS NULL`` instead, which only the finish
+    # changes. Columns that are mostly empty (a replay's original, a caller, correlation, deduplication
+    # and ordering keys) are indexed only where they hold a value, so most rows add nothing to those
+    # indexes. Columns that lead one of the ``Meta.indexes`` (organization, flow) get no index of their
+    # own, and no index is built for LIKE on a column only ever compared whole.
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -173,9 +178,17 @@ class Execution(OrganizationScoped):
     error = models.TextField(blank=True)
     correlation_id = models.CharField(max_length=200, blank=True)
     deduplication_key = models.CharField(max_length=200, blank=True)
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays", db_index=False
+    )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", help_text="the caller"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="the caller",
+        db_index=False,
     )
     parent_step = models.CharField(
         max_length=300, blank=True, help_text="the scope and id of the parent's step that started it"
@@ -194,7 +207,9 @@ class Execution(OrganizationScoped):
     attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries to a worker so far")
     cancel_requested = models.BooleanField(default=False)
     lease = models.CharField(max_length=32, blank=True, help_text="token of the delivery that runs it now")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -207,10 +222,28 @@ class Execution(OrganizationScoped):
         ordering = ["-created"]
         indexes = [
             models.Index(fields=["organization", "flow", "-created"]),
-            models.Index(fields=["organization", "deduplication_key", "created"]),
-            models.Index(fields=["status", "resume_at"], name="execution_waiting"),
-            models.Index(fields=["flow", "ordering_key", "created"], name="execution_ordering"),
-            models.Index(fields=["correlation_id"], name="execution_correlation"),
+            models.Index(fields=["created"], condition=models.Q(finished__isnull=True), name="execution_unfinished"),
+            models.Index(
+                fields=["resume_at"],
+                condition=models.Q(finished__isnull=True, resume_at__isnull=False),
+                name="execution_resuming",
+            ),
+            models.Index(
+                fields=["organization", "deduplication_key", "created"],
+                condition=~models.Q(deduplication_key=""),
+                name="execution_deduplication",
+            ),
+            models.Index(
+                fields=["flow", "ordering_key", "created"],
+                condition=~models.Q(ordering_key=""),
+                name="execution_ordering",
+            ),
+            models.Index(
+                fields=["correlation_id"], condition=~models.Q(correlation_id=""), name="execution_correlation"
+            ),
+            models.Index(fields=["replay_of"], condition=models.Q(replay_of__isnull=False), name="execution_replays"),
+            models.Index(fields=["parent"], condition=models.Q(parent__isnull=False), name="execution_children"),
+            models.Index(fields=["started_by"], condition=models.Q(started_by__isnull=False), name="execution_starter"),
         ]
 
     def __str__(self) -> str:

@@ -89,7 +89,7 @@ def held_rows() -> Q:
         ordering_key=OuterRef("ordering_key"),
         pk__lt=OuterRef("pk"),
         status__in=Execution.UNFINISHED,
-    )
+    ).exclude(ordering_key="")  # said outright, so PostgreSQL may use the execution_ordering index
     return ~Q(ordering_key="") & Q(Exists(earlier))
 
 

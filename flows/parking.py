@@ -60,7 +60,8 @@ def due(now: datetime | None = None):
         | Q(resent__lt=F("resume_at"))
         | Q(resent__lt=now - timedelta(seconds=settings.ERPFLOW_EXECUTION_STRANDED_SECONDS))
     )
-    return Execution.objects.filter(not_sent_since, status=Status.WAITING, resume_at__lte=now).order_by("resume_at")
+    rows = Execution.objects.filter(finished__isnull=True, resume_at__lte=now)  # the execution_resuming index
+    return rows.filter(not_sent_since, status=Status.WAITING).order_by("resume_at")
 
 
 def resume(run_execution: Task) -> int:

@@ -46,6 +46,7 @@ def stranded(now=None):
     orphaned = Q(status=Execution.Status.RUNNING) & (Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
     return (
         Execution.objects.annotate(since=Coalesce("resent", "created"))
+        .filter(finished__isnull=True)  # what the execution_unfinished index holds
         .filter((waiting | orphaned) & not_resent_lately)
         .order_by("since")
     )

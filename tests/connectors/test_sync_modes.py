@@ -10,6 +10,7 @@ import pytest
 
 from connectors import sync
 from connectors.catalog.base import ConnectorError, Deadline, StepTimeout
+from connectors.sql_session import Session
 from tests.connectors import sync_targets
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,20 @@ def test_batches_count_the_same_as_one_and_a_key_given_twice_keeps_the_last_row(
     output = run(target, spec(target, batch_size=1), rows, sandbox)
     assert output == {"inserted": 3, "updated": 0, "deleted": 0, "unchanged": 0, "rows": 4}
     assert target.rows()["C-1"][0] == "Nordwind (last)"
+
+
+def test_a_batch_that_is_one_statement_goes_without_begin_and_commit(target, sandbox, monkeypatch):
+    opened = []
+    transaction = Session.transaction
+    monkeypatch.setattr(Session, "transaction", lambda session: opened.append(1) or transaction(session))
+
+    assert run(target, spec(target), SAP[:1], sandbox)["inserted"] == 1
+    # PostgreSQL's upsert says itself what it inserted; the others count the existing keys first, in
+    # the same transaction as the upsert, so that the counts are of what the upsert saw.
+    assert len(opened) == (0 if target.kind == "postgres" else 1)
+    assert run(target, spec(target, mode="delete"), SAP[:1], sandbox)["deleted"] == 1
+    assert len(opened) == (0 if target.kind == "postgres" else 1)
+    assert target.rows() == {}
 
 
 def test_values_are_bound_so_quotes_and_sql_in_data_are_stored_as_written(target, sandbox):

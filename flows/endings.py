@@ -19,7 +19,7 @@ logger = logging.getLogger("erpflow.engine")
 def ended(execution_id: int, execution: Execution | None = None) -> None:
     """``execution``, when the writer holds it as it ended, lets receivers read its status, flow and
     ordering key without a query of their own; they look it up when it is not given."""
-    publish_finished(execution_id)
+    publish_finished(execution_id, execution)
     sent = execution_finished.send_robust(sender=ended, execution_id=execution_id, execution=execution)
     for receiver, result in sent:
         if isinstance(result, Exception):

@@ -7,7 +7,9 @@ that execution, so a wait costs no Redis connection of its own. Without Redis (t
 ``make run`` default), or while the subscription is down, the waiter polls the database with a
 short, growing interval. Either way the database is the truth: a waiter registers first and then
 reads the status, so a finish that happens between the two is never missed, and it re-reads the
-status at least every second in case a message was lost (a Redis restart).
+status at least every second in case a message was lost (a Redis restart). A request that runs its
+execution itself (``flows.eager``) is woken in-process, and Redis hears of that execution only when
+a duplicate trigger could be waiting for it elsewhere (``publish_finished``).
 """
 
 from __future__ import annotations
@@ -33,12 +35,19 @@ def channel(execution_id: int) -> str:
     return f"{CHANNEL_PREFIX}{execution_id}"
 
 
-def publish_finished(execution_id: int) -> None:
+def publish_finished(execution_id: int, execution: Execution | None = None) -> None:
     """Wake whoever waits for ``execution_id`` (it finished, or a respond step answered its caller);
-    a failure only costs the waiter its polling fallback."""
+    a failure only costs the waiter its polling fallback.
+
+    With ``execution`` (its ending) the message to Redis is left out when the one waiting is the
+    request of this process that runs it (``watch``) and the execution has no deduplication id: only
+    a duplicate trigger ever waits for an execution it did not start, so nobody else can be waiting.
+    That spares a waited trigger run here a round trip to Redis."""
     watching = _watched.get(execution_id)
     if watching is not None:
         watching.set()
+        if execution is not None and not execution.deduplication_key:
+            return
     client = redis_client()
     if client is None:
         return

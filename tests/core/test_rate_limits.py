@@ -12,6 +12,7 @@ import pytest
 from accounts.choices import Scope
 from accounts.models import ApiToken
 from config import redis_client
+from core import ratelimit
 from core.ratelimit import WINDOW_SECONDS
 
 CLIENTS = 50
@@ -30,16 +31,22 @@ def limited(settings, redis_url, transactional_db):
     redis_client._client = None
 
 
+def half_a_window_left() -> None:
+    """Wait for the next window when less than half of this one is left: what a test counts then falls
+    in one window (Redis's clock cannot be injected)."""
+    now = int(redis_client.client().time()[0])
+    left = WINDOW_SECONDS - now % WINDOW_SECONDS
+    if left < WINDOW_SECONDS / 2:
+        time.sleep(left + 0.1)
+
+
 def burst(url: str, tokens: list[str]) -> list[httpx.Response]:
     """``CLIENTS`` requests released together, each from its own connection, round robin over ``tokens``.
 
     The limits count per minute of Redis's clock: a burst that straddles the minute's end is counted in
     two windows (up to twice the limit let through, as designed). So it starts only when at least half
-    the window is left, waiting for the next one otherwise; Redis's clock cannot be injected."""
-    now = int(redis_client.client().time()[0])
-    left = WINDOW_SECONDS - now % WINDOW_SECONDS
-    if left < WINDOW_SECONDS / 2:
-        time.sleep(left + 0.1)
+    the window is left (``half_a_window_left``)."""
+    half_a_window_left()
     start = threading.Barrier(CLIENTS)
 
     def one(n: int) -> httpx.Response:
@@ -95,3 +102,43 @@ def test_an_unauthenticated_request_is_refused_before_it_is_counted(limited, liv
         httpx.get(f"{live_server.url}/api/v1/environments/", headers={"Authorization": f"Bearer {token}"}).status_code
         == 429
     )
+
+
+def counted(prefix: str) -> int:
+    client = redis_client.client()
+    return sum(int(client.get(key)) for key in client.scan_iter(f"{prefix}:*"))
+
+
+def test_a_process_counts_ten_requests_in_one_round_trip_while_the_limit_is_far(limited, monkeypatch):
+    asked = []
+    script = ratelimit._script
+
+    def counting(client):
+        asked.append(1)
+        return script(client)
+
+    monkeypatch.setattr(ratelimit, "_script", counting)
+    half_a_window_left()
+    counters = [("erpflow:ratelimit:org:ahead", 1000)]
+
+    assert all(ratelimit.take(counters).allowed for _ in range(25))
+
+    assert len(asked) == 3, "requests 1, 11 and 21 asked Redis; the others were counted ahead"
+    assert counted("erpflow:ratelimit:org:ahead") == 30
+
+
+def test_processes_counting_ahead_near_the_limit_never_let_one_too_many_through(limited, monkeypatch):
+    """Three processes (each with grants of its own) take turns until every one is refused."""
+    half_a_window_left()
+    counters = [("erpflow:ratelimit:org:near", 100)]
+    processes = [{}, {}, {}]
+    allowed = 0
+    for turn in range(300):
+        monkeypatch.setattr(ratelimit, "_grants", processes[turn % 3])
+        allowed += ratelimit.take(counters).allowed
+
+    assert 100 - 3 * ratelimit.AHEAD <= allowed <= 100
+    assert counted("erpflow:ratelimit:org:near") == 100, "what was counted ahead and never made is counted"
+    monkeypatch.setattr(ratelimit, "_grants", {})
+    refused = ratelimit.take(counters)
+    assert not refused.allowed and 1 <= refused.retry_after <= WINDOW_SECONDS

@@ -167,6 +167,35 @@ def test_a_duplicate_of_an_eager_trigger_returns_the_first_and_runs_nothing(api,
     assert Execution.objects.count() == 1 and StepRun.objects.count() == 1
 
 
+def test_only_an_eager_run_a_duplicate_may_wait_for_is_announced_on_redis(
+    api, make_flow, sandbox, broker, redis_url, settings, monkeypatch
+):
+    """The request that runs its execution is woken in-process; another process's request can only be
+    waiting for it as a duplicate, so only an execution with a deduplication id is published."""
+    import redis
+
+    from config import redis_client
+    from flows import notify
+
+    settings.REDIS_URL = redis_url
+    monkeypatch.setattr(redis_client, "_client", None)
+    make_flow(ADD_FIELD, slug="add", deploy=[sandbox])
+    listening = redis.Redis.from_url(redis_url).pubsub()
+    listening.psubscribe(notify.CHANNEL_PREFIX + "*")
+    assert listening.get_message(timeout=2)["type"] == "psubscribe"
+
+    plain = trigger(api, "add", {"environment": "sandbox", "payload": {"n": 1}, "wait": 10})
+    keyed = trigger(api, "add", {"environment": "sandbox", "payload": {"n": 2}, "wait": 10, "deduplication_id": "o-9"})
+
+    assert plain.json()["output"] == {"n": 1, "seen": True} and keyed.json()["output"] == {"n": 2, "seen": True}
+    channels = []
+    while (message := listening.get_message(timeout=1)) is not None:
+        channels.append(message["channel"].decode())
+    listening.close()
+    ours = {notify.channel(plain.json()["id"]), notify.channel(keyed.json()["id"])}
+    assert [name for name in channels if name in ours] == [notify.channel(keyed.json()["id"])]
+
+
 def test_inside_a_transaction_the_trigger_is_left_to_the_workers(make_flow, sandbox):
     """An uncommitted execution is invisible to the engine's thread: it must not be run there."""
     from django.db import transaction

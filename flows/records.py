@@ -15,10 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from core import bound_statements
+from core.plain_instances import PlainInstances
 from flows.models import Execution, StepRun
 
 NUL, NUL_SHOWN = "\x00", "\u2400"
@@ -51,22 +51,13 @@ def cap_output(value: Any) -> tuple[Any, bool]:
     return {"truncated": True, "size_bytes": size, "limit_bytes": limit, "preview": preview}, True
 
 
-_RECORD_FIELDS = [(f.attname, f.get_default) for f in StepRun._meta.concrete_fields]
+_records = PlainInstances(StepRun)
 
 
 def new_record(execution: Execution, values: dict[str, Any]) -> StepRun:
     """A StepRun of ``execution`` with ``values`` (by attribute name; the others their field's
-    default), as ``StepRun(execution=execution, **values)`` builds it, without ``Model.__init__``'s
-    per-field work, which cost the engine more than the rest of recording a step. No receiver of
-    ``pre_init``/``post_init`` exists for it to skip."""
-    record = StepRun.__new__(StepRun)
-    record._state = ModelState()
-    attributes = record.__dict__
-    for name, default in _RECORD_FIELDS:
-        attributes[name] = values[name] if name in values else default()
-    attributes["execution_id"] = execution.pk
-    record._state.fields_cache["execution"] = execution
-    return record
+    default), as ``StepRun(execution=execution, **values)`` builds it (``core.plain_instances``)."""
+    return _records.new(execution=execution, **values)
 
 
 class _Journal:

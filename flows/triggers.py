@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts import environments
 from accounts.models import Environment
 from core.plain_insert import PlainInsert
+from core.plain_instances import PlainInstances
 from flows import graph as graphs
 from flows import leases, lookups, ordering, samples, versions
 from flows.models import Execution, Flow
@@ -254,7 +255,7 @@ def _create(
     # A replay is saved with its signals: the audit log records who replayed what.
     save = _insert if replay_of is None else lambda row: row.save() or row
     execution = save(
-        Execution(
+        _executions.new(
             organization_id=flow.organization_id,
             flow=flow,
             version=version,
@@ -277,6 +278,7 @@ def _create(
 
 
 _insert = PlainInsert(Execution)  # only the audit log listens to an execution's save, and only to a replay
+_executions = PlainInstances(Execution)
 
 
 def enqueue(*execution_ids: int) -> None:

@@ -56,7 +56,7 @@ def test_the_answer_built_in_memory_equals_the_serialized_execution(api, make_fl
 
 
 def test_only_an_execution_run_here_is_answered_from_memory(api, make_flow, sandbox, monkeypatch):
-    """A deduplicated trigger answers with the first execution, read back and serialized."""
+    """A deduplicated trigger answers with the first execution, read back: the same answer."""
     calls, built = [], outcomes.result
     monkeypatch.setattr(outcomes, "result", lambda *args: calls.append(args) or built(*args))
     flow = make_flow(TWO_STEPS, slug="answer", deploy=[sandbox])
@@ -66,10 +66,11 @@ def test_only_an_execution_run_here_is_answered_from_memory(api, make_flow, sand
 
     assert response.status_code == 200 and len(calls) == 1  # it ended here: built in memory, once
     dedup = {**body, "deduplication_id": "once"}
-    api.post(f"/api/v1/flows/{flow.slug}/executions", data=json.dumps(dedup), content_type="application/json")
+    first = api.post(f"/api/v1/flows/{flow.slug}/executions", data=json.dumps(dedup), content_type="application/json")
     replayed = api.post(
         f"/api/v1/flows/{flow.slug}/executions", data=json.dumps(dedup), content_type="application/json"
     )
     assert replayed.headers["Idempotent-Replayed"] == "true"
-    assert len(calls) == 2, "a deduplicated answer reads the first execution back"
+    assert len(calls) == 3 and calls[2][1] is not calls[1][1], "a deduplicated answer reads the first execution back"
+    assert replayed.json() == first.json()
     assert replayed.json()["steps"][0]["name"] == "Greet"

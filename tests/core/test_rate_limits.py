@@ -31,12 +31,12 @@ def limited(settings, redis_url, transactional_db):
     redis_client._client = None
 
 
-def half_a_window_left() -> None:
-    """Wait for the next window when less than half of this one is left: what a test counts then falls
-    in one window (Redis's clock cannot be injected)."""
+def window_left(seconds: float = WINDOW_SECONDS / 2) -> None:
+    """Wait for the next window when less than ``seconds`` of this one is left: what a test counts then
+    falls in one window (Redis's clock cannot be injected)."""
     now = int(redis_client.client().time()[0])
     left = WINDOW_SECONDS - now % WINDOW_SECONDS
-    if left < WINDOW_SECONDS / 2:
+    if left < seconds:
         time.sleep(left + 0.1)
 
 
@@ -45,8 +45,8 @@ def burst(url: str, tokens: list[str]) -> list[httpx.Response]:
 
     The limits count per minute of Redis's clock: a burst that straddles the minute's end is counted in
     two windows (up to twice the limit let through, as designed). So it starts only when at least half
-    the window is left (``half_a_window_left``)."""
-    half_a_window_left()
+    the window is left (``window_left``)."""
+    window_left()
     start = threading.Barrier(CLIENTS)
 
     def one(n: int) -> httpx.Response:
@@ -118,7 +118,7 @@ def test_a_process_counts_ten_requests_in_one_round_trip_while_the_limit_is_far(
         return script(client)
 
     monkeypatch.setattr(ratelimit, "_script", counting)
-    half_a_window_left()
+    window_left(5)  # what follows takes milliseconds
     counters = [("erpflow:ratelimit:org:ahead", 1000)]
 
     assert all(ratelimit.take(counters).allowed for _ in range(25))
@@ -129,7 +129,7 @@ def test_a_process_counts_ten_requests_in_one_round_trip_while_the_limit_is_far(
 
 def test_processes_counting_ahead_near_the_limit_never_let_one_too_many_through(limited, monkeypatch):
     """Three processes (each with grants of its own) take turns until every one is refused."""
-    half_a_window_left()
+    window_left(5)  # what follows takes milliseconds
     counters = [("erpflow:ratelimit:org:near", 100)]
     processes = [{}, {}, {}]
     allowed = 0

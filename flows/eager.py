@@ -14,10 +14,14 @@ they do there. The database stays the arbiter:
 - a respond step answers the caller: the answer goes out at once, and the rest of the flow goes
   to the workers the same way, so no web thread is held by what the caller no longer waits for.
 
-The engine runs in a thread of this module's pool while the request thread waits, so a wait is
-never longer than asked even when a step is slow. ``ERPFLOW_EAGER_EXECUTION`` (on by default)
-and the flow's ``run_in_web`` decide; an unwaited trigger (``wait=0``), schedules and events go
-through Celery as before.
+A flow that cannot outlast the wait runs in the request thread itself: every step is one attempt
+of a kind that ends within its timeout, the timeouts add up to less than the wait (with
+``MARGIN_MS`` to spare), and no respond step answers early (``flows.plans.Plan.longest_ms``).
+Handing it to another thread would cost more CPU than its steps (a thread switch each way, a
+second database connection kept busy). Any other flow runs in a thread of this module's pool
+while the request thread waits, so a wait is never longer than asked even when a step is slow.
+``ERPFLOW_EAGER_EXECUTION`` (on by default) and the flow's ``run_in_web`` decide; an unwaited
+trigger (``wait=0``), schedules and events go through Celery as before.
 """
 
 from __future__ import annotations
@@ -34,15 +38,15 @@ from django.db import InterfaceError, OperationalError, connection
 
 from core.thread_pools import KeptThreads
 from flows import engine, leases, notify, parking, triggers
-from flows.kinds.respond import RespondKind
 from flows.models import Execution, Flow, StepRun
-from flows.plans import plan_of
+from flows.plans import Plan, plan_of
 from flows.tasks import run_execution
 from flows.triggers import TriggerRequest
 
 logger = logging.getLogger("erpflow.eager")
 
 THREADS = 32  # per web process; a run that finds them all busy starts late and hands over if the wait ends
+MARGIN_MS = 1000  # a flow run in the request thread leaves this much of the wait for the database writes
 _pool = KeptThreads(THREADS, "erpflow-eager")
 
 
@@ -74,15 +78,19 @@ def run(execution: Execution, wait: float) -> tuple[Execution, list[StepRun] | N
     deadline = time.monotonic() + wait
     running = copy.copy(execution)  # the engine's own: the request thread keeps ``execution``
     recorded: list[StepRun] = []
+    plan = plan_of(execution.version_id, execution.version_created)
     answered = notify.watch(execution.pk)
     try:
-        _pool.submit(_deliver, running, deadline, answered, recorded)
-        answered.wait(max(0.0, deadline - time.monotonic()))
+        if fits(plan, wait):
+            _deliver_here(running, deadline, answered, recorded)
+        else:
+            _pool.submit(_deliver, running, deadline, answered, recorded)
+            answered.wait(max(0.0, deadline - time.monotonic()))
     finally:
         notify.unwatch(execution.pk)
     # Set by the ending's publish, after the engine stored the outcome in ``running``; a respond
     # step's answer is in the database only.
-    if answered.is_set() and running.status in Execution.FINAL and not _responds(execution):
+    if answered.is_set() and running.status in Execution.FINAL and not plan.responds:
         return running, recorded
     # Parked, or handed over after a respond step: the rest of the wait is an ordinary one.
     remaining = deadline - time.monotonic()
@@ -91,10 +99,19 @@ def run(execution: Execution, wait: float) -> tuple[Execution, list[StepRun] | N
     return execution, None
 
 
-def _responds(execution: Execution) -> bool:
-    return any(
-        step["kind"] == RespondKind.key for step in plan_of(execution.version_id, execution.version_created).order
-    )
+def fits(plan: Plan, wait: float) -> bool:
+    """Whether a run of ``plan`` ends within ``wait`` seconds whatever its steps do, so that it may run
+    in the request thread."""
+    return plan.longest_ms is not None and not plan.responds and plan.longest_ms + MARGIN_MS <= wait * 1000
+
+
+def _deliver_here(execution: Execution, deadline: float, answered: threading.Event, recorded: list[StepRun]) -> None:
+    """``_deliver`` in the request thread. What would end a pool thread's task unseen is logged, and the
+    request answers as it would then: the execution as created, once the wait is over."""
+    try:
+        _deliver(execution, deadline, answered, recorded)
+    except Exception:
+        logger.exception("execution %s: the run in the request thread failed", execution.pk)
 
 
 def _deliver(

@@ -10,6 +10,9 @@ import threading
 from dataclasses import dataclass
 
 from flows import graph as graphs
+from flows import retries
+from flows.kinds import KINDS
+from flows.kinds.respond import RespondKind
 from flows.models import FlowVersion
 from flows.routes import ordered_branches
 from flows.step_names import reference_key
@@ -27,6 +30,8 @@ class Plan:
     positions: dict[str, int]
     names: dict[str, str]
     keys: dict[str, str]
+    longest_ms: int | None  # the longest the steps can take, or None when they can take longer than their timeouts
+    responds: bool  # a respond step answers the caller before the flow ends
 
 
 def build(graph: dict) -> Plan:
@@ -49,7 +54,21 @@ def build(graph: dict) -> Plan:
         positions={s["id"]: index for index, s in enumerate(order)},
         names={s["id"]: s["name"] for s in order},
         keys={s["id"]: reference_key(s["name"]) for s in order},
+        longest_ms=_longest_ms(order),
+        responds=any(s["kind"] == RespondKind.key for s in order),
     )
+
+
+def _longest_ms(order: list[dict]) -> int | None:
+    """The sum of the steps' timeouts, when every step is one attempt of a kind that ends within its
+    timeout; else None: a retry, a delay, a for-each's items or a child flow can take longer."""
+    total = 0
+    for step in order:
+        kind = KINDS.get(step["kind"])
+        if kind is None or not kind.ends_within_timeout or retries.policy_of(step) is not None:
+            return None
+        total += step["timeout_ms"]
+    return total
 
 
 _plans: dict[tuple, Plan] = {}

@@ -78,6 +78,9 @@ class Kind:
     routes: bool = False  # its outgoing edges carry conditions (see ``flows.routes``)
     has_body: bool = False  # the steps of its group run inside it
     retries: bool = True  # a retry policy applies to it
+    # An attempt ends within the step's timeout: the kind enforces its deadline itself. Not so for a
+    # kind that waits, runs a body or a child flow: its step can take longer (``flows.plans``).
+    ends_within_timeout: bool = True
     # Pure: an attempt changes nothing outside erpflow and only reads the execution (its expressions
     # see the properties), so running it again after a crash does no harm and gives the same result.
     # The engine may then hold its record in memory and write it with the delivery's next write

@@ -26,6 +26,7 @@ DEFAULT_PAYLOAD = "{{ trigger.payload }}"
 class CallFlowKind(Kind):
     key, label = "call_flow", "Call flow"
     retries = False  # a child is started once; its own steps have their policies
+    ends_within_timeout = False
 
     def normalize(self, step: dict) -> None:
         step.setdefault("flow", None)

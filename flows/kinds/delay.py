@@ -22,6 +22,7 @@ MAX_DELAY_MS = 30 * 24 * 3600 * 1000  # thirty days
 class DelayKind(Kind):
     key, label = "delay", "Delay"
     retries = False
+    ends_within_timeout = False
 
     def normalize(self, step: dict) -> None:
         step.setdefault("delay_ms", None)

@@ -28,6 +28,7 @@ class ForEachKind(Kind):
     key, label = "foreach", "For each"
     has_body = True
     retries = False  # its body's steps have their own policies
+    ends_within_timeout = False
     pure = True  # it evaluates the list and runs the body, whose steps are recorded as their own kinds say
 
     def normalize(self, step: dict) -> None:

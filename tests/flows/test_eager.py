@@ -10,10 +10,11 @@ execution is created claimed, so these tests need committed rows (``transaction=
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
-from flows import eager
+from flows import eager, engine
 from flows.models import Execution, StepRun
 from tests.api.conftest import ADD_FIELD, broker, make_flow, queued_ids, worker_pool, workers  # noqa: F401 - fixtures
 from tests.flows.builders import chain, graph, mapping
@@ -47,6 +48,25 @@ def test_a_waited_trigger_runs_in_the_web_process_without_any_worker(api, make_f
     assert stored.started and stored.finished and stored.started <= stored.finished
     assert StepRun.objects.filter(execution=stored, status="succeeded").count() == 1
     assert queued_ids(redis_url, broker) == [], "nothing was sent to the workers"
+
+
+@pytest.mark.parametrize("wait", [10, 3])
+def test_a_flow_that_cannot_outlast_the_wait_runs_in_the_request_thread(wait, api, make_flow, sandbox, monkeypatch):
+    """ADD_FIELD's one mapping has the default 3 s timeout: within a wait of 10 s it runs in the request's
+    own thread; a wait of 3 s leaves no margin for it, so a pool thread runs it while the request waits."""
+    make_flow(ADD_FIELD, slug="add", deploy=[sandbox])
+    ran_in = []
+    real = engine.run
+    monkeypatch.setattr(engine, "run", lambda *a, **k: ran_in.append(threading.current_thread()) or real(*a, **k))
+
+    response = trigger(api, "add", {"environment": "sandbox", "payload": {"order": 3}, "wait": wait})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["output"] == {"order": 3, "seen": True}
+    if wait == 10:
+        assert ran_in == [threading.current_thread()]
+    else:
+        assert len(ran_in) == 1 and ran_in[0].name.startswith("erpflow-eager")
 
 
 def test_a_failing_flow_answers_its_failure_and_fail_status(api, make_flow, sandbox, broker):

@@ -7,6 +7,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+# A transaction takes SQLite's write lock when it begins: one that read first and wrote later could
+# not wait for another writer (SQLite answers "database is locked" at once, where waiting could
+# deadlock), so the processes of ``make run`` (web, worker, beat) starting together failed that way.
+# Every writer now waits its turn, up to ``timeout`` seconds.
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+
 
 def database_from_url(url: str | None, default_sqlite: Path) -> dict:
     if not url:
@@ -14,7 +20,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(default_sqlite),
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -23,7 +29,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
             path = path[1:]
         elif path.startswith("/"):
             path = path[1:] or ":memory:"
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": {"timeout": 20}}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": SQLITE_OPTIONS}
     if parts.scheme in ("postgres", "postgresql"):
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         options["prepare_threshold"] = _prepare_threshold(options.get("prepare_threshold", "5"))

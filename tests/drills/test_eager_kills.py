@@ -38,8 +38,9 @@ from django.db.models import Count
 
 from accounts.choices import Scope
 from accounts.models import ApiToken
-from flows import versions
+from flows import eager, versions
 from flows.models import Execution, StepRun
+from flows.plans import build
 from tests.drills.gunicorn import Gunicorn
 from tests.drills.support import SPIN, SQL_STEPS, STEP_IDS, figures, wait_all_final
 from tests.flows.builders import chain, graph, mapping, sql
@@ -57,7 +58,11 @@ KILL_DELAY = 0.5  # at most this long after that (at random) comes the kill: two
 
 
 def sleepy_flow(publish, connector, table: str):
-    """``support.effect_flow``'s six steps, its SQL steps sleeping ``STEP_SLEEP`` before their row is written."""
+    """``support.effect_flow``'s six steps, its SQL steps sleeping ``STEP_SLEEP`` before their row is written.
+
+    Their timeouts add up to less than ``WAIT_SECONDS`` by more than ``eager.MARGIN_MS``, so each run
+    takes place in the request's own thread (``eager.fits``), as a short flow's does: the kill ends the
+    request and its run at once."""
     steps = []
     for i, sid in enumerate(STEP_IDS):
         if sid in SQL_STEPS:
@@ -66,11 +71,13 @@ def sleepy_flow(publish, connector, table: str):
                 f"VALUES ({{{{ execution.id }}}}, '{sid}', {{{{ steps.s{i - 1}.step }}}}, "
                 f"(SELECT clock_timestamp() FROM pg_sleep({STEP_SLEEP}))) RETURNING '{sid}' AS step"
             )
-            steps.append(sql(sid, connector, statement, timeout_ms=10000, position={"x": 0, "y": i}))
+            steps.append(sql(sid, connector, statement, timeout_ms=5000, position={"x": 0, "y": i}))
         else:
             prev = f"steps.s{i - 1}.rows[0].step" if i else "trigger.payload.n"
-            steps.append(mapping(sid, SPIN.format(n=200, sid=sid, prev=prev), y=i, timeout_ms=60000))
-    return publish(graph(steps, chain(*STEP_IDS)))
+            steps.append(mapping(sid, SPIN.format(n=200, sid=sid, prev=prev), y=i, timeout_ms=3000))
+    flow = graph(steps, chain(*STEP_IDS))
+    assert eager.fits(build(flow), WAIT_SECONDS), "the drill is of runs in the request thread"
+    return publish(flow)
 
 
 class Load:

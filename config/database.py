@@ -20,7 +20,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(default_sqlite),
-            "OPTIONS": SQLITE_OPTIONS,
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -29,7 +29,7 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
             path = path[1:]
         elif path.startswith("/"):
             path = path[1:] or ":memory:"
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": SQLITE_OPTIONS}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": dict(SQLITE_OPTIONS)}
     if parts.scheme in ("postgres", "postgresql"):
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         options["prepare_threshold"] = _prepare_threshold(options.get("prepare_threshold", "5"))

@@ -57,6 +57,22 @@ def connect(page, source: str, target: str) -> None:
     )
 
 
+def wait_for_the_view_to_settle(page) -> None:
+    """Arrange fits the view with a 200 ms animation: a click on a label that is still moving can land
+    beside it (the button is found, then moved before the press), so wait until two looks 150 ms apart
+    see the same viewport transform."""
+    page.evaluate("() => { window.__lastViewport = null; }")
+    page.wait_for_function(
+        """() => {
+            const now = document.querySelector('.react-flow__viewport').style.transform;
+            const same = window.__lastViewport === now;
+            window.__lastViewport = now;
+            return same;
+        }""",
+        polling=150,
+    )
+
+
 def save_draft(page) -> None:
     page.get_by_role("button", name="Save draft").click()
     page.get_by_text("Saved the draft.").first.wait_for()
@@ -87,6 +103,7 @@ def draw_a_router(page) -> None:
     connect(page, "step-2", "step-3")
     connect(page, "step-2", "step-4")
     page.get_by_role("button", name="Arrange the steps in run order").click()
+    wait_for_the_view_to_settle(page)
     labels = page.locator(".branch-label")
     labels.nth(1).wait_for()
     assert labels.all_inner_texts() == ["set a condition", "set a condition"], "a router's new edges ask for conditions"

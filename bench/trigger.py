@@ -22,7 +22,9 @@ web process runs the flow itself, ``flows.eager``) and off (``ERPFLOW_EAGER_EXEC
 execution through Celery), and CPU per execution is printed for web, worker, and the PostgreSQL and
 Redis servers (those two are shared with whatever else runs on the machine: a quiet machine gives
 the honest figure). ``BENCH_MODES=eager`` or ``=celery`` runs one of the two; ``BENCH_WORKER_THREADS``
-sets the threads of each Celery worker process (8, as ``ERPFLOW_WORKER_CONCURRENCY`` does).
+sets the threads of each Celery worker process (8, as ``ERPFLOW_WORKER_CONCURRENCY`` does);
+``BENCH_WEB_WORKERS`` and ``BENCH_WEB_THREADS`` gunicorn's processes and threads (2 and 8, the
+settings issue #18 measured peers with; ``bench/peers.py`` serves its trivial view with the same).
 
 Figures are printed, never asserted: they depend on the machine.
 """
@@ -59,7 +61,9 @@ MODES = {"eager": "1", "celery": "0"}  # the value of ERPFLOW_EAGER_EXECUTION in
 CHOSEN_MODES = tuple(os.environ.get("BENCH_MODES", "eager,celery").split(","))
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # py-spy the web processes at the most clients (bench/_profile.py)
 WAIT = 30
-WEB_WORKERS, WEB_THREADS, WORKER_THREADS = 2, 8, int(os.environ.get("BENCH_WORKER_THREADS", "8"))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "8"))
+WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "8"))
 ADD_FIELD = {
     "steps": [
         {
@@ -420,16 +424,34 @@ def server_pids() -> dict[str, int]:
     return {"postgresql": postmaster, "redis": redis_pid}
 
 
+def settled(rows) -> tuple[int, int]:
+    """How many of ``rows`` there are and how many succeeded, once the requests wrk cut off at the end
+    of its run are over: a request gunicorn had read but not yet started creates its execution after
+    wrk stopped, so the counts are taken together, when nothing is unfinished and the count held
+    still for half a second (or the wait is over)."""
+    from django.db.models import Count, Q
+
+    from flows.models import Execution
+
+    settle, last = time.monotonic() + WAIT, None
+    while True:
+        counts = rows.aggregate(
+            total=Count("pk"),
+            succeeded=Count("pk", filter=Q(status=Execution.Status.SUCCEEDED)),
+            unfinished=Count("pk", filter=~Q(status__in=Execution.FINAL)),
+        )
+        if (not counts["unfinished"] and counts["total"] == last) or time.monotonic() > settle:
+            return counts["total"], counts["succeeded"]
+        last = counts["total"] if not counts["unfinished"] else None
+        time.sleep(0.5)
+
+
 def report_wrk(label: str, run: WrkRun, fixture: Fixture, since, cpu: dict[str, float]) -> None:
     """wrk's figures, what the database holds of the run, and CPU per execution."""
     from flows.models import Execution, StepRun
 
     rows = Execution.objects.filter(flow=fixture.flow, created__gte=since)
-    settle = time.monotonic() + WAIT
-    while rows.exclude(status__in=Execution.FINAL).exists() and time.monotonic() < settle:
-        time.sleep(0.2)  # the requests wrk cut off at the end of its run
-    executions = rows.count()
-    succeeded = rows.filter(status=Execution.Status.SUCCEEDED).count()
+    executions, succeeded = settled(rows)
     step_runs = StepRun.objects.filter(execution__in=rows).count()
     print(
         f"{label}: {run.clients:>2} client{'s' if run.clients > 1 else ' '}  "

@@ -177,6 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.OrganizationRateThrottle"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.QuickNegotiation",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # The API documentation (/api/docs/): the description, tags and each operation's summary come from one

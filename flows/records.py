@@ -18,6 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from core import bound_statements
+from core.db_values import Preparer
 from core.plain_instances import PlainInstances
 from flows.models import Execution, StepRun
 
@@ -79,8 +80,8 @@ class _Journal:
     psycopg parses it once per process; ``json.dumps`` serializes a batch in C, where psycopg's array
     dumpers would take longer in Python than the round trip saved. A value JSON cannot hold (NaN)
     is refused for the whole statement, and the engine then writes the records one at a time to
-    name the step. Elsewhere the values go through each field's own ``get_db_prep_save``, exactly
-    as ``Model.save`` would prepare them. The rows' ids are not needed, so nothing is read back.
+    name the step. Elsewhere the values are prepared as ``Model.save`` would prepare them
+    (``core.db_values``). The rows' ids are not needed, so nothing is read back.
 
     On PostgreSQL the INSERT commits asynchronously (``set_config('synchronous_commit', 'off',
     true)`` in the same statement) unless ``ERPFLOW_STEP_RECORD_SYNCHRONOUS`` is set: the rows are
@@ -119,6 +120,7 @@ class _Journal:
         self.attnames = [f.attname for f in self.fields]
         self.moments = [n for n, f in enumerate(self.fields) if f.get_internal_type() == "DateTimeField"]
         self.finish_fields = [Execution._meta.get_field(name) for name in self.FINISH_COLUMNS]
+        self.prepare_record, self.prepare_finish = Preparer(self.fields), Preparer(self.finish_fields)
         self.statements: dict[tuple, str] = {}
 
     def write(self, records: list[StepRun], guarded: list[bool], execution_id: int, lease: str) -> bool:
@@ -161,7 +163,7 @@ class _Journal:
             return held and execution.finish(status, output=output, error=error, lease=lease)
         now = timezone.now()
         values = [status, output, error, now, now]
-        params = [f.get_db_prep_save(v, db) for f, v in zip(self.finish_fields, values, strict=True)]
+        params = self.prepare_finish(values, db)
         params += [execution.pk, lease, *Execution.UNFINISHED]
         if not records:
             sql = self.statement("finish", "none", False, True, db)
@@ -177,7 +179,7 @@ class _Journal:
         return True
 
     def values(self, record: StepRun, db) -> list:
-        return [f.get_db_prep_save(getattr(record, f.attname), db) for f in self.fields]
+        return self.prepare_record([getattr(record, name) for name in self.attnames], db)
 
     def document(self, records: list[StepRun], guarded: list[bool]) -> str:
         """The records as one JSON document, a list of rows of values in ``COLUMNS`` order, each row

@@ -26,7 +26,6 @@ trigger (``wait=0``), schedules and events go through Celery as before.
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 import threading
@@ -36,6 +35,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
+from core.plain_instances import shallow_copy
 from core.thread_pools import KeptThreads
 from flows import engine, leases, notify, parking, triggers
 from flows.models import Execution, Flow, StepRun
@@ -76,7 +76,7 @@ def run(execution: Execution, wait: float) -> tuple[Execution, list[StepRun] | N
     execution as created, whose outcome the caller reads, and None.
     """
     deadline = time.monotonic() + wait
-    running = copy.copy(execution)  # the engine's own: the request thread keeps ``execution``
+    running = shallow_copy(execution)  # the engine's own: the request thread keeps ``execution``
     recorded: list[StepRun] = []
     plan = plan_of(execution.version_id, execution.version_created)
     answered = notify.watch(execution.pk)

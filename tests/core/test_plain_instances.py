@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from django.db.models.signals import post_init, pre_init
 
-from core.plain_instances import PlainInstances
+from core.plain_instances import PlainInstances, shallow_copy
 from flows.models import Execution, Flow, StepRun
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +43,22 @@ def test_a_mutable_default_is_made_anew_for_each_instance():
 def test_no_receiver_of_the_init_signals_listens_to_the_models_built_so():
     for model in (Execution, StepRun):
         assert not pre_init.has_listeners(model) and not post_init.has_listeners(model), model
+
+
+def test_a_shallow_copy_is_what_copy_copy_makes_and_changes_apart_from_its_original(org, sandbox):
+    flow = Flow.objects.create(organization=org, name="Copied", slug="copied")
+    original = PlainInstances(Execution).new(organization_id=org.pk, flow=flow, environment=sandbox, input={"n": 1})
+    original._state.adding, original._state.db = False, "default"
+
+    twin, reference = shallow_copy(original), copy.copy(original)
+
+    assert twin is not original and type(twin) is Execution
+    # copy.copy leaves the version stamp of the pickling protocol behind; nothing reads it.
+    skipped = {"_state", "_django_version"}
+    assert {k: v for k, v in vars(twin).items() if k not in skipped} == {
+        k: v for k, v in vars(reference).items() if k not in skipped
+    }
+    assert vars(twin._state) == vars(reference._state) and twin.flow is flow
+    twin.status, twin._state.fields_cache["flow"] = Execution.Status.SUCCEEDED, None
+    twin._state.adding = True
+    assert original.status == Execution.Status.QUEUED and original.flow is flow and not original._state.adding

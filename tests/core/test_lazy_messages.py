@@ -61,3 +61,11 @@ def test_a_request_that_uses_no_message_builds_no_storage(api, settings):
 
 def test_the_admin_accepts_it():
     assert [error.id for error in checks.run_checks(tags=["admin"]) if error.id == "admin.E409"] == []
+
+
+def test_the_admin_shows_the_message_of_a_save_on_the_next_page(client, admin_user):
+    client.force_login(admin_user)
+    saved = client.post("/admin/auth/group/add/", {"name": "Integrators"}, follow=True)
+    assert saved.status_code == 200
+    shown = [str(message) for message in saved.context["messages"]]
+    assert len(shown) == 1 and "Integrators" in shown[0] and "was added successfully" in shown[0]

@@ -99,11 +99,7 @@ def result(request, execution: Execution, steps: list[StepRun]) -> dict:
     trigger's answer, serializing through DRF cost more than running a short flow (a quarter of the
     web's CPU for an answer read back after a worker ran the flow). A test keeps the two equal."""
     version = execution.version
-    zone = timezone.get_current_timezone()
-
-    def moment(value):
-        return _moment(value, zone)
-
+    moment = functools.partial(_moment, zone=timezone.get_current_timezone())
     return {
         "id": execution.pk,
         "url": request.build_absolute_uri(_detail_path(get_script_prefix()).format(execution.pk)),
